@@ -1,0 +1,91 @@
+// Backend: the narrow set of operations a device must provide. Model, loss, optimizer and
+// trainer code call only these; src/cpu and src/cuda implement them. All matrices are
+// row-major; pointers refer to memory of the backend's own device.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "leap/tensor.h"
+
+namespace leap {
+
+// One parameter tensor and its optimizer state, for multi-tensor updates.
+struct ParamSlot {
+  float* value;
+  const float* grad;
+  float* state_a;  // Adam: first moment; SGD: momentum buffer
+  float* state_b;  // Adam: second moment; SGD: unused
+  size_t count;
+};
+
+struct AdamHyper {
+  float lr, beta1, beta2, eps, weight_decay;
+  int64_t step;  // 1-based, after increment
+};
+
+struct SgdHyper {
+  float lr, momentum, dampening, weight_decay;
+  bool nesterov;
+  bool first_step;  // PyTorch seeds the momentum buffer with the first gradient
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Device device() const = 0;
+  virtual std::string describe() const = 0;
+
+  // Memory. allocate never returns null: it throws leap::Error when memory is short.
+  virtual void* allocate(size_t bytes) = 0;
+  virtual void release(void* pointer) = 0;
+  virtual void copy_to_host(void* host, const void* source, size_t bytes) = 0;
+  virtual void copy_from_host(void* target, const void* host, size_t bytes) = 0;
+  virtual void copy(void* target, const void* source, size_t bytes) = 0;
+  virtual void fill(float* target, size_t count, float value) = 0;
+  // Waits until all queued work is done (a no-op on the CPU).
+  virtual void synchronize() = 0;
+
+  // y[batch,out] = x[batch,in] * w[out,in]^T + bias, then ReLU when `relu`.
+  virtual void linear_forward(const float* x, const float* w, const float* bias, float* y,
+                              int batch, int in, int out, bool relu) = 0;
+  // From dy[batch,out]: grad_w (+)= dy^T x, grad_b (+)= sum_rows dy, and, when grad_x is not
+  // null, grad_x = dy * w. `accumulate` adds to the parameter gradients instead of overwriting.
+  virtual void linear_backward(const float* x, const float* w, const float* dy, float* grad_x,
+                               float* grad_w, float* grad_b, int batch, int in, int out,
+                               bool accumulate) = 0;
+  // y = max(x, 0), elementwise (out of place allowed to alias).
+  virtual void relu_forward(const float* x, float* y, size_t count) = 0;
+  // grad *= (y > 0), in place; y is the ReLU output.
+  virtual void relu_backward(const float* y, float* grad, size_t count) = 0;
+
+  // Softmax cross-entropy over logits[batch,classes] with labels[batch].
+  // Adds the batch's summed loss to *loss_sum and its correct predictions to *correct
+  // (both in backend memory, so a step needs no host round trip). When grad is not null,
+  // writes d(mean loss)/d(logits) into grad[batch,classes].
+  // Labels outside [0,classes) are an error (reported by the CPU at load time).
+  virtual void cross_entropy(const float* logits, const int32_t* labels, float* grad,
+                             double* loss_sum, int64_t* correct, int batch, int classes) = 0;
+  // Counts rows whose arg-max equals the label, adding to *correct.
+  virtual void count_correct(const float* logits, const int32_t* labels, int64_t* correct,
+                             int batch, int classes) = 0;
+
+  // One optimizer step over every slot.
+  virtual void adam_update(std::span<const ParamSlot> slots, const AdamHyper& hyper) = 0;
+  virtual void sgd_update(std::span<const ParamSlot> slots, const SgdHyper& hyper) = 0;
+
+  // dst[i,:] = src[index[i],:] for i < count; index lives in backend memory.
+  virtual void gather_rows(const float* src, const int32_t* index, float* dst, int count,
+                           int width) = 0;
+  virtual void gather_labels(const int32_t* src, const int32_t* index, int32_t* dst,
+                             int count) = 0;
+};
+
+// The backend for a device. Throws leap::Error when the device is not available.
+Backend& backend(Device device);
+// True when a usable device of this kind exists (always for the CPU).
+bool available(Device device);
+
+}  // namespace leap

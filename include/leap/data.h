@@ -1,0 +1,61 @@
+// Data sets and the loader that batches them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "leap/tensor.h"
+
+namespace leap {
+
+// Samples as rows: images[n, features] float32 (pixels scaled to [0,1]) and labels[n] int32.
+struct Dataset {
+  Tensor images;
+  Tensor labels;
+  int classes = 10;
+
+  int64_t size() const { return images.defined() ? images.dim(0) : 0; }
+  int64_t features() const { return images.defined() ? images.dim(1) : 0; }
+  Dataset to(Device device) const { return {images.to(device), labels.to(device), classes}; }
+};
+
+}  // namespace leap
+
+namespace leap {
+
+// Throws leap::Error when `data` does not suit a model of `input_width` inputs and
+// `classes` outputs: wrong feature count, labels outside [0, classes), NaN or Inf inputs.
+// `what` names the data in the message ("training data").
+void check_dataset(const Dataset& data, int64_t input_width, int classes, const std::string& what);
+
+struct LoaderOptions {
+  int batch_size = 64;
+  bool shuffle = true;
+  bool drop_last = false;
+  uint64_t seed = 0;
+};
+
+// Batches of a data set in a seeded order that is redrawn each epoch (the order of epoch e
+// depends only on the seed and e, so a resumed run sees the same batches).
+class DataLoader {
+ public:
+  DataLoader(Dataset data, LoaderOptions options);
+
+  int64_t batches_per_epoch() const;
+  // Draws the order of `epoch` (0-based) and rewinds to its first batch.
+  void start_epoch(int epoch);
+  // The next batch of the epoch, on the data's device; false when the epoch is done.
+  bool next(Tensor& images, Tensor& labels);
+
+  const Dataset& data() const { return data_; }
+  const LoaderOptions& options() const { return options_; }
+
+ private:
+  Dataset data_;
+  LoaderOptions options_;
+  Tensor order_;  // int32 [n] on the data's device
+  int64_t position_ = 0;
+};
+
+}  // namespace leap

@@ -1,0 +1,51 @@
+// Sequential: layers run in order, like torch.nn.Sequential. A spec string such as
+// "784-128-10" builds Linear layers of those widths with ReLU between them.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "leap/module.h"
+#include "leap/random.h"
+
+namespace leap {
+
+class Sequential : public Module {
+ public:
+  Sequential() = default;
+  // Parses a spec like "784-128-10"; throws leap::Error naming what is wrong in it.
+  static Sequential from_spec(const std::string& spec, uint64_t seed = 0,
+                              Device device = Device::cpu);
+
+  // Takes ownership; parameters are named by position ("0.weight") as in PyTorch.
+  Sequential& add(std::unique_ptr<Module> layer);
+  template <class Layer, class... Args>
+  Sequential& emplace(Args&&... args) {
+    return add(std::make_unique<Layer>(std::forward<Args>(args)...));
+  }
+
+  Tensor forward(const Tensor& input) override;
+  Tensor backward(const Tensor& grad_output, bool need_input_grad = false) override;
+  std::vector<Parameter*> parameters() override;
+  std::string describe() const override;
+  void to(Device device) override;
+
+  size_t size() const { return layers_.size(); }
+  Module& operator[](size_t index) { return *layers_.at(index); }
+  int input_width() const;
+  int output_width() const;
+  Device device() const { return device_; }
+  // Multiply-adds times two for one sample's forward pass.
+  int64_t forward_flops_per_sample() const;
+
+ private:
+  void refresh_fusion();
+  std::vector<std::unique_ptr<Module>> layers_;
+  Device device_ = Device::cpu;
+};
+
+// Splits "784-128-10" into widths, with errors that quote the spec.
+std::vector<int> parse_spec(const std::string& spec);
+
+}  // namespace leap

@@ -1,0 +1,56 @@
+// Model: the Keras-style face of the engine (compile, fit, evaluate, predict) over a
+// Sequential network. It runs the same layer calls as the PyTorch-style loop.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "leap/callbacks.h"
+#include "leap/data.h"
+#include "leap/loss.h"
+#include "leap/optim.h"
+#include "leap/schedule.h"
+#include "leap/sequential.h"
+
+namespace leap {
+
+struct FitOptions {
+  int epochs = 1;
+  int batch_size = 32;  // Keras' default
+  bool shuffle = true;
+  bool drop_last = false;
+  uint64_t seed = 0;
+  const Dataset* validation_data = nullptr;
+  std::vector<Callback*> callbacks;
+  std::shared_ptr<LrSchedule> schedule;
+};
+
+struct Evaluation {
+  double loss = 0, accuracy = 0;
+  int64_t samples = 0;
+};
+
+class Model {
+ public:
+  explicit Model(Sequential network);
+
+  // Keras' compile: the optimizer, the loss and the metrics ("accuracy" is the one known).
+  void compile(OptimizerFactory optimizer, CrossEntropyLoss loss = {},
+               std::vector<std::string> metrics = {"accuracy"});
+  History fit(const Dataset& train, const FitOptions& options);
+  Evaluation evaluate(const Dataset& data, int batch_size = 1024);
+  // Logits [n, classes] for images [n, features], on the images' device.
+  Tensor predict(const Tensor& images, int batch_size = 1024);
+
+  Sequential& network() { return network_; }
+  Optimizer& optimizer();
+  Device device() const { return network_.device(); }
+
+ private:
+  Sequential network_;
+  std::unique_ptr<Optimizer> optimizer_;
+  CrossEntropyLoss loss_;
+};
+
+}  // namespace leap

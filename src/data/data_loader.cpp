@@ -1,0 +1,74 @@
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "leap/backend.h"
+#include "leap/data.h"
+#include "leap/error.h"
+#include "leap/random.h"
+
+namespace leap {
+
+void check_dataset(const Dataset& data, int64_t input_width, int classes, const std::string& what) {
+  check(data.size() > 0, what + " is empty");
+  check(data.images.rank() == 2 && data.labels.rank() == 1 && data.labels.dim(0) == data.size(),
+        what + ": images " + to_string(data.images.shape()) + " and labels " +
+            to_string(data.labels.shape()) + " do not pair up");
+  check(data.features() == input_width,
+        what + " has " + std::to_string(data.features()) + " features per sample but the model takes " +
+            std::to_string(input_width));
+  const std::vector<int32_t> labels = data.labels.to_label_vector();
+  for (size_t i = 0; i < labels.size(); ++i)
+    check(labels[i] >= 0 && labels[i] < classes,
+          what + ": label " + std::to_string(labels[i]) + " at sample " + std::to_string(i) +
+              " is outside [0, " + std::to_string(classes) + ")");
+  const std::vector<float> images = data.images.to_vector();
+  for (size_t i = 0; i < images.size(); ++i)
+    check(std::isfinite(images[i]), what + ": non-finite value " + std::to_string(images[i]) +
+                                        " at sample " + std::to_string(i / data.features()) +
+                                        ", feature " + std::to_string(i % data.features()));
+}
+
+DataLoader::DataLoader(Dataset data, LoaderOptions options)
+    : data_(std::move(data)), options_(options) {
+  check(options_.batch_size > 0, "batch size must be positive, got " + std::to_string(options_.batch_size));
+  check(data_.size() > 0, "DataLoader given an empty data set");
+  check(data_.size() < INT32_MAX, "data set too large for int32 indices");
+}
+
+int64_t DataLoader::batches_per_epoch() const {
+  const int64_t n = data_.size(), b = options_.batch_size;
+  return options_.drop_last ? n / b : (n + b - 1) / b;
+}
+
+void DataLoader::start_epoch(int epoch) {
+  position_ = 0;
+  std::vector<int32_t> order;
+  if (options_.shuffle) {
+    Random random(options_.seed * 0x9E3779B97F4A7C15ULL + uint64_t(epoch) + 1);
+    order = random.permutation(int32_t(data_.size()));
+  } else {
+    order.resize(data_.size());
+    std::iota(order.begin(), order.end(), 0);
+  }
+  order_ = Tensor::from_vector({data_.size()}, order, data_.images.device());
+}
+
+bool DataLoader::next(Tensor& images, Tensor& labels) {
+  check(order_.defined(), "DataLoader.next before start_epoch");
+  const int64_t remaining = data_.size() - position_;
+  const int64_t count = std::min<int64_t>(remaining, options_.batch_size);
+  if (count <= 0 || (options_.drop_last && count < options_.batch_size)) return false;
+  const Device device = data_.images.device();
+  const int width = int(data_.features());
+  images = Tensor({count, width}, DType::float32, device);
+  labels = Tensor({count}, DType::int32, device);
+  Backend& engine = backend(device);
+  const int32_t* index = order_.labels() + position_;
+  engine.gather_rows(data_.images.data(), index, images.data(), int(count), width);
+  engine.gather_labels(data_.labels.labels(), index, labels.labels(), int(count));
+  position_ += count;
+  return true;
+}
+
+}  // namespace leap

@@ -1,0 +1,28 @@
+#include "leap/checkpoint.h"
+
+#include "leap/error.h"
+#include "leap/safetensors.h"
+
+namespace leap {
+
+void save_weights(Module& model, const std::string& path,
+                  const std::map<std::string, std::string>& metadata) {
+  TensorMap tensors;
+  for (Parameter* p : model.parameters()) tensors[p->name] = p->value;
+  save_safetensors(path, tensors, metadata);
+}
+
+void load_weights(Module& model, const std::string& path) {
+  TensorMap tensors = load_safetensors(path);
+  for (Parameter* p : model.parameters()) {
+    Tensor loaded = require(tensors, p->name, p->value.shape(), path);
+    check(loaded.dtype() == DType::float32, path + ": tensor '" + p->name + "' is not floating point");
+    p->value.copy_from(loaded);
+    tensors.erase(p->name);
+  }
+  if (!tensors.empty())
+    throw Error(path + ": tensor '" + tensors.begin()->first +
+                "' does not belong to this model (is --model the one it was saved with?)");
+}
+
+}  // namespace leap

@@ -1,0 +1,38 @@
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "leap/callbacks.h"
+#include "leap/error.h"
+
+namespace leap {
+
+JsonlLogger::JsonlLogger(const std::string& path)
+    : path_(path), file_(std::fopen(path.c_str(), "w")) {
+  check(file_ != nullptr, "cannot write metrics file " + path + ": " + std::strerror(errno));
+}
+
+JsonlLogger::~JsonlLogger() { std::fclose(file_); }
+
+static std::string number(double value) {
+  if (!std::isfinite(value)) return "null";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.9g", value);
+  return text;
+}
+
+bool JsonlLogger::on_epoch_end(const EpochLogs& logs) {
+  std::fprintf(file_,
+               "{\"epoch\": %d, \"loss\": %s, \"accuracy\": %s, \"val_loss\": %s, "
+               "\"val_accuracy\": %s, \"seconds\": %s, \"us_per_step\": %s, \"steps\": %lld, "
+               "\"lr\": %s}\n",
+               logs.epoch, number(logs.loss).c_str(), number(logs.accuracy).c_str(),
+               number(logs.val_loss).c_str(), number(logs.val_accuracy).c_str(),
+               number(logs.seconds).c_str(), number(logs.us_per_step).c_str(),
+               static_cast<long long>(logs.steps), number(logs.lr).c_str());
+  check(std::fflush(file_) == 0, "cannot write metrics file " + path_);
+  return false;
+}
+
+}  // namespace leap

@@ -1,0 +1,131 @@
+#include <chrono>
+#include <cmath>
+
+#include "device_sums.h"
+#include "leap/error.h"
+#include "leap/trainer.h"
+
+namespace leap {
+
+Model::Model(Sequential network) : network_(std::move(network)) {}
+
+void Model::compile(OptimizerFactory optimizer, CrossEntropyLoss loss,
+                    std::vector<std::string> metrics) {
+  for (const std::string& metric : metrics)
+    check(metric == "accuracy", "unknown metric '" + metric + "' (leap knows 'accuracy')");
+  optimizer_ = optimizer(network_.parameters());
+  loss_ = loss;
+}
+
+Optimizer& Model::optimizer() {
+  check(optimizer_ != nullptr, "the model is not compiled: call compile() before fit()");
+  return *optimizer_;
+}
+
+History Model::fit(const Dataset& train, const FitOptions& options) {
+  Optimizer& optimizer = this->optimizer();
+  check(options.epochs > 0, "fit: epochs must be positive, got " + std::to_string(options.epochs));
+  const int classes = network_.output_width();
+  check_dataset(train, network_.input_width(), classes, "training data");
+  if (options.validation_data)
+    check_dataset(*options.validation_data, network_.input_width(), classes, "validation data");
+
+  DataLoader loader(train.to(device()), {options.batch_size, options.shuffle, options.drop_last,
+                                         options.seed});
+  Backend& engine = backend(device());
+  DeviceSums sums(engine);
+  const float base_lr = optimizer.lr();
+  History history;
+  for (Callback* callback : options.callbacks) callback->on_train_begin();
+
+  for (int epoch = 0; epoch < options.epochs; ++epoch) {
+    if (options.schedule) optimizer.set_lr(options.schedule->lr(epoch, base_lr));
+    const int64_t steps = loader.batches_per_epoch();
+    for (Callback* callback : options.callbacks) callback->on_epoch_begin(epoch + 1, options.epochs, steps);
+    const auto start = std::chrono::steady_clock::now();
+    sums.reset();
+    network_.train();
+    loader.start_epoch(epoch);
+    Tensor images, labels;
+    int64_t step = 0, seen = 0;
+    while (loader.next(images, labels)) {
+      optimizer.zero_grad();
+      Tensor logits = network_.forward(images);
+      Tensor grad(logits.shape(), DType::float32, device());
+      engine.cross_entropy(logits.data(), labels.labels(), grad.data(), sums.loss_sum(),
+                           sums.correct(), int(logits.dim(0)), classes);
+      network_.backward(grad);
+      optimizer.step();
+      seen += images.dim(0);
+      ++step;
+      for (Callback* callback : options.callbacks) callback->on_batch_end(step, steps);
+    }
+    const DeviceSums::Values totals = sums.read();  // waits for the epoch's last step
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+    EpochLogs logs;
+    logs.epoch = epoch + 1;
+    logs.epochs = options.epochs;
+    logs.loss = totals.loss_sum / double(seen);
+    logs.accuracy = double(totals.correct) / double(seen);
+    logs.seconds = seconds;
+    logs.steps = step;
+    logs.us_per_step = seconds * 1e6 / double(step);
+    logs.lr = optimizer.lr();
+    check(std::isfinite(logs.loss), "training loss became " + std::to_string(logs.loss) +
+                                        " in epoch " + std::to_string(epoch + 1) +
+                                        " (try a lower learning rate)");
+    if (options.validation_data) {
+      Evaluation validation = evaluate(*options.validation_data);
+      logs.val_loss = validation.loss;
+      logs.val_accuracy = validation.accuracy;
+    }
+    history.epochs.push_back(logs);
+    bool stop = false;
+    for (Callback* callback : options.callbacks) stop |= callback->on_epoch_end(logs);
+    if (stop) break;
+  }
+  for (Callback* callback : options.callbacks) callback->on_train_end(history);
+  return history;
+}
+
+Evaluation Model::evaluate(const Dataset& data, int batch_size) {
+  check(batch_size > 0, "evaluate: batch size must be positive");
+  const Dataset local = data.to(device());
+  const int classes = network_.output_width();
+  check(local.features() == network_.input_width() && local.labels.dim(0) == local.size(),
+        "evaluate: data of " + std::to_string(local.features()) + " features and " +
+            std::to_string(local.labels.dim(0)) + " labels for a model with " +
+            std::to_string(network_.input_width()) + " inputs");
+  Backend& engine = backend(device());
+  DeviceSums sums(engine);
+  network_.eval();
+  for (int64_t begin = 0; begin < local.size(); begin += batch_size) {
+    const int64_t end = std::min<int64_t>(begin + batch_size, local.size());
+    Tensor logits = network_.forward(local.images.rows(begin, end));
+    engine.cross_entropy(logits.data(), local.labels.labels() + begin, nullptr, sums.loss_sum(),
+                         sums.correct(), int(end - begin), classes);
+  }
+  network_.train();
+  const DeviceSums::Values totals = sums.read();
+  return {totals.loss_sum / double(local.size()), double(totals.correct) / double(local.size()),
+          local.size()};
+}
+
+Tensor Model::predict(const Tensor& images, int batch_size) {
+  check(images.rank() == 2 && images.dim(1) == network_.input_width(),
+        "predict: images of shape " + to_string(images.shape()) + " for a model with " +
+            std::to_string(network_.input_width()) + " inputs");
+  const Tensor local = images.to(device());
+  Tensor logits({local.dim(0), network_.output_width()}, DType::float32, device());
+  network_.eval();
+  for (int64_t begin = 0; begin < local.dim(0); begin += batch_size) {
+    const int64_t end = std::min<int64_t>(begin + batch_size, local.dim(0));
+    logits.rows(begin, end).copy_from(network_.forward(local.rows(begin, end)));
+  }
+  network_.train();
+  return logits.to(images.device());
+}
+
+}  // namespace leap
