@@ -2,12 +2,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -220,7 +222,7 @@ TEST_F(SafetensorsTest, OffsetsOutOfRange) {
   expect_contains(error_of([&] { leap::load_safetensors(reversed); }),
                   {reversed, "tensor 'w'", "outside the data section"});
   const std::string mismatch = write("mismatch.safetensors",
-      safetensors_bytes(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", data));
+      safetensors_bytes(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", data + data));
   expect_contains(error_of([&] { leap::load_safetensors(mismatch); }),
                   {mismatch, "tensor 'w'", "span 8 bytes", "[3] of F32 needs 12"});
   const std::string overflow = write("overflow.safetensors",

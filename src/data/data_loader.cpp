@@ -17,16 +17,18 @@ void check_dataset(const Dataset& data, int64_t input_width, int classes, const 
   check(data.features() == input_width,
         what + " has " + std::to_string(data.features()) + " features per sample but the model takes " +
             std::to_string(input_width));
+  // Plain ifs, not check(): the message is built only for the sample that fails.
   const std::vector<int32_t> labels = data.labels.to_label_vector();
   for (size_t i = 0; i < labels.size(); ++i)
-    check(labels[i] >= 0 && labels[i] < classes,
-          what + ": label " + std::to_string(labels[i]) + " at sample " + std::to_string(i) +
-              " is outside [0, " + std::to_string(classes) + ")");
+    if (labels[i] < 0 || labels[i] >= classes)
+      throw Error(what + ": label " + std::to_string(labels[i]) + " at sample " +
+                  std::to_string(i) + " is outside [0, " + std::to_string(classes) + ")");
   const std::vector<float> images = data.images.to_vector();
   for (size_t i = 0; i < images.size(); ++i)
-    check(std::isfinite(images[i]), what + ": non-finite value " + std::to_string(images[i]) +
-                                        " at sample " + std::to_string(i / data.features()) +
-                                        ", feature " + std::to_string(i % data.features()));
+    if (!std::isfinite(images[i]))
+      throw Error(what + ": non-finite value " + std::to_string(images[i]) + " at sample " +
+                  std::to_string(i / data.features()) + ", feature " +
+                  std::to_string(i % data.features()));
 }
 
 DataLoader::DataLoader(Dataset data, LoaderOptions options)
