@@ -17,10 +17,10 @@ struct EvalOptions {
 
 int evaluate(const EvalOptions& o) {
   const Device device = choose_device(o.device);
-  const std::string dir = o.data.empty() ? default_data_dir() : o.data;
-  MnistSplits data = load_mnist_dir(dir);
   Model model(Sequential::from_spec(o.model, 0, device));
   load_weights(model.network(), o.load);
+  const std::string dir = o.data.empty() ? default_data_dir() : o.data;
+  MnistSplits data = load_mnist_dir(dir);
   check_dataset(data.test, model.network().input_width(), model.network().output_width(), "test data");
   Evaluation result = model.evaluate(data.test);
   std::printf("test_loss: %.4f - test_accuracy: %.4f (%lld samples)\n", result.loss,

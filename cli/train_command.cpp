@@ -29,14 +29,15 @@ struct TrainOptions {
 };
 
 int train(const TrainOptions& o) {
+  // The cheap checks (spec, device, weights) come before the data is read.
   const Device device = choose_device(o.device);
+  Model model(Sequential::from_spec(o.model, o.seed, device));
+  if (!o.load.empty()) load_weights(model.network(), o.load);
   const std::string dir = o.data.empty() ? default_data_dir() : o.data;
   MnistSplits data = load_mnist_dir(dir);
   std::printf("Data: %s (%lld train, %lld validation samples)\n", dir.c_str(),
               static_cast<long long>(data.train.size()), static_cast<long long>(data.test.size()));
 
-  Model model(Sequential::from_spec(o.model, o.seed, device));
-  if (!o.load.empty()) load_weights(model.network(), o.load);
   model.compile(optimizer_by_name(o.optimizer, o.lr, o.momentum, o.weight_decay));
   std::printf("Device: %s\n%s\n%lld parameters; optimizer %s; batch %d\n",
               backend(device).describe().c_str(), model.network().describe().c_str(),
@@ -70,9 +71,9 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--model", options->model, "Layer widths, ReLU between Linear layers")->capture_default_str();
   cmd->add_option("--data", options->data,
                   "Directory with train-/t10k- IDX files (default: Debian's Fashion-MNIST)");
-  cmd->add_option("--epochs", options->epochs)->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--batch-size", options->batch_size)->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--lr", options->lr, "Learning rate")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--epochs", options->epochs)->capture_default_str()->check(CLI::Range(1, 1000000));
+  cmd->add_option("--batch-size", options->batch_size)->capture_default_str()->check(CLI::Range(1, 1 << 24));
+  cmd->add_option("--lr", options->lr, "Learning rate")->capture_default_str()->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--optimizer", options->optimizer)->capture_default_str()->check(CLI::IsMember({"adam", "sgd"}));
   cmd->add_option("--momentum", options->momentum, "SGD momentum")->capture_default_str();
   cmd->add_option("--weight-decay", options->weight_decay)->capture_default_str();
