@@ -23,7 +23,7 @@ expect_error() {
 printf 'garbage' > "$tmp/bad.safetensors"
 mkdir "$tmp/empty"
 expect_error "model spec '784-x-10'" train --model 784-x-10 --device cpu --data "$tmp/empty"
-expect_error "idx1-ubyte" train --device cpu --data "$tmp/empty"
+expect_error "train-images-idx3-ubyte" train --device cpu --data "$tmp/empty"
 expect_error "--epochs: Value -3 not in range 1 to" train --epochs -3
 expect_error "not expected" train --no-such-flag
 expect_error "bad.safetensors" eval --device cpu --load "$tmp/bad.safetensors" --data "$tmp/empty"

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "error_matchers.h"
 #include "leap/error.h"
 #include "leap/idx.h"
 
@@ -67,30 +68,13 @@ Bytes gzip_stored(const Bytes& data) {
   return out;
 }
 
-// The message of the leap::Error that `call` throws; a test failure when it throws none.
-template <typename Call>
-std::string error_of(Call call) {
-  try {
-    call();
-  } catch (const leap::Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected a leap::Error";
-  return "";
-}
-
-void expect_contains(const std::string& text, const std::vector<std::string>& words) {
-  for (const std::string& word : words) {
-    EXPECT_NE(text.find(word), std::string::npos) << "\"" << word << "\" not in: " << text;
-  }
-}
 
 class IdxTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("leap_idx_" + std::to_string(::getpid()) + "_" + test->name());
+    dir_ =
+        fs::temp_directory_path() / ("leap_idx_" + std::to_string(::getpid()) + "_" + test->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -138,7 +122,8 @@ TEST_F(IdxTest, GzippedPairLoads) {
 }
 
 TEST_F(IdxTest, GzipIsDetectedByMagicNotByName) {
-  leap::Tensor packed = leap::read_idx_images(write("images", gzip_stored(image_file(3, 2, 2, kPixels))));
+  leap::Tensor packed =
+      leap::read_idx_images(write("images", gzip_stored(image_file(3, 2, 2, kPixels))));
   leap::Tensor plain = leap::read_idx_images(write("images.gz", image_file(3, 2, 2, kPixels)));
   EXPECT_EQ(packed.to_vector(), plain.to_vector());
 }
@@ -211,8 +196,7 @@ TEST_F(IdxTest, CorruptGzipIsNamed) {
 
   Bytes cut(packed.begin(), packed.end() - 6);
   const std::string cut_path = write("cut.gz", cut);
-  expect_contains(error_of([&] { leap::read_idx_images(cut_path); }),
-                  {cut_path, "truncated gzip"});
+  expect_contains(error_of([&] { leap::read_idx_images(cut_path); }), {cut_path, "truncated gzip"});
 
   Bytes junk = packed;
   junk.insert(junk.end(), {'j', 'u', 'n', 'k'});

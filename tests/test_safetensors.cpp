@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "error_matchers.h"
 #include "leap/error.h"
 #include "leap/safetensors.h"
 
@@ -20,23 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The message of the leap::Error that `call` throws; a test failure when it throws none.
-template <typename Call>
-std::string error_of(Call call) {
-  try {
-    call();
-  } catch (const leap::Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected a leap::Error";
-  return "";
-}
-
-void expect_contains(const std::string& text, const std::vector<std::string>& words) {
-  for (const std::string& word : words) {
-    EXPECT_NE(text.find(word), std::string::npos) << "\"" << word << "\" not in: " << text;
-  }
-}
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -70,13 +54,15 @@ class SafetensorsTest : public ::testing::Test {
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
   std::string write(const std::string& name, const std::string& bytes) {
-    std::ofstream(path(name), std::ios::binary).write(bytes.data(), static_cast<long>(bytes.size()));
+    std::ofstream(path(name), std::ios::binary)
+        .write(bytes.data(), static_cast<long>(bytes.size()));
     return path(name);
   }
 
   leap::TensorMap sample() const {
     return {
-        {"fc1.weight", leap::Tensor::from_vector({2, 3}, std::vector<float>{1, -2, 3.5f, 0, 1e-7f, -1e30f})},
+        {"fc1.weight",
+         leap::Tensor::from_vector({2, 3}, std::vector<float>{1, -2, 3.5f, 0, 1e-7f, -1e30f})},
         {"fc1.bias", leap::Tensor::from_vector({3}, std::vector<float>{0.25f, 0.5f, 0.75f})},
         {"scale", leap::Tensor::from_vector({}, std::vector<float>{42})},
         {"empty", leap::Tensor::zeros({0, 4})},
@@ -137,20 +123,19 @@ TEST_F(SafetensorsTest, RowViewsSaveTheirOwnRows) {
 }
 
 TEST_F(SafetensorsTest, ReadsWideAndHalfTypesFromOtherWriters) {
-  std::string header =
-      R"({"__metadata__":{"source":"numpy"},)"
-      R"("d":{"dtype":"F64","shape":[3],"data_offsets":[0,24]},)"
-      R"("q":{"dtype":"I64","shape":[1,2],"data_offsets":[24,40]},)"
-      R"("h":{"dtype":"F16","shape":[5],"data_offsets":[40,50]},)"
-      R"("b":{"dtype":"BF16","shape":[2],"data_offsets":[50,54]}})";
+  std::string header = R"({"__metadata__":{"source":"numpy"},)"
+                       R"("d":{"dtype":"F64","shape":[3],"data_offsets":[0,24]},)"
+                       R"("q":{"dtype":"I64","shape":[1,2],"data_offsets":[24,40]},)"
+                       R"("h":{"dtype":"F16","shape":[5],"data_offsets":[40,50]},)"
+                       R"("b":{"dtype":"BF16","shape":[2],"data_offsets":[50,54]}})";
   header.append((8 - header.size() % 8) % 8, ' ');
   const std::string data = raw(std::vector<double>{0.5, -1.25, 1e300}) +
                            raw(std::vector<int64_t>{-2147483648LL, 2147483647LL}) +
                            raw(std::vector<uint16_t>{0x3c00, 0xc000, 0x3555, 0x0001, 0x7c00}) +
                            raw(std::vector<uint16_t>{0x3f80, 0xc040});
   std::map<std::string, std::string> metadata;
-  leap::TensorMap loaded =
-      leap::load_safetensors(write("other.safetensors", safetensors_bytes(header, data)), &metadata);
+  leap::TensorMap loaded = leap::load_safetensors(
+      write("other.safetensors", safetensors_bytes(header, data)), &metadata);
   EXPECT_EQ(metadata.at("source"), "numpy");
   std::vector<float> d = loaded.at("d").to_vector();
   EXPECT_EQ(d[0], 0.5f);
@@ -213,20 +198,25 @@ TEST_F(SafetensorsTest, BadJson) {
 
 TEST_F(SafetensorsTest, OffsetsOutOfRange) {
   const std::string data = raw(std::vector<float>{1, 2});
-  const std::string past = write("past.safetensors",
-      safetensors_bytes(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", data));
+  const std::string past =
+      write("past.safetensors",
+            safetensors_bytes(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", data));
   expect_contains(error_of([&] { leap::load_safetensors(past); }),
                   {past, "tensor 'w'", "[4, 12]", "outside the data section of 8 bytes"});
-  const std::string reversed = write("reversed.safetensors",
-      safetensors_bytes(R"({"w":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", data));
+  const std::string reversed =
+      write("reversed.safetensors",
+            safetensors_bytes(R"({"w":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", data));
   expect_contains(error_of([&] { leap::load_safetensors(reversed); }),
                   {reversed, "tensor 'w'", "outside the data section"});
-  const std::string mismatch = write("mismatch.safetensors",
+  const std::string mismatch = write(
+      "mismatch.safetensors",
       safetensors_bytes(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", data + data));
   expect_contains(error_of([&] { leap::load_safetensors(mismatch); }),
                   {mismatch, "tensor 'w'", "span 8 bytes", "[3] of F32 needs 12"});
-  const std::string overflow = write("overflow.safetensors",
-      safetensors_bytes(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", data));
+  const std::string overflow = write(
+      "overflow.safetensors",
+      safetensors_bytes(
+          R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", data));
   expect_contains(error_of([&] { leap::load_safetensors(overflow); }),
                   {overflow, "tensor 'w'", "needs more than the 8 bytes"});
 }
@@ -239,8 +229,10 @@ TEST_F(SafetensorsTest, MalformedEntries) {
   };
   for (const Case& c : {
            Case{R"({"w":{"dtype":"F32","data_offsets":[0,8]}})", "lacks \"shape\""},
-           Case{R"({"w":{"dtype":"Q7","shape":[2],"data_offsets":[0,8]}})", "unsupported dtype \"Q7\""},
-           Case{R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", "not a non-negative integer"},
+           Case{R"({"w":{"dtype":"Q7","shape":[2],"data_offsets":[0,8]}})",
+                "unsupported dtype \"Q7\""},
+           Case{R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})",
+                "not a non-negative integer"},
            Case{R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0]}})", "not [begin, end]"},
            Case{R"({"w":[1,2]})", "not an object"},
            Case{R"({"__metadata__":{"n":3}})", "not a string"},
@@ -290,9 +282,13 @@ TEST_F(SafetensorsTest, FailedSaveLeavesExistingFileUntouched) {
 TEST_F(SafetensorsTest, RequireChecksPresenceAndShape) {
   leap::TensorMap tensors = sample();
   EXPECT_EQ(leap::require(tensors, "fc1.bias", {3}, "m.safetensors").to_vector()[2], 0.75f);
-  expect_contains(error_of([&] { leap::require(tensors, "fc2.weight", {10, 3}, "m.safetensors"); }),
+  expect_contains(error_of([&] {
+                    leap::require(tensors, "fc2.weight", {10, 3}, "m.safetensors");
+                  }),
                   {"m.safetensors", "'fc2.weight'", "[10, 3]", "missing", "fc1.weight"});
-  expect_contains(error_of([&] { leap::require(tensors, "fc1.weight", {3, 2}, "m.safetensors"); }),
+  expect_contains(error_of([&] {
+                    leap::require(tensors, "fc1.weight", {3, 2}, "m.safetensors");
+                  }),
                   {"m.safetensors", "'fc1.weight'", "has shape [2, 3]", "expected [3, 2]"});
 }
 
@@ -306,16 +302,20 @@ TEST_F(SafetensorsTest, PythonWriterAndReaderAgree) {
   const std::string from_python = path("python.safetensors");
   leap::save_safetensors(from_leap, sample(), {{"by", "leap"}});
   const std::string script =
-      "import sys; sys.path.insert(0, '" LEAP_SOURCE_DIR "/tests/python')\n"
+      "import sys; sys.path.insert(0, '" LEAP_SOURCE_DIR
+      "/tests/python')\n"
       "import numpy as np, safetensors_io as st\n"
-      "t, m = st.load_file('" + from_leap + "', with_metadata=True)\n"
+      "t, m = st.load_file('" +
+      from_leap +
+      "', with_metadata=True)\n"
       "assert m == {'by': 'leap'}, m\n"
       "assert t['fc1.weight'].dtype == np.float32 and t['fc1.weight'].shape == (2, 3)\n"
       "assert t['steps'].dtype == np.int32 and t['steps'][1, 0] == 2147483647\n"
       "assert t['scale'].shape == () and t['empty'].shape == (0, 4)\n"
       "t['twice'] = (t['fc1.weight'] * 2).astype(np.float64)\n"
       "t['count'] = np.array([5, -6], dtype=np.int64)\n"
-      "st.save_file(t, '" + from_python + "', {'by': 'python'})\n";
+      "st.save_file(t, '" +
+      from_python + "', {'by': 'python'})\n";
   const std::string script_path = write("check.py", script);
   ASSERT_EQ(std::system(("/usr/bin/python3 " + script_path).c_str()), 0);
   std::map<std::string, std::string> metadata;

@@ -5,8 +5,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "leap/tensor.h"
 
@@ -30,6 +32,37 @@ struct SgdHyper {
   float lr, momentum, dampening, weight_decay;
   bool nesterov;
   bool first_step;  // PyTorch seeds the momentum buffer with the first gradient
+};
+
+// One Linear layer of an MLP with its gradients and Adam moments, for a whole-epoch plan.
+struct MlpLayer {
+  float *weight, *bias, *grad_weight, *grad_bias;
+  float *exp_avg_weight, *exp_avg_sq_weight, *exp_avg_bias, *exp_avg_sq_bias;
+  int in, out;
+  bool relu;  // ReLU after this layer
+};
+
+// The training step of an MLP (Linear layers, ReLU between them, softmax cross-entropy,
+// Adam) over a data set resident on the device, described whole so that a backend can run
+// it faster than layer by layer (the CUDA backend captures one step as a graph).
+struct MlpEpochPlan {
+  std::vector<MlpLayer> layers;
+  const float* images;    // [samples, layers.front().in]
+  const int32_t* labels;  // [samples]
+  int64_t samples;
+  int batch;
+  float beta1, beta2, eps, weight_decay;
+};
+
+class MlpEpochRunner {
+ public:
+  virtual ~MlpEpochRunner() = default;
+  // Runs `steps` full batches: batch k takes the samples order[(first_batch + k) * batch ...];
+  // Adam steps are numbered from adam_step + 1. Adds each batch's summed loss and correct
+  // count to *loss_sum and *correct. Queued work may still be running when it returns.
+  virtual void run(const int32_t* order, int64_t first_batch, int64_t steps, int64_t adam_step,
+                   float lr, double* loss_sum, int64_t* correct) = 0;
+  virtual std::string describe() const = 0;
 };
 
 class Backend {
@@ -81,6 +114,13 @@ class Backend {
                            int width) = 0;
   virtual void gather_labels(const int32_t* src, const int32_t* index, int32_t* dst,
                              int count) = 0;
+
+  // A faster runner for this plan, or null when the backend has none (then the trainer
+  // calls the layers one by one).
+  virtual std::unique_ptr<MlpEpochRunner> plan_mlp_epoch(const MlpEpochPlan& plan) {
+    (void)plan;
+    return nullptr;
+  }
 };
 
 // The backend for a device. Throws leap::Error when the device is not available.

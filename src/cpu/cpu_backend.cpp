@@ -32,14 +32,15 @@ class CpuBackend final : public Backend {
     return pointer;
   }
   void release(void* pointer) override { std::free(pointer); }
+  // Empty tensors pass null pointers with zero bytes, which memcpy does not allow.
   void copy_to_host(void* host, const void* source, size_t bytes) override {
-    std::memcpy(host, source, bytes);
+    if (bytes) std::memcpy(host, source, bytes);
   }
   void copy_from_host(void* target, const void* host, size_t bytes) override {
-    std::memcpy(target, host, bytes);
+    if (bytes) std::memcpy(target, host, bytes);
   }
   void copy(void* target, const void* source, size_t bytes) override {
-    std::memmove(target, source, bytes);
+    if (bytes) std::memmove(target, source, bytes);
   }
   void fill(float* target, size_t count, float value) override {
 #pragma omp parallel for simd if (count > kParallelThreshold)

@@ -43,8 +43,7 @@ Bytes read_whole_file(const std::string& path) {
   Bytes bytes(size);
   in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
   check(static_cast<uintmax_t>(in.gcount()) == size,
-        path + ": read " + std::to_string(in.gcount()) + " of " + std::to_string(size) +
-            " bytes");
+        path + ": read " + std::to_string(in.gcount()) + " of " + std::to_string(size) + " bytes");
   return bytes;
 }
 
@@ -113,8 +112,7 @@ Bytes gunzip(const Bytes& packed, const std::string& path) {
       size_t at = consumed();
       check(at + 1 < packed.size() && packed[at] == 0x1f && packed[at + 1] == 0x8b,
             path + ": " + std::to_string(packed.size() - at) +
-                " trailing bytes after the gzip stream at compressed offset " +
-                std::to_string(at));
+                " trailing bytes after the gzip stream at compressed offset " + std::to_string(at));
       inflateReset(&stream);
       continue;
     }
@@ -179,13 +177,13 @@ std::vector<uint64_t> parse_idx_header(const Bytes& bytes, const std::string& pa
   uint64_t per_sample = 1;  // each factor and the product stay below 2^31: no overflow
   for (size_t i = 0; i < dim_names.size(); ++i) {
     uint64_t extent = read_big_endian_u32(bytes, 4 + 4 * i);
-    std::string where = path + ": header dimension " + std::to_string(i) + " (" +
-                        dim_names[i] + ", offset " + std::to_string(4 + 4 * i) + ") ";
+    std::string where = path + ": header dimension " + std::to_string(i) + " (" + dim_names[i] +
+                        ", offset " + std::to_string(4 + 4 * i) + ") ";
     check(extent > 0, where + "is 0");
     check(extent <= kMaxExtent, where + "is " + std::to_string(extent) + ", absurdly large");
     if (i > 0) per_sample *= extent;
-    check(per_sample <= kMaxExtent, where + "makes " + std::to_string(per_sample) +
-                                        " values per " + kind + ", absurdly many");
+    check(per_sample <= kMaxExtent, where + "makes " + std::to_string(per_sample) + " values per " +
+                                        kind + ", absurdly many");
     dims.push_back(extent);
   }
   const uint64_t data_size = dims[0] * per_sample;
@@ -238,20 +236,19 @@ Tensor read_idx_labels(const std::string& path) {
   return labels;
 }
 
-Dataset load_idx_pair(const std::string& images_path, const std::string& labels_path,
-                      int classes) {
-  check(classes > 0, labels_path + ": class count must be positive, got " +
-                         std::to_string(classes));
+Dataset load_idx_pair(const std::string& images_path, const std::string& labels_path, int classes) {
+  check(classes > 0,
+        labels_path + ": class count must be positive, got " + std::to_string(classes));
   Dataset data{read_idx_images(images_path), read_idx_labels(labels_path), classes};
   check(data.images.dim(0) == data.labels.dim(0),
-        images_path + " has " + std::to_string(data.images.dim(0)) + " images but " +
-            labels_path + " has " + std::to_string(data.labels.dim(0)) + " labels");
+        images_path + " has " + std::to_string(data.images.dim(0)) + " images but " + labels_path +
+            " has " + std::to_string(data.labels.dim(0)) + " labels");
   const int32_t* labels = data.labels.labels();
   for (int64_t i = 0; i < data.labels.dim(0); ++i) {
     check(labels[i] >= 0 && labels[i] < classes,
-          labels_path + ": label " + std::to_string(labels[i]) + " at index " +
-              std::to_string(i) + " (offset " + std::to_string(8 + i) + ") is outside [0, " +
-              std::to_string(classes) + ")");
+          labels_path + ": label " + std::to_string(labels[i]) + " at index " + std::to_string(i) +
+              " (offset " + std::to_string(8 + i) + ") is outside [0, " + std::to_string(classes) +
+              ")");
   }
   return data;
 }

@@ -117,9 +117,8 @@ void sync_directory(const std::string& file) {
   int fsync_errno = errno;
   ::close(fd);
   // Some file systems cannot sync a directory (EINVAL); the rename itself has happened.
-  check(code == 0 || fsync_errno == EINVAL,
-        dir + ": fsync of directory failed after writing " + file + " (" +
-            std::strerror(fsync_errno) + ")");
+  check(code == 0 || fsync_errno == EINVAL, dir + ": fsync of directory failed after writing " +
+                                                file + " (" + std::strerror(fsync_errno) + ")");
 }
 
 // ---- loading ----
@@ -141,8 +140,8 @@ DtypeInfo parse_dtype(const std::string& where, const Json& value) {
 }
 
 uint64_t json_count(const std::string& where, const Json& value, const char* what) {
-  check(value.is_number_unsigned(), where + ": " + what + " holds " + value.dump() +
-                                        ", not a non-negative integer");
+  check(value.is_number_unsigned(),
+        where + ": " + what + " holds " + value.dump() + ", not a non-negative integer");
   return value.get<uint64_t>();
 }
 
@@ -178,8 +177,7 @@ Entry parse_entry(const std::string& where, const Json& info, uint64_t data_size
     if (empty) break;
     check(static_cast<uint64_t>(extent) <= max_numel / entry.numel,
           where + ": shape " + to_string(entry.shape) + " of " + entry.dtype.name +
-              " needs more than the " + std::to_string(data_size) +
-              " bytes of the data section");
+              " needs more than the " + std::to_string(data_size) + " bytes of the data section");
     entry.numel *= static_cast<uint64_t>(extent);
   }
   const Json& offsets = info["data_offsets"];
@@ -195,8 +193,8 @@ Entry parse_entry(const std::string& where, const Json& info, uint64_t data_size
   check(entry.end - entry.begin == expected,
         where + ": data_offsets [" + std::to_string(entry.begin) + ", " +
             std::to_string(entry.end) + "] span " + std::to_string(entry.end - entry.begin) +
-            " bytes, but shape " + to_string(entry.shape) + " of " + entry.dtype.name +
-            " needs " + std::to_string(expected));
+            " bytes, but shape " + to_string(entry.shape) + " of " + entry.dtype.name + " needs " +
+            std::to_string(expected));
   return entry;
 }
 
@@ -269,8 +267,7 @@ std::map<std::string, std::string> parse_metadata(const std::string& path, const
   check(value.is_object(), where + " is " + value.dump() + ", not an object");
   std::map<std::string, std::string> metadata;
   for (const auto& [key, text] : value.items()) {
-    check(text.is_string(), where + " entry \"" + key + "\" is " + text.dump() +
-                                ", not a string");
+    check(text.is_string(), where + " entry \"" + key + "\" is " + text.dump() + ", not a string");
     metadata[key] = text.get<std::string>();
   }
   return metadata;
@@ -294,8 +291,7 @@ void save_safetensors(const std::string& path, const TensorMap& tensors,
   sync_directory(path);
 }
 
-TensorMap load_safetensors(const std::string& path,
-                           std::map<std::string, std::string>* metadata) {
+TensorMap load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata) {
   if (metadata) metadata->clear();
   namespace fs = std::filesystem;
   std::error_code error;
@@ -307,16 +303,16 @@ TensorMap load_safetensors(const std::string& path,
   std::ifstream in(path, std::ios::binary);
   check(in.is_open(), path + ": cannot open for reading (" + errno_text() + ")");
 
-  check(file_size >= 8, path + ": " + std::to_string(file_size) +
-                            " bytes, shorter than the 8-byte header length");
+  check(file_size >= 8,
+        path + ": " + std::to_string(file_size) + " bytes, shorter than the 8-byte header length");
   uint64_t header_size = 0;
   read_exactly(in, path, 0, reinterpret_cast<char*>(&header_size), 8);
   check(header_size <= kMaxHeaderBytes,
         path + ": header length " + std::to_string(header_size) + " at offset 0 exceeds " +
             std::to_string(kMaxHeaderBytes) + " bytes (not a safetensors file?)");
-  check(header_size <= file_size - 8,
-        path + ": header length " + std::to_string(header_size) + " at offset 0 runs past the " +
-            "end of the file (" + std::to_string(file_size) + " bytes): truncated");
+  check(header_size <= file_size - 8, path + ": header length " + std::to_string(header_size) +
+                                          " at offset 0 runs past the " + "end of the file (" +
+                                          std::to_string(file_size) + " bytes): truncated");
   std::string text(header_size, '\0');
   read_exactly(in, path, 8, text.data(), header_size);
   Json header;
@@ -355,9 +351,9 @@ Tensor require(const TensorMap& tensors, const std::string& name, const Shape& s
     throw Error(file + ": tensor '" + name + "' (expected shape " + to_string(shape) +
                 ") is missing; the file holds: " + (names.empty() ? "nothing" : names));
   }
-  check(found->second.shape() == shape,
-        file + ": tensor '" + name + "' has shape " + to_string(found->second.shape()) +
-            ", expected " + to_string(shape));
+  check(found->second.shape() == shape, file + ": tensor '" + name + "' has shape " +
+                                            to_string(found->second.shape()) + ", expected " +
+                                            to_string(shape));
   return found->second;
 }
 

@@ -1,0 +1,37 @@
+// Multi-tensor optimizer kernels: one launch updates up to kMaxSlots parameter tensors, whose
+// pointers travel in the kernel's parameters (no device-side table to build and copy).
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+
+namespace leap::cuda_detail {
+
+constexpr int kMaxSlots = 16;
+
+struct SlotBatch {
+  float* value[kMaxSlots];
+  const float* grad[kMaxSlots];
+  float* state_a[kMaxSlots];  // Adam: first moment; SGD: momentum buffer
+  float* state_b[kMaxSlots];  // Adam: second moment
+  size_t start[kMaxSlots + 1];  // slot s covers [start[s], start[s+1]) of the joined elements
+  int slots;
+};
+
+// Host-side values derived from AdamHyper, computed in float as the CPU backend does.
+struct AdamScalars {
+  float step_size;         // lr / (1 - beta1^step)
+  float correction2_sqrt;  // sqrt(1 - beta2^step)
+  float beta1, beta2, eps, weight_decay;
+};
+
+struct SgdScalars {
+  float lr, momentum, dampening, weight_decay;
+  bool nesterov, first_step;
+};
+
+void launch_adam(const SlotBatch& batch, const AdamScalars& scalars, cudaStream_t stream);
+void launch_sgd(const SlotBatch& batch, const SgdScalars& scalars, cudaStream_t stream);
+
+}  // namespace leap::cuda_detail
