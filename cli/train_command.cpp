@@ -48,7 +48,7 @@ int train(const TrainOptions& o) {
   std::unique_ptr<JsonlLogger> metrics;
   FitOptions fit{.epochs = o.epochs, .batch_size = o.batch_size, .drop_last = o.drop_last,
                  .seed = o.seed, .validation_data = &data.test, .callbacks = {&progress},
-                 .schedule = schedule_by_name(o.schedule, o.epochs)};
+                 .schedule = schedule_by_name(o.schedule, o.epochs), .verbose = true};
   if (!o.metrics.empty()) {
     metrics = std::make_unique<JsonlLogger>(o.metrics);
     fit.callbacks.push_back(metrics.get());

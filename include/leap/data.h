@@ -48,6 +48,13 @@ class DataLoader {
   // The next batch of the epoch, on the data's device; false when the epoch is done.
   bool next(Tensor& images, Tensor& labels);
 
+  // For runners that take whole batches themselves: the epoch's order (device memory), the
+  // number of full batches left, and a skip past batches they ran.
+  const int32_t* order() const { return order_.labels(); }
+  int64_t position() const { return position_; }
+  int64_t full_batches_left() const { return (data_.size() - position_) / options_.batch_size; }
+  void skip_batches(int64_t count);
+
   const Dataset& data() const { return data_; }
   const LoaderOptions& options() const { return options_; }
 

@@ -28,10 +28,15 @@ class Optimizer {
   const std::vector<Parameter*>& parameters() const { return parameters_; }
   // Optimizer state tensors by name ("0.weight.exp_avg"), for checkpoints.
   virtual std::vector<std::pair<std::string, Tensor*>> state() = 0;
+  // Allocates every state tensor now (zeros), for runners that update parameters themselves.
+  virtual void prepare_state() = 0;
+  // Counts steps that a runner took on this optimizer's behalf.
+  void advance(int64_t steps) { steps_ += steps; }
 
  protected:
   // Slots of the parameters that have gradients; allocates state on first use.
   std::vector<ParamSlot> slots(bool two_states);
+  void ensure_state(size_t index, bool two_states);
 
   std::vector<Parameter*> parameters_;
   std::vector<Tensor> state_a_, state_b_;
@@ -53,6 +58,11 @@ class Adam : public Optimizer {
   void step() override;
   std::string describe() const override;
   std::vector<std::pair<std::string, Tensor*>> state() override;
+  void prepare_state() override;
+  const AdamOptions& options() const { return options_; }
+  // The first and second moments of parameter `index` (after prepare_state).
+  Tensor& exp_avg(size_t index) { return state_a_.at(index); }
+  Tensor& exp_avg_sq(size_t index) { return state_b_.at(index); }
 
  private:
   AdamOptions options_;
@@ -72,6 +82,7 @@ class SGD : public Optimizer {
   void step() override;
   std::string describe() const override;
   std::vector<std::pair<std::string, Tensor*>> state() override;
+  void prepare_state() override;
 
  private:
   SgdOptions options_;

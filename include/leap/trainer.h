@@ -24,6 +24,10 @@ struct FitOptions {
   const Dataset* validation_data = nullptr;
   std::vector<Callback*> callbacks;
   std::shared_ptr<LrSchedule> schedule;
+  // Let the backend run whole batches through its fast path when it has one for this model.
+  bool fast_path = true;
+  // Print which path trains and why (Keras' verbose).
+  bool verbose = false;
 };
 
 struct Evaluation {
@@ -46,11 +50,16 @@ class Model {
   Sequential& network() { return network_; }
   Optimizer& optimizer();
   Device device() const { return network_.device(); }
+  // How the last fit trained: the backend's fast path, or layer by layer and why.
+  const std::string& training_path() const { return training_path_; }
 
  private:
+  std::unique_ptr<MlpEpochRunner> plan_runner(const DataLoader& loader, const FitOptions& options);
+
   Sequential network_;
   std::unique_ptr<Optimizer> optimizer_;
   CrossEntropyLoss loss_;
+  std::string training_path_;
 };
 
 }  // namespace leap

@@ -56,6 +56,11 @@ void DataLoader::start_epoch(int epoch) {
   order_ = Tensor::from_vector({data_.size()}, order, data_.images.device());
 }
 
+void DataLoader::skip_batches(int64_t count) {
+  check(count >= 0 && count <= full_batches_left(), "DataLoader: cannot skip " + std::to_string(count) + " batches");
+  position_ += count * options_.batch_size;
+}
+
 bool DataLoader::next(Tensor& images, Tensor& labels) {
   check(order_.defined(), "DataLoader.next before start_epoch");
   const int64_t remaining = data_.size() - position_;

@@ -35,6 +35,10 @@ std::vector<std::pair<std::string, Tensor*>> Adam::state() {
   return named;
 }
 
+void Adam::prepare_state() {
+  for (size_t i = 0; i < parameters_.size(); ++i) ensure_state(i, true);
+}
+
 OptimizerFactory adam(AdamOptions options) {
   return [options](std::vector<Parameter*> parameters) {
     return std::make_unique<Adam>(std::move(parameters), options);

@@ -13,7 +13,7 @@ SGD::SGD(std::vector<Parameter*> parameters, SgdOptions options)
 }
 
 void SGD::step() {
-  std::vector<ParamSlot> todo = slots(options_.momentum != 0.0f);
+  std::vector<ParamSlot> todo = slots(options_.momentum != 0.0f);  // no buffer without momentum
   if (todo.empty()) return;
   SgdHyper hyper{lr_, options_.momentum, options_.dampening, options_.weight_decay,
                  options_.nesterov, steps_ == 0};
@@ -32,6 +32,10 @@ std::vector<std::pair<std::string, Tensor*>> SGD::state() {
   for (size_t i = 0; i < parameters_.size(); ++i)
     named.emplace_back(parameters_[i]->name + ".momentum_buffer", &state_a_[i]);
   return named;
+}
+
+void SGD::prepare_state() {
+  for (size_t i = 0; i < parameters_.size(); ++i) ensure_state(i, options_.momentum != 0.0f);
 }
 
 OptimizerFactory sgd(SgdOptions options) {

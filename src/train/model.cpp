@@ -1,9 +1,12 @@
 #include <chrono>
 #include <cmath>
 
+#include <cstdio>
+
 #include "device_sums.h"
 #include "leap/error.h"
 #include "leap/trainer.h"
+#include "mlp_plan.h"
 
 namespace leap {
 
@@ -33,6 +36,8 @@ History Model::fit(const Dataset& train, const FitOptions& options) {
   DataLoader loader(train.to(device()), {options.batch_size, options.shuffle, options.drop_last,
                                          options.seed});
   Backend& engine = backend(device());
+  std::unique_ptr<MlpEpochRunner> runner = plan_runner(loader, options);
+  if (options.verbose) std::printf("Training path: %s\n", training_path_.c_str());
   DeviceSums sums(engine);
   const float base_lr = optimizer.lr();
   History history;
@@ -48,6 +53,18 @@ History Model::fit(const Dataset& train, const FitOptions& options) {
     loader.start_epoch(epoch);
     Tensor images, labels;
     int64_t step = 0, seen = 0;
+    // The runner takes the full batches in chunks, so that callbacks still see progress.
+    while (runner && loader.full_batches_left() > 0) {
+      const int64_t chunk = std::min<int64_t>(loader.full_batches_left(), 64);
+      runner->run(loader.order(), loader.position() / options.batch_size, chunk,
+                  optimizer.steps(), optimizer.lr(), sums.loss_sum(), sums.correct());
+      optimizer.advance(chunk);
+      loader.skip_batches(chunk);
+      network_.zero_grad();
+      step += chunk;
+      seen += chunk * options.batch_size;
+      for (Callback* callback : options.callbacks) callback->on_batch_end(step, steps);
+    }
     while (loader.next(images, labels)) {
       optimizer.zero_grad();
       Tensor logits = network_.forward(images);
@@ -88,6 +105,25 @@ History Model::fit(const Dataset& train, const FitOptions& options) {
   }
   for (Callback* callback : options.callbacks) callback->on_train_end(history);
   return history;
+}
+
+std::unique_ptr<MlpEpochRunner> Model::plan_runner(const DataLoader& loader,
+                                                   const FitOptions& options) {
+  std::string why_not = "fast path turned off";
+  if (options.fast_path) {
+    std::optional<MlpEpochPlan> plan =
+        describe_mlp_epoch(network_, *optimizer_, loader.data(), options.batch_size, &why_not);
+    if (plan) {
+      std::unique_ptr<MlpEpochRunner> runner = backend(device()).plan_mlp_epoch(*plan);
+      if (runner) {
+        training_path_ = runner->describe();
+        return runner;
+      }
+      why_not = "the " + to_string(device()) + " backend has no fast path";
+    }
+  }
+  training_path_ = "layer by layer (" + why_not + ")";
+  return nullptr;
 }
 
 Evaluation Model::evaluate(const Dataset& data, int batch_size) {

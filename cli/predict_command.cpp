@@ -1,0 +1,72 @@
+// leap predict: class predictions of saved weights for a data set's test images.
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+
+#include "commands.h"
+#include "leap/checkpoint.h"
+#include "leap/error.h"
+#include "leap/idx.h"
+#include "leap/trainer.h"
+
+namespace leap::cli {
+namespace {
+
+struct PredictOptions {
+  std::string model = "784-128-10";
+  std::string data, images, load, output, device = "auto";
+};
+
+int predict(const PredictOptions& o) {
+  const Device device = choose_device(o.device);
+  Model model(Sequential::from_spec(o.model, 0, device));
+  load_weights(model.network(), o.load);
+  Dataset data;
+  if (!o.images.empty()) {
+    data.images = read_idx_images(o.images);
+  } else {
+    data = load_mnist_dir(o.data.empty() ? default_data_dir() : o.data).test;
+  }
+  check(data.features() == model.network().input_width(),
+        "the images have " + std::to_string(data.features()) + " pixels but --model " + o.model +
+            " takes " + std::to_string(model.network().input_width()) + " inputs");
+  const std::vector<float> logits = model.predict(data.images).to_vector();
+  const int classes = model.network().output_width();
+
+  std::FILE* out = o.output.empty() ? stdout : std::fopen(o.output.c_str(), "w");
+  check(out != nullptr, "cannot write " + o.output);
+  std::vector<int32_t> labels = data.labels.defined() ? data.labels.to_label_vector() : std::vector<int32_t>{};
+  int64_t correct = 0;
+  std::fprintf(out, "index,prediction%s\n", labels.empty() ? "" : ",label");
+  for (int64_t i = 0; i < data.size(); ++i) {
+    const float* row = &logits[i * classes];
+    const int best = int(std::max_element(row, row + classes) - row);
+    if (labels.empty()) {
+      std::fprintf(out, "%lld,%d\n", static_cast<long long>(i), best);
+    } else {
+      std::fprintf(out, "%lld,%d,%d\n", static_cast<long long>(i), best, labels[i]);
+      correct += best == labels[i];
+    }
+  }
+  if (out != stdout) std::fclose(out);
+  if (!labels.empty())
+    std::fprintf(stderr, "accuracy: %.4f (%lld of %lld)\n", double(correct) / double(data.size()),
+                 static_cast<long long>(correct), static_cast<long long>(data.size()));
+  return 0;
+}
+
+}  // namespace
+
+Command add_predict_command(CLI::App& app) {
+  auto options = std::make_shared<PredictOptions>();
+  CLI::App* cmd = app.add_subcommand("predict", "Predict classes with saved weights (CSV: index,prediction[,label])");
+  cmd->add_option("--load", options->load, "Weights (safetensors)")->required();
+  cmd->add_option("--model", options->model, "The spec the weights were trained with")->capture_default_str();
+  auto* data = cmd->add_option("--data", options->data, "Directory whose t10k- files to predict");
+  cmd->add_option("--images", options->images, "An IDX image file to predict instead")->excludes(data);
+  cmd->add_option("-o,--output", options->output, "Write the CSV here instead of stdout");
+  cmd->add_option("--device", options->device)->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  return [options] { return predict(*options); };
+}
+
+}  // namespace leap::cli
