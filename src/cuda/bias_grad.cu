@@ -13,7 +13,8 @@ __global__ void bias_grad_kernel(const float* dy, float* grad_b, int batch, int 
   const int column = blockIdx.x * kColumns + threadIdx.x;
   float sum = 0.0f;
   if (column < out)
-    for (int row = threadIdx.y; row < batch; row += kRowLanes) sum += dy[size_t(row) * out + column];
+    for (int row = threadIdx.y; row < batch; row += kRowLanes)
+      sum += dy[size_t(row) * out + column];
   partial[threadIdx.y][threadIdx.x] = sum;
   __syncthreads();
   if (threadIdx.y != 0 || column >= out) return;

@@ -18,16 +18,27 @@ __device__ void for_each_element(const SlotBatch& batch, Update update) {
 }
 
 // PyTorch's Adam: L2 weight decay added to the gradient (not decoupled as in AdamW).
+__device__ void adam_element(const SlotBatch& batch, const AdamScalars& h, int slot, size_t i) {
+  float& value = batch.value[slot][i];
+  const float g = batch.grad[slot][i] + h.weight_decay * value;
+  float& m = batch.state_a[slot][i];
+  float& v = batch.state_b[slot][i];
+  m = h.beta1 * m + (1.0f - h.beta1) * g;
+  v = h.beta2 * v + (1.0f - h.beta2) * g * g;
+  value -= h.step_size * m / (sqrtf(v) / h.correction2_sqrt + h.eps);
+}
+
 __global__ void adam_kernel(const SlotBatch batch, const AdamScalars h) {
-  for_each_element(batch, [&](int slot, size_t i) {
-    float& value = batch.value[slot][i];
-    const float g = batch.grad[slot][i] + h.weight_decay * value;
-    float& m = batch.state_a[slot][i];
-    float& v = batch.state_b[slot][i];
-    m = h.beta1 * m + (1.0f - h.beta1) * g;
-    v = h.beta2 * v + (1.0f - h.beta2) * g * g;
-    value -= h.step_size * m / (sqrtf(v) / h.correction2_sqrt + h.eps);
-  });
+  for_each_element(batch, [&](int slot, size_t i) { adam_element(batch, h, slot, i); });
+}
+
+// The step's scalars come from device memory, read when the kernel runs.
+__global__ void adam_counted_kernel(const SlotBatch batch, AdamScalars h, const float* lr,
+                                    const int64_t* steps_taken) {
+  const float step = float(*steps_taken + 1);
+  h.step_size = *lr / (1.0f - powf(h.beta1, step));
+  h.correction2_sqrt = sqrtf(1.0f - powf(h.beta2, step));
+  for_each_element(batch, [&](int slot, size_t i) { adam_element(batch, h, slot, i); });
 }
 
 __global__ void sgd_kernel(const SlotBatch batch, const SgdScalars h) {
@@ -50,6 +61,15 @@ void launch_adam(const SlotBatch& batch, const AdamScalars& scalars, cudaStream_
   const size_t total = batch.start[batch.slots];
   if (total == 0) return;
   adam_kernel<<<blocks_for(total), kThreads, 0, stream>>>(batch, scalars);
+  LEAP_CUDA_CHECK_LAUNCH();
+}
+
+void launch_adam_counted(const SlotBatch& batch, const AdamScalars& constants, const float* lr,
+                         const int64_t* steps_taken, cudaStream_t stream) {
+  const size_t total = batch.start[batch.slots];
+  if (total == 0) return;
+  adam_counted_kernel<<<blocks_for(total), kThreads, 0, stream>>>(batch, constants, lr,
+                                                                  steps_taken);
   LEAP_CUDA_CHECK_LAUNCH();
 }
 

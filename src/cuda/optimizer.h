@@ -32,6 +32,11 @@ struct SgdScalars {
 };
 
 void launch_adam(const SlotBatch& batch, const AdamScalars& scalars, cudaStream_t stream);
+// Adam with the learning rate and the count of steps taken read from device memory when the
+// kernel runs (the update is step *steps_taken + 1), so that a captured CUDA graph stays
+// right as they change; step_size and correction2_sqrt of `constants` are ignored.
+void launch_adam_counted(const SlotBatch& batch, const AdamScalars& constants, const float* lr,
+                         const int64_t* steps_taken, cudaStream_t stream);
 void launch_sgd(const SlotBatch& batch, const SgdScalars& scalars, cudaStream_t stream);
 
 }  // namespace leap::cuda_detail

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# One call on a GPU machine (the workplace's device tool): unpacks a build made elsewhere
+# (bench/pack_gpu_build.sh), runs the whole test suite on the GPU, PyTorch parity, batch-1
+# latency and the side-by-side seed benchmark. Logs and JSON go to $OUT.
+# usage: bench/device_run.sh [tests|bench|all]
+set -uo pipefail
+what=${1:-all}
+OUT=${OUT:-/tmp/leap-out}
+mkdir -p "$OUT" /tmp/leap
+tar -xJf .carry/gpu-build.tar.xz -C /tmp/leap
+cublas_dir=$(dirname "$(find / -name 'libcublasLt.so.13*' -not -path '/proc/*' 2>/dev/null | head -n1)")
+export LD_LIBRARY_PATH=/tmp/leap/lib:$cublas_dir:${LD_LIBRARY_PATH:-}
+export LEAP_DATA_DIR=$PWD/.carry/fashion-mnist
+export NCCL_NVLS_ENABLE=0 PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$OUT/device.txt"
+date -u +%Y-%m-%dT%H:%M:%SZ | tee -a "$OUT/device.txt"
+
+if [ "$what" != bench ]; then
+  echo "== test suite on the GPU"
+  /tmp/leap/leap_tests 2>&1 | tee "$OUT/gpu-tests.txt" | grep -E '^\[  (PASSED|FAILED|SKIPPED) |tests ran|max \|gpu - cpu\|'
+  echo "== PyTorch parity (CPU engine, torch on this machine)"
+  python3 tests/python/torch_parity.py --tool /tmp/leap/parity_tool 2>&1 | tee "$OUT/parity.txt"
+fi
+if [ "$what" != tests ]; then
+  echo "== batch-1 latency"
+  /tmp/leap/bench_latency --json "$OUT/latency.json" 2>&1 | tee "$OUT/latency.txt"
+  echo "== seed workload side by side"
+  python3 bench/gpu_seed.py --leap /tmp/leap/leap --data "$LEAP_DATA_DIR" 2>&1 | tee "$OUT/gpu-seed.txt" | grep -vE '^  (pytorch|seed|eager|graph|jax) epoch'
+fi

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds leap for Hopper (sm_90, portable x86-64 host code) and packs the programs with the
+# shared libraries a bare GPU machine lacks, plus the Fashion-MNIST files, into .carry/
+# (ignored by git) for bench/device_run.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmake -S . -B build-cuda -DLEAP_NATIVE=OFF -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null
+cmake --build build-cuda -j2
+stage=$(mktemp -d)
+mkdir -p "$stage/lib" .carry/fashion-mnist
+cp build-cuda/leap build-cuda/tests/leap_tests build-cuda/tests/parity_tool build-cuda/bench/bench_latency "$stage/"
+for lib in libopenblas.so.0 libgfortran.so.5 libquadmath.so.0 libgomp.so.1; do
+  cp -L "$(ldd build-cuda/leap | awk -v l="$lib" '$1 == l {print $3}')" "$stage/lib/"
+done
+tar -cJf .carry/gpu-build.tar.xz -C "$stage" .
+rm -rf "$stage"
+cp -u /usr/share/datasets/fashion-mnist/*.gz .carry/fashion-mnist/
+du -sh .carry/*

@@ -1,0 +1,101 @@
+// The CUDA backend's device, stream and memory; its compute operations are in cuda_ops.cpp.
+#include "cuda/cuda_backend.h"
+
+#include <cstdio>
+
+#include "backends.h"
+#include "cuda/cuda_check.h"
+#include "cuda/elementwise.h"
+#include "leap/error.h"
+
+namespace leap {
+namespace {
+
+std::string describe_device(int index) {
+  cudaDeviceProp properties{};
+  LEAP_CUDA_CHECK(cudaGetDeviceProperties(&properties, index));
+  char text[512];
+  std::snprintf(text, sizeof text, "cuda:%d %s (%d SMs, %.1f GiB, cc %d.%d)", index,
+                properties.name, properties.multiProcessorCount,
+                double(properties.totalGlobalMem) / double(size_t(1) << 30), properties.major,
+                properties.minor);
+  return text;
+}
+
+// The device the backend runs on: the first one. Throws when none is usable.
+int open_device() {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) {
+    (void)cudaGetLastError();
+    throw Error(std::string("no usable CUDA GPU: ") + cudaGetErrorString(status));
+  }
+  check(count >= 1, "no usable CUDA GPU: the driver reports no device");
+  return 0;
+}
+
+}  // namespace
+
+CudaBackend::CudaBackend(int device_index)
+    : device_index_(device_index), description_(describe_device(device_index)) {
+  LEAP_CUDA_CHECK(cudaSetDevice(device_index_));
+  // Non-blocking: no implicit synchronisation with the legacy default stream.
+  LEAP_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  matmul_ = std::make_unique<cuda_detail::Matmul>(stream_);
+}
+
+// Never runs for the backend of cuda_backend(); a destructor must not throw, hence no checks.
+CudaBackend::~CudaBackend() {
+  matmul_.reset();
+  try {
+    allocator_.empty_cache();
+  } catch (const Error&) {
+  }
+  cudaStreamDestroy(stream_);
+}
+
+void CudaBackend::copy_to_host(void* host, const void* source, size_t bytes) {
+  if (bytes == 0) return;
+  LEAP_CUDA_CHECK(cudaMemcpyAsync(host, source, bytes, cudaMemcpyDeviceToHost, stream_));
+  // Pageable host memory: the copy is complete only once the stream is.
+  LEAP_CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+void CudaBackend::copy_from_host(void* target, const void* host, size_t bytes) {
+  if (bytes == 0) return;
+  LEAP_CUDA_CHECK(cudaMemcpyAsync(target, host, bytes, cudaMemcpyHostToDevice, stream_));
+  // The caller may free or reuse `host` as soon as this returns.
+  LEAP_CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+void CudaBackend::copy(void* target, const void* source, size_t bytes) {
+  if (bytes == 0 || target == source) return;
+  LEAP_CUDA_CHECK(cudaMemcpyAsync(target, source, bytes, cudaMemcpyDeviceToDevice, stream_));
+}
+
+void CudaBackend::fill(float* target, size_t count, float value) {
+  cuda_detail::launch_fill(target, count, value, stream_);
+}
+
+void CudaBackend::synchronize() { LEAP_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+
+bool cuda_available() {
+  static const bool available = [] {
+    int count = 0;
+    if (cudaGetDeviceCount(&count) == cudaSuccess) return count >= 1;
+    (void)cudaGetLastError();  // leave no error behind for later launch checks
+    return false;
+  }();
+  return available;
+}
+
+Backend& cuda_backend() {
+  // Never deleted: tensors released during static destruction still call release(), and the
+  // CUDA runtime may be unloaded by then.
+  static CudaBackend* const instance = new CudaBackend(open_device());
+  return *instance;
+}
+
+cudaStream_t cuda_stream() { return static_cast<CudaBackend&>(cuda_backend()).stream(); }
+
+}  // namespace leap

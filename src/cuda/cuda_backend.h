@@ -1,0 +1,69 @@
+// The CUDA backend: one GPU, one non-blocking stream that all of its work is queued on (so a
+// whole training step can later be captured as a CUDA graph), a caching allocator and
+// cuBLASLt products. Host C++ only: kernels live in the .cu files behind launch_* functions.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <memory>
+#include <string>
+
+#include "cuda/caching_allocator.h"
+#include "cuda/matmul.h"
+#include "leap/backend.h"
+
+namespace leap {
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(int device_index);
+  ~CudaBackend() override;
+  CudaBackend(const CudaBackend&) = delete;
+  CudaBackend& operator=(const CudaBackend&) = delete;
+
+  cudaStream_t stream() const { return stream_; }
+
+  Device device() const override { return Device::cuda; }
+  std::string describe() const override { return description_; }
+
+  void* allocate(size_t bytes) override { return allocator_.allocate(bytes); }
+  void release(void* pointer) override { allocator_.release(pointer); }
+  void copy_to_host(void* host, const void* source, size_t bytes) override;
+  void copy_from_host(void* target, const void* host, size_t bytes) override;
+  void copy(void* target, const void* source, size_t bytes) override;
+  void fill(float* target, size_t count, float value) override;
+  void synchronize() override;
+
+  void linear_forward(const float* x, const float* w, const float* bias, float* y, int batch,
+                      int in, int out, bool relu) override;
+  void linear_backward(const float* x, const float* w, const float* dy, float* grad_x,
+                       float* grad_w, float* grad_b, int batch, int in, int out,
+                       bool accumulate) override;
+  void relu_forward(const float* x, float* y, size_t count) override;
+  void relu_backward(const float* y, float* grad, size_t count) override;
+  void cross_entropy(const float* logits, const int32_t* labels, float* grad, double* loss_sum,
+                     int64_t* correct, int batch, int classes) override;
+  void count_correct(const float* logits, const int32_t* labels, int64_t* correct, int batch,
+                     int classes) override;
+  void adam_update(std::span<const ParamSlot> slots, const AdamHyper& hyper) override;
+  void sgd_update(std::span<const ParamSlot> slots, const SgdHyper& hyper) override;
+  void gather_rows(const float* src, const int32_t* index, float* dst, int count,
+                   int width) override;
+  void gather_labels(const int32_t* src, const int32_t* index, int32_t* dst,
+                     int count) override;
+  // The whole step as a replayed CUDA graph (graph_runner.cpp).
+  std::unique_ptr<MlpEpochRunner> plan_mlp_epoch(const MlpEpochPlan& plan) override;
+
+ private:
+  int device_index_;
+  std::string description_;
+  cudaStream_t stream_ = nullptr;
+  CachingAllocator allocator_;
+  std::unique_ptr<cuda_detail::Matmul> matmul_;  // built once the stream exists
+};
+
+// The stream of the CUDA backend, for other CUDA code (graph capture, custom kernels).
+// Throws leap::Error when no GPU is usable.
+cudaStream_t cuda_stream();
+
+}  // namespace leap

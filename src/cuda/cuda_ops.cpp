@@ -1,0 +1,105 @@
+// The CUDA backend's compute operations: each forwards to a kernel or cuBLASLt on the stream.
+#include <algorithm>
+#include <cmath>
+
+#include "cuda/cross_entropy.h"
+#include "cuda/cuda_backend.h"
+#include "cuda/elementwise.h"
+#include "cuda/gather.h"
+#include "cuda/linear.h"
+#include "cuda/optimizer.h"
+
+namespace leap {
+namespace {
+
+// Calls launch(batch) for each run of at most kMaxSlots slots: one launch per 16 tensors.
+template <typename Launch>
+void for_each_slot_batch(std::span<const ParamSlot> slots, Launch launch) {
+  using cuda_detail::kMaxSlots;
+  for (size_t first = 0; first < slots.size(); first += kMaxSlots) {
+    cuda_detail::SlotBatch batch{};
+    batch.slots = int(std::min<size_t>(kMaxSlots, slots.size() - first));
+    for (int j = 0; j < batch.slots; ++j) {
+      const ParamSlot& slot = slots[first + j];
+      batch.value[j] = slot.value;
+      batch.grad[j] = slot.grad;
+      batch.state_a[j] = slot.state_a;
+      batch.state_b[j] = slot.state_b;
+      batch.start[j + 1] = batch.start[j] + slot.count;
+    }
+    launch(batch);
+  }
+}
+
+}  // namespace
+
+void CudaBackend::linear_forward(const float* x, const float* w, const float* bias, float* y,
+                                 int batch, int in, int out, bool relu) {
+  cuda_detail::linear_forward(*matmul_, x, w, bias, y, batch, in, out, relu);
+}
+
+void CudaBackend::linear_backward(const float* x, const float* w, const float* dy,
+                                  float* grad_x, float* grad_w, float* grad_b, int batch,
+                                  int in, int out, bool accumulate) {
+  cuda_detail::linear_backward(*matmul_, x, w, dy, grad_x, grad_w, grad_b, batch, in, out,
+                               accumulate, stream_);
+}
+
+void CudaBackend::relu_forward(const float* x, float* y, size_t count) {
+  cuda_detail::launch_relu_forward(x, y, count, stream_);
+}
+
+void CudaBackend::relu_backward(const float* y, float* grad, size_t count) {
+  cuda_detail::launch_relu_backward(y, grad, count, stream_);
+}
+
+void CudaBackend::cross_entropy(const float* logits, const int32_t* labels, float* grad,
+                                double* loss_sum, int64_t* correct, int batch, int classes) {
+  cuda_detail::launch_cross_entropy(logits, labels, grad, loss_sum, correct, batch, classes,
+                                    stream_);
+}
+
+void CudaBackend::count_correct(const float* logits, const int32_t* labels, int64_t* correct,
+                                int batch, int classes) {
+  cuda_detail::launch_cross_entropy(logits, labels, nullptr, nullptr, correct, batch, classes,
+                                    stream_);
+}
+
+void CudaBackend::adam_update(std::span<const ParamSlot> slots, const AdamHyper& h) {
+  // Bias corrections in float on the host, exactly as the CPU backend computes them.
+  const float correction1 = 1.0f - std::pow(h.beta1, float(h.step));
+  const cuda_detail::AdamScalars scalars{
+      .step_size = h.lr / correction1,
+      .correction2_sqrt = std::sqrt(1.0f - std::pow(h.beta2, float(h.step))),
+      .beta1 = h.beta1,
+      .beta2 = h.beta2,
+      .eps = h.eps,
+      .weight_decay = h.weight_decay};
+  for_each_slot_batch(slots, [&](const cuda_detail::SlotBatch& batch) {
+    cuda_detail::launch_adam(batch, scalars, stream_);
+  });
+}
+
+void CudaBackend::sgd_update(std::span<const ParamSlot> slots, const SgdHyper& h) {
+  const cuda_detail::SgdScalars scalars{.lr = h.lr,
+                                        .momentum = h.momentum,
+                                        .dampening = h.dampening,
+                                        .weight_decay = h.weight_decay,
+                                        .nesterov = h.nesterov,
+                                        .first_step = h.first_step};
+  for_each_slot_batch(slots, [&](const cuda_detail::SlotBatch& batch) {
+    cuda_detail::launch_sgd(batch, scalars, stream_);
+  });
+}
+
+void CudaBackend::gather_rows(const float* src, const int32_t* index, float* dst, int count,
+                              int width) {
+  cuda_detail::launch_gather_rows(src, index, dst, count, width, stream_);
+}
+
+void CudaBackend::gather_labels(const int32_t* src, const int32_t* index, int32_t* dst,
+                                int count) {
+  cuda_detail::launch_gather_labels(src, index, dst, count, stream_);
+}
+
+}  // namespace leap
