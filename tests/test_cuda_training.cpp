@@ -24,21 +24,25 @@ Dataset synthetic_data(int64_t samples, int features, int classes, uint64_t seed
   return {Tensor::from_vector({samples, features}, images), Tensor::from_vector({samples}, labels), classes};
 }
 
-History train(Device device, bool fast_path, const Dataset& data, Sequential& out_network) {
-  Model model(Sequential::from_spec("784-128-10", 11, device));
+History train(const std::string& spec, Device device, bool fast_path, const Dataset& data,
+              Sequential& out_network, std::string* path = nullptr) {
+  Model model(Sequential::from_spec(spec, 11, device));
   model.compile(adam({.lr = 1e-3f}));
   History history = model.fit(data, {.epochs = 1, .batch_size = 64, .seed = 3, .fast_path = fast_path});
+  if (path) *path = model.training_path();
   out_network = std::move(model.network());
   return history;
 }
 
-void expect_same_training(bool fast_path) {
+void expect_same_training(const std::string& spec, bool fast_path) {
   if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
   // 100 full batches and one partial batch of 16.
   const Dataset data = synthetic_data(100 * 64 + 16, 784, 10, 5);
   Sequential cpu, gpu;
-  History on_cpu = train(Device::cpu, false, data, cpu);
-  History on_gpu = train(Device::cuda, fast_path, data, gpu);
+  std::string path;
+  History on_cpu = train(spec, Device::cpu, false, data, cpu);
+  History on_gpu = train(spec, Device::cuda, fast_path, data, gpu, &path);
+  std::printf("%s on the GPU through: %s\n", spec.c_str(), path.c_str());
   EXPECT_NEAR(on_gpu.epochs[0].loss, on_cpu.epochs[0].loss, 1e-4 * on_cpu.epochs[0].loss);
   EXPECT_EQ(on_gpu.epochs[0].accuracy, on_cpu.epochs[0].accuracy);
   std::vector<Parameter*> a = cpu.parameters(), b = gpu.parameters();
@@ -51,8 +55,9 @@ void expect_same_training(bool fast_path) {
   }
 }
 
-TEST(CudaTraining, LayerByLayerEqualsCpu) { expect_same_training(false); }
-TEST(CudaTraining, FastPathEqualsCpu) { expect_same_training(true); }
+TEST(CudaTraining, LayerByLayerEqualsCpu) { expect_same_training("784-128-10", false); }
+TEST(CudaTraining, FusedStepEqualsCpu) { expect_same_training("784-128-10", true); }
+TEST(CudaTraining, LayerGraphEqualsCpu) { expect_same_training("784-64-32-10", true); }
 
 TEST(CudaTraining, PredictAndEvaluateEqualCpu) {
   if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";

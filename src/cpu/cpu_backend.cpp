@@ -16,6 +16,9 @@ namespace {
 
 // Below this many elements a loop is cheaper on one core than the cost of waking others.
 constexpr size_t kParallelThreshold = 1 << 15;
+// Products of at most this many multiply-adds (batch-1 inference) run in one plain loop:
+// a BLAS call may wake its threads, which costs more than the product on a many-core host.
+constexpr size_t kSmallProduct = 1 << 18;
 
 class CpuBackend final : public Backend {
  public:
@@ -50,6 +53,19 @@ class CpuBackend final : public Backend {
 
   void linear_forward(const float* x, const float* w, const float* bias, float* y, int batch,
                       int in, int out, bool relu) override {
+    if (size_t(batch) * in * out <= kSmallProduct) {
+      for (int row = 0; row < batch; ++row)
+        for (int j = 0; j < out; ++j) {
+          const float* x_row = x + size_t(row) * in;
+          const float* w_row = w + size_t(j) * in;
+          float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+          for (int k = 0; k < in; ++k) sum += x_row[k] * w_row[k];
+          const float value = sum + bias[j];
+          y[size_t(row) * out + j] = relu && value < 0.0f ? 0.0f : value;
+        }
+      return;
+    }
     for (int row = 0; row < batch; ++row) std::memcpy(y + size_t(row) * out, bias, out * 4);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, out, in, 1.0f, x, in, w, in,
                 1.0f, y, out);

@@ -1,13 +1,12 @@
-// GraphRunner: an MLP's whole training step captured once as a CUDA graph and replayed for
-// every full batch. What changes from step to step (the batch's place in the epoch order,
-// Adam's step count, the learning rate) lives in device memory, so one graph serves all steps.
+// GraphRunner: an MLP's training step captured once as a CUDA graph and replayed for every
+// full batch. What changes from step to step (the batch's place in the epoch order, Adam's
+// step count, the learning rate) lives in device memory (RunnerState), so one graph serves
+// all steps. Subclasses say what one step queues.
 #pragma once
 
 #include <cuda_runtime_api.h>
 
-#include <memory>
-#include <vector>
-
+#include "cuda/runner_kernels.h"
 #include "leap/backend.h"
 
 namespace leap {
@@ -16,9 +15,7 @@ class CudaBackend;
 
 namespace cuda_detail {
 
-struct RunnerState;
-
-class GraphRunner final : public MlpEpochRunner {
+class GraphRunner : public MlpEpochRunner {
  public:
   GraphRunner(CudaBackend& backend, const MlpEpochPlan& plan);
   ~GraphRunner() override;
@@ -27,24 +24,56 @@ class GraphRunner final : public MlpEpochRunner {
 
   void run(const int32_t* order, int64_t first_batch, int64_t steps, int64_t adam_step, float lr,
            double* loss_sum, int64_t* correct) override;
-  std::string describe() const override;
 
- private:
-  // Queues one training step on the stream (eagerly, or into a graph being captured).
-  void queue_step();
-  cudaGraphExec_t capture(int steps);
+ protected:
+  // Queues one training step on the stream (eagerly, or into a graph being captured); it
+  // must leave the state on the next batch and step.
+  virtual void queue_step() = 0;
 
   CudaBackend& backend_;
   MlpEpochPlan plan_;
   cudaStream_t stream_;
-  RunnerState* state_;            // device memory
-  float* inputs_;                 // [batch, in] of the first layer
-  int32_t* labels_;               // [batch]
-  std::vector<float*> outputs_;   // per layer [batch, out]
-  std::vector<float*> grads_;     // per layer d(loss)/d(output)
-  bool warmed_up_ = false;        // the first step runs eagerly, so that capture allocates nothing
+  Tensor state_memory_;
+  RunnerState* state_;  // in state_memory_
+
+ private:
+  cudaGraphExec_t capture(int steps);
+
+  bool warmed_up_ = false;  // the first step runs eagerly, so that capture allocates nothing
   cudaGraphExec_t one_step_ = nullptr, many_steps_ = nullptr;
 };
+
+// Steps captured in the larger graph: one graph launch costs a few microseconds of host
+// time, so replaying several steps per launch keeps the GPU fed.
+constexpr int kStepsPerGraph = 16;
+
+// The step as the backend's own layer calls (cuBLASLt products, separate kernels): any depth.
+class LayerStepRunner final : public GraphRunner {
+ public:
+  LayerStepRunner(CudaBackend& backend, const MlpEpochPlan& plan);
+  std::string describe() const override;
+
+ private:
+  void queue_step() override;
+
+  Tensor inputs_, labels_;
+  std::vector<Tensor> outputs_, grads_;  // per layer [batch, out]
+};
+
+// The step as three fused kernels, for one hidden layer (fused_mlp.cu).
+class FusedMlpRunner final : public GraphRunner {
+ public:
+  FusedMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan);
+  std::string describe() const override;
+
+ private:
+  void queue_step() override;
+
+  Tensor hidden_, grad_hidden_, grad_logits_, row_loss_, row_correct_, blocks_done_;
+};
+
+// Whether FusedMlpRunner takes this plan.
+bool fused_mlp_fits(const MlpEpochPlan& plan);
 
 }  // namespace cuda_detail
 }  // namespace leap

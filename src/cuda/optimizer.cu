@@ -1,3 +1,4 @@
+#include "cuda/adam_math.cuh"
 #include "cuda/cuda_check.h"
 #include "cuda/launch_config.h"
 #include "cuda/optimizer.h"
@@ -17,28 +18,21 @@ __device__ void for_each_element(const SlotBatch& batch, Update update) {
   }
 }
 
-// PyTorch's Adam: L2 weight decay added to the gradient (not decoupled as in AdamW).
-__device__ void adam_element(const SlotBatch& batch, const AdamScalars& h, int slot, size_t i) {
-  float& value = batch.value[slot][i];
-  const float g = batch.grad[slot][i] + h.weight_decay * value;
-  float& m = batch.state_a[slot][i];
-  float& v = batch.state_b[slot][i];
-  m = h.beta1 * m + (1.0f - h.beta1) * g;
-  v = h.beta2 * v + (1.0f - h.beta2) * g * g;
-  value -= h.step_size * m / (sqrtf(v) / h.correction2_sqrt + h.eps);
-}
-
 __global__ void adam_kernel(const SlotBatch batch, const AdamScalars h) {
-  for_each_element(batch, [&](int slot, size_t i) { adam_element(batch, h, slot, i); });
+  for_each_element(batch, [&](int slot, size_t i) {
+    adam_apply(batch.value[slot][i], batch.state_a[slot][i], batch.state_b[slot][i],
+               batch.grad[slot][i], h);
+  });
 }
 
 // The step's scalars come from device memory, read when the kernel runs.
-__global__ void adam_counted_kernel(const SlotBatch batch, AdamScalars h, const float* lr,
-                                    const int64_t* steps_taken) {
-  const float step = float(*steps_taken + 1);
-  h.step_size = *lr / (1.0f - powf(h.beta1, step));
-  h.correction2_sqrt = sqrtf(1.0f - powf(h.beta2, step));
-  for_each_element(batch, [&](int slot, size_t i) { adam_element(batch, h, slot, i); });
+__global__ void adam_counted_kernel(const SlotBatch batch, const AdamScalars constants,
+                                    const float* lr, const int64_t* steps_taken) {
+  const AdamScalars h = adam_scalars_for_step(constants, *lr, *steps_taken + 1);
+  for_each_element(batch, [&](int slot, size_t i) {
+    adam_apply(batch.value[slot][i], batch.state_a[slot][i], batch.state_b[slot][i],
+               batch.grad[slot][i], h);
+  });
 }
 
 __global__ void sgd_kernel(const SlotBatch batch, const SgdScalars h) {

@@ -5,6 +5,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
+#include <cstdint>
 
 namespace leap::cuda_detail {
 
@@ -19,7 +20,7 @@ struct SlotBatch {
   int slots;
 };
 
-// Host-side values derived from AdamHyper, computed in float as the CPU backend does.
+// Values derived from the step number, computed in float as the CPU backend does.
 struct AdamScalars {
   float step_size;         // lr / (1 - beta1^step)
   float correction2_sqrt;  // sqrt(1 - beta2^step)

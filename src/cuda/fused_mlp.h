@@ -1,0 +1,40 @@
+// The fused small-batch training step of an MLP with one hidden layer
+// (Linear -> ReLU -> Linear -> softmax cross-entropy, Adam): three kernels a step, read
+// straight from the resident data set through the epoch order, no gradient ever stored
+// but the hidden layer's.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "cuda/optimizer.h"
+#include "cuda/runner_kernels.h"
+
+namespace leap::cuda_detail {
+
+struct FusedMlpArgs {
+  RunnerState* state;
+  const float* images;  // [samples, in]
+  const int32_t* labels;
+  float *w1, *b1, *w2, *b2;  // [hidden, in], [hidden], [classes, hidden], [classes]
+  float *m_w1, *v_w1, *m_b1, *v_b1, *m_w2, *v_w2, *m_b2, *v_b2;
+  float* hidden;       // [batch, hidden]: ReLU output of the step's batch
+  float* grad_hidden;  // [batch, hidden]: d(loss)/d(hidden pre-activation)
+  float* grad_logits;  // [batch, classes]
+  float* row_loss;     // [batch]
+  int* row_correct;    // [batch]
+  unsigned* blocks_done;  // the update kernel's finish count (zero between steps)
+  int batch, in, hid, classes;
+  AdamScalars adam;  // beta1, beta2, eps, weight_decay (step scalars come from the state)
+};
+
+// The shapes the fused step handles; others take the layer-by-layer graph.
+bool fused_mlp_supports(int batch, int in, int hid, int classes);
+
+// Queues one training step as three kernels: the hidden forward; the output layer, loss and
+// hidden gradient, one block a sample; every weight gradient with its Adam update, whose
+// last block to finish sums the loss and moves the state to the next batch and step.
+void launch_fused_mlp_step(const FusedMlpArgs& args, cudaStream_t stream);
+
+}  // namespace leap::cuda_detail

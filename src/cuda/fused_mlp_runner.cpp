@@ -1,0 +1,58 @@
+#include "cuda/cuda_backend.h"
+#include "cuda/fused_mlp.h"
+#include "cuda/graph_runner.h"
+
+namespace leap::cuda_detail {
+
+bool fused_mlp_fits(const MlpEpochPlan& plan) {
+  if (plan.layers.size() != 2 || !plan.layers[0].relu || plan.layers[1].relu) return false;
+  return fused_mlp_supports(plan.batch, plan.layers[0].in, plan.layers[0].out, plan.layers[1].out);
+}
+
+FusedMlpRunner::FusedMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan)
+    : GraphRunner(backend, plan),
+      hidden_({plan.batch, plan.layers[0].out}, DType::float32, Device::cuda),
+      grad_hidden_({plan.batch, plan.layers[0].out}, DType::float32, Device::cuda),
+      grad_logits_({plan.batch, plan.layers[1].out}, DType::float32, Device::cuda),
+      row_loss_({plan.batch}, DType::float32, Device::cuda),
+      row_correct_({plan.batch}, DType::int32, Device::cuda),
+      blocks_done_(Tensor::zeros({1}, DType::int32, Device::cuda)) {}
+
+std::string FusedMlpRunner::describe() const {
+  return "CUDA graph of the fused step (3 wide kernels a step, fp32; " + std::to_string(kStepsPerGraph) +
+         " steps replayed per launch)";
+}
+
+void FusedMlpRunner::queue_step() {
+  const MlpLayer& hidden = plan_.layers[0];
+  const MlpLayer& output = plan_.layers[1];
+  FusedMlpArgs args{state_,
+                    plan_.images,
+                    plan_.labels,
+                    hidden.weight,
+                    hidden.bias,
+                    output.weight,
+                    output.bias,
+                    hidden.exp_avg_weight,
+                    hidden.exp_avg_sq_weight,
+                    hidden.exp_avg_bias,
+                    hidden.exp_avg_sq_bias,
+                    output.exp_avg_weight,
+                    output.exp_avg_sq_weight,
+                    output.exp_avg_bias,
+                    output.exp_avg_sq_bias,
+                    hidden_.data(),
+                    grad_hidden_.data(),
+                    grad_logits_.data(),
+                    row_loss_.data(),
+                    row_correct_.labels(),
+                    reinterpret_cast<unsigned*>(blocks_done_.labels()),
+                    plan_.batch,
+                    hidden.in,
+                    hidden.out,
+                    output.out,
+                    {0.0f, 1.0f, plan_.beta1, plan_.beta2, plan_.eps, plan_.weight_decay}};
+  launch_fused_mlp_step(args, stream_);
+}
+
+}  // namespace leap::cuda_detail
