@@ -1,6 +1,8 @@
 // The CPU backend: OpenBLAS for matrix products, OpenMP for element-wise loops.
 #include <cblas.h>
 #include <omp.h>
+#include <pmmintrin.h>
+#include <xmmintrin.h>
 
 #include <algorithm>
 #include <cmath>
@@ -20,8 +22,24 @@ constexpr size_t kParallelThreshold = 1 << 15;
 // a BLAS call may wake its threads, which costs more than the product on a many-core host.
 constexpr size_t kSmallProduct = 1 << 18;
 
+// Adam's first moment of a weight whose gradient stays zero (a border pixel's) decays by
+// beta1 each step into denormal floats, which x86 handles in microcode at ~100x the cost
+// (measured: Adam 430 us a step instead of ~30). Values below 1e-38 change no result, so
+// every thread of the pool flushes them to zero.
+void flush_denormals_on_every_thread() {
+#pragma omp parallel
+  {
+    _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
+    _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
+  }
+  _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
+  _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
+}
+
 class CpuBackend final : public Backend {
  public:
+  CpuBackend() { flush_denormals_on_every_thread(); }
+
   Device device() const override { return Device::cpu; }
 
   std::string describe() const override {
@@ -138,27 +156,40 @@ class CpuBackend final : public Backend {
     const float correction2_sqrt = std::sqrt(1.0f - std::pow(h.beta2, float(h.step)));
     const float step_size = h.lr / correction1;
     for (const ParamSlot& s : slots) {
-#pragma omp parallel for simd if (s.count > kParallelThreshold)
-      for (size_t i = 0; i < s.count; ++i) {
-        float g = s.grad[i] + h.weight_decay * s.value[i];
-        float m = s.state_a[i] = h.beta1 * s.state_a[i] + (1.0f - h.beta1) * g;
-        float v = s.state_b[i] = h.beta2 * s.state_b[i] + (1.0f - h.beta2) * g * g;
-        s.value[i] -= step_size * m / (std::sqrt(v) / correction2_sqrt + h.eps);
+      // Local restrict pointers: read through the slot, the stores might alias it, and the
+      // compiler would fall back to scalar code.
+      float* __restrict value = s.value;
+      const float* __restrict grad = s.grad;
+      float* __restrict m = s.state_a;
+      float* __restrict v = s.state_b;
+      const size_t count = s.count;
+      const float beta1 = h.beta1, beta2 = h.beta2, eps = h.eps, decay = h.weight_decay;
+#pragma omp parallel for simd if (count > kParallelThreshold)
+      for (size_t i = 0; i < count; ++i) {
+        const float g = grad[i] + decay * value[i];
+        m[i] = beta1 * m[i] + (1.0f - beta1) * g;
+        v[i] = beta2 * v[i] + (1.0f - beta2) * g * g;
+        value[i] -= step_size * m[i] / (std::sqrt(v[i]) / correction2_sqrt + eps);
       }
     }
   }
 
   void sgd_update(std::span<const ParamSlot> slots, const SgdHyper& h) override {
     for (const ParamSlot& s : slots) {
-#pragma omp parallel for simd if (s.count > kParallelThreshold)
-      for (size_t i = 0; i < s.count; ++i) {
-        float g = s.grad[i] + h.weight_decay * s.value[i];
-        if (h.momentum != 0.0f) {
-          float buffer = s.state_a[i] =
-              h.first_step ? g : h.momentum * s.state_a[i] + (1.0f - h.dampening) * g;
-          g = h.nesterov ? g + h.momentum * buffer : buffer;
+      float* __restrict value = s.value;  // restrict locals keep the loop vectorized
+      const float* __restrict grad = s.grad;
+      float* __restrict buffer = s.state_a;
+      const size_t count = s.count;
+      const float lr = h.lr, momentum = h.momentum, dampening = h.dampening, decay = h.weight_decay;
+      const bool nesterov = h.nesterov, first = h.first_step;
+#pragma omp parallel for simd if (count > kParallelThreshold)
+      for (size_t i = 0; i < count; ++i) {
+        float g = grad[i] + decay * value[i];
+        if (momentum != 0.0f) {
+          buffer[i] = first ? g : momentum * buffer[i] + (1.0f - dampening) * g;
+          g = nesterov ? g + momentum * buffer[i] : buffer[i];
         }
-        s.value[i] -= h.lr * g;
+        value[i] -= lr * g;
       }
     }
   }

@@ -20,6 +20,14 @@ __device__ inline float warp_sum(float value) {
   return value;
 }
 
+// Programmatic dependent launch: lets the next kernel in the stream begin launching now,
+// then waits until the previous kernel's writes are visible. Kernels of the step start with
+// it, so that launch latency overlaps the work before them.
+__device__ inline void follow_previous_kernel() {
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+}
+
 __device__ inline const float* sample_row(const FusedMlpArgs& a, int64_t batch_index, int r) {
   return a.images + int64_t(a.state->order[batch_index * a.batch + r]) * a.in;
 }
@@ -29,6 +37,7 @@ __device__ inline const float* sample_row(const FusedMlpArgs& a, int64_t batch_i
 // with many loads in flight; shared memory joins the warps' partial sums.
 __global__ void __launch_bounds__(kForwardWarps * 32) hidden_forward_kernel(FusedMlpArgs a) {
   __shared__ float partial[kForwardWarps][kTileRows * kTileUnits];
+  follow_previous_kernel();
   const int unit_tiles = a.hid / kTileUnits;
   const int row0 = blockIdx.x / unit_tiles * kTileRows, unit0 = blockIdx.x % unit_tiles * kTileUnits;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -38,7 +47,7 @@ __global__ void __launch_bounds__(kForwardWarps * 32) hidden_forward_kernel(Fuse
   for (int i = 0; i < kTileRows; ++i) x[i] = sample_row(a, batch_index, row0 + i);
   for (int j = 0; j < kTileUnits; ++j) w[j] = a.w1 + int64_t(unit0 + j) * a.in;
   float sum[kTileRows][kTileUnits] = {};
-#pragma unroll 2
+#pragma unroll 4
   for (int k = warp * 32 + lane; k < a.in; k += kForwardWarps * 32) {
     float xv[kTileRows], wv[kTileUnits];
     for (int i = 0; i < kTileRows; ++i) xv[i] = __ldg(x[i] + k);
@@ -64,6 +73,7 @@ __global__ void __launch_bounds__(kForwardWarps * 32) hidden_forward_kernel(Fuse
 // gradient through the old output weights, masked by the ReLU.
 __global__ void __launch_bounds__(kRowThreads) head_row_kernel(FusedMlpArgs a) {
   extern __shared__ float s_hidden[];  // [hid], then the logits [classes]
+  follow_previous_kernel();
   float* s_z = s_hidden + a.hid;
   const int r = blockIdx.x, H = a.hid, C = a.classes;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = kRowThreads / 32;
@@ -104,6 +114,15 @@ __global__ void __launch_bounds__(kRowThreads) head_row_kernel(FusedMlpArgs a) {
   }
 }
 
+// Copies `count` floats (a multiple of 4, 16-byte aligned) into shared memory with 16-byte
+// loads, unrolled so that a thread's loads are in flight together rather than one by one.
+__device__ inline void stage(float* target, const float* source, int count) {
+  const float4* from = reinterpret_cast<const float4*>(source);
+  float4* to = reinterpret_cast<float4*>(target);
+#pragma unroll 8
+  for (int i = threadIdx.x; i < count / 4; i += blockDim.x) to[i] = __ldg(from + i);
+}
+
 // Sums one value per lane over a warp in a fixed tree, so the result is reproducible.
 template <typename T>
 __device__ inline T warp_tree_sum(T value) {
@@ -117,8 +136,9 @@ __device__ inline T warp_tree_sum(T value) {
 // hidden bias and the loss. Sums over the batch read shared memory, never one global value
 // after another. The last block to finish moves the state on.
 __global__ void __launch_bounds__(kInputsPerBlock) update_kernel(FusedMlpArgs a, int w1_blocks) {
-  __shared__ float s_batch[kMaxStaged];  // the block's batch-sized operand
+  __shared__ __align__(16) float s_batch[kMaxStaged];  // the block's batch-sized operand
   __shared__ int64_t s_offset[kMaxBatch];
+  follow_previous_kernel();
   const int B = a.batch, H = a.hid, C = a.classes, tid = threadIdx.x;
   const int warp = tid / 32, lane = tid % 32;
   const int64_t batch_index = a.state->batch_index;
@@ -147,21 +167,24 @@ __global__ void __launch_bounds__(kInputsPerBlock) update_kernel(FusedMlpArgs a,
     }
   } else if (block < w1_blocks + C) {
     const int c = block - w1_blocks;
-    for (int i = tid; i < B * H; i += blockDim.x) s_batch[i] = a.hidden[i];
+    stage(s_batch, a.hidden, B * H);
+    __syncthreads();
+    __shared__ float s_dz[kMaxBatch];
+    for (int r = tid; r < B; r += blockDim.x) s_dz[r] = a.grad_logits[r * C + c];
     __syncthreads();
     for (int k = tid; k < H; k += blockDim.x) {
       float g = 0;
-      for (int r = 0; r < B; ++r) g = fmaf(a.grad_logits[r * C + c], s_batch[r * H + k], g);
+      for (int r = 0; r < B; ++r) g = fmaf(s_dz[r], s_batch[r * H + k], g);
       adam_apply(a.w2[c * H + k], a.m_w2[c * H + k], a.v_w2[c * H + k], g, h);
     }
     if (warp == 0) {
       float g = 0;
-      for (int r = lane; r < B; r += 32) g += a.grad_logits[r * C + c];
+      for (int r = lane; r < B; r += 32) g += s_dz[r];
       g = warp_tree_sum(g);
       if (lane == 0) adam_apply(a.b2[c], a.m_b2[c], a.v_b2[c], g, h);
     }
   } else {
-    for (int i = tid; i < B * H; i += blockDim.x) s_batch[i] = a.grad_hidden[i];
+    stage(s_batch, a.grad_hidden, B * H);
     __syncthreads();
     for (int k = tid; k < H; k += blockDim.x) {
       float g = 0;
@@ -192,6 +215,24 @@ __global__ void __launch_bounds__(kInputsPerBlock) update_kernel(FusedMlpArgs a,
   }
 }
 
+// Launches `kernel` allowed to overlap the tail of the previous kernel in the stream (it
+// waits in follow_previous_kernel before touching any result).
+template <typename... Params, typename... Args>
+void launch_overlapped(void (*kernel)(Params...), unsigned blocks, unsigned threads, size_t shared,
+                       cudaStream_t stream, Args... args) {
+  cudaLaunchAttribute overlap{};
+  overlap.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  overlap.val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(blocks);
+  config.blockDim = dim3(threads);
+  config.dynamicSmemBytes = shared;
+  config.stream = stream;
+  config.attrs = &overlap;
+  config.numAttrs = 1;
+  LEAP_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, args...));
+}
+
 }  // namespace
 
 bool fused_mlp_supports(int batch, int in, int hid, int classes) {
@@ -202,13 +243,12 @@ bool fused_mlp_supports(int batch, int in, int hid, int classes) {
 
 void launch_fused_mlp_step(const FusedMlpArgs& a, cudaStream_t stream) {
   const int forward_blocks = (a.batch / kTileRows) * (a.hid / kTileUnits);
-  hidden_forward_kernel<<<forward_blocks, kForwardWarps * 32, 0, stream>>>(a);
-  LEAP_CUDA_CHECK_LAUNCH();
-  head_row_kernel<<<a.batch, kRowThreads, sizeof(float) * (a.hid + a.classes), stream>>>(a);
-  LEAP_CUDA_CHECK_LAUNCH();
+  launch_overlapped(hidden_forward_kernel, forward_blocks, kForwardWarps * 32, 0, stream, a);
+  launch_overlapped(head_row_kernel, a.batch, kRowThreads, sizeof(float) * (a.hid + a.classes),
+                    stream, a);
   const int w1_blocks = (a.in + kInputsPerBlock - 1) / kInputsPerBlock * (a.hid / kUnitsPerBlock);
-  update_kernel<<<w1_blocks + a.classes + 1, kInputsPerBlock, 0, stream>>>(a, w1_blocks);
-  LEAP_CUDA_CHECK_LAUNCH();
+  launch_overlapped(update_kernel, w1_blocks + a.classes + 1, kInputsPerBlock, 0, stream, a,
+                    w1_blocks);
 }
 
 }  // namespace leap::cuda_detail
