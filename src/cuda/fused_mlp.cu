@@ -20,14 +20,6 @@ __device__ inline float warp_sum(float value) {
   return value;
 }
 
-// Programmatic dependent launch: lets the next kernel in the stream begin launching now,
-// then waits until the previous kernel's writes are visible. Kernels of the step start with
-// it, so that launch latency overlaps the work before them.
-__device__ inline void follow_previous_kernel() {
-  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
-  asm volatile("griddepcontrol.wait;" ::: "memory");
-}
-
 __device__ inline const float* sample_row(const FusedMlpArgs& a, int64_t batch_index, int r) {
   return a.images + int64_t(a.state->order[batch_index * a.batch + r]) * a.in;
 }
@@ -37,7 +29,6 @@ __device__ inline const float* sample_row(const FusedMlpArgs& a, int64_t batch_i
 // with many loads in flight; shared memory joins the warps' partial sums.
 __global__ void __launch_bounds__(kForwardWarps * 32) hidden_forward_kernel(FusedMlpArgs a) {
   __shared__ float partial[kForwardWarps][kTileRows * kTileUnits];
-  follow_previous_kernel();
   const int unit_tiles = a.hid / kTileUnits;
   const int row0 = blockIdx.x / unit_tiles * kTileRows, unit0 = blockIdx.x % unit_tiles * kTileUnits;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -73,7 +64,6 @@ __global__ void __launch_bounds__(kForwardWarps * 32) hidden_forward_kernel(Fuse
 // gradient through the old output weights, masked by the ReLU.
 __global__ void __launch_bounds__(kRowThreads) head_row_kernel(FusedMlpArgs a) {
   extern __shared__ float s_hidden[];  // [hid], then the logits [classes]
-  follow_previous_kernel();
   float* s_z = s_hidden + a.hid;
   const int r = blockIdx.x, H = a.hid, C = a.classes;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = kRowThreads / 32;
@@ -138,7 +128,6 @@ __device__ inline T warp_tree_sum(T value) {
 __global__ void __launch_bounds__(kInputsPerBlock) update_kernel(FusedMlpArgs a, int w1_blocks) {
   __shared__ __align__(16) float s_batch[kMaxStaged];  // the block's batch-sized operand
   __shared__ int64_t s_offset[kMaxBatch];
-  follow_previous_kernel();
   const int B = a.batch, H = a.hid, C = a.classes, tid = threadIdx.x;
   const int warp = tid / 32, lane = tid % 32;
   const int64_t batch_index = a.state->batch_index;
@@ -215,24 +204,6 @@ __global__ void __launch_bounds__(kInputsPerBlock) update_kernel(FusedMlpArgs a,
   }
 }
 
-// Launches `kernel` allowed to overlap the tail of the previous kernel in the stream (it
-// waits in follow_previous_kernel before touching any result).
-template <typename... Params, typename... Args>
-void launch_overlapped(void (*kernel)(Params...), unsigned blocks, unsigned threads, size_t shared,
-                       cudaStream_t stream, Args... args) {
-  cudaLaunchAttribute overlap{};
-  overlap.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  overlap.val.programmaticStreamSerializationAllowed = 1;
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(blocks);
-  config.blockDim = dim3(threads);
-  config.dynamicSmemBytes = shared;
-  config.stream = stream;
-  config.attrs = &overlap;
-  config.numAttrs = 1;
-  LEAP_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, args...));
-}
-
 }  // namespace
 
 bool fused_mlp_supports(int batch, int in, int hid, int classes) {
@@ -243,12 +214,13 @@ bool fused_mlp_supports(int batch, int in, int hid, int classes) {
 
 void launch_fused_mlp_step(const FusedMlpArgs& a, cudaStream_t stream) {
   const int forward_blocks = (a.batch / kTileRows) * (a.hid / kTileUnits);
-  launch_overlapped(hidden_forward_kernel, forward_blocks, kForwardWarps * 32, 0, stream, a);
-  launch_overlapped(head_row_kernel, a.batch, kRowThreads, sizeof(float) * (a.hid + a.classes),
-                    stream, a);
+  hidden_forward_kernel<<<forward_blocks, kForwardWarps * 32, 0, stream>>>(a);
+  LEAP_CUDA_CHECK_LAUNCH();
+  head_row_kernel<<<a.batch, kRowThreads, sizeof(float) * (a.hid + a.classes), stream>>>(a);
+  LEAP_CUDA_CHECK_LAUNCH();
   const int w1_blocks = (a.in + kInputsPerBlock - 1) / kInputsPerBlock * (a.hid / kUnitsPerBlock);
-  launch_overlapped(update_kernel, w1_blocks + a.classes + 1, kInputsPerBlock, 0, stream, a,
-                    w1_blocks);
+  update_kernel<<<w1_blocks + a.classes + 1, kInputsPerBlock, 0, stream>>>(a, w1_blocks);
+  LEAP_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace leap::cuda_detail
