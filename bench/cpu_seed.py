@@ -16,13 +16,16 @@ import json
 import os
 import platform
 import statistics
+import sys
 import subprocess
 import tempfile
 import time
 
-import numpy as np
 import torch
 from torch import nn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+import idx_files  # noqa: E402
 
 DATA = os.environ.get("LEAP_DATA_DIR", "/usr/share/datasets/fashion-mnist")
 BATCH = 64
@@ -31,14 +34,6 @@ BATCH = 64
 # first layer's, which the data does not need).
 FORWARD = 2 * (784 * 128 + 128 * 10)
 STEP_FLOPS = BATCH * (2 * FORWARD + 2 * 128 * 10)
-
-
-def read_idx(name):
-    with gzip.open(os.path.join(DATA, name), "rb") as f:
-        raw = f.read()
-    dims = raw[3]
-    shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
 def torchvision_loader(tmp):
@@ -56,14 +51,14 @@ def torchvision_loader(tmp):
 def run_pytorch(epochs, seed, seed_code, threads):
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
-    tx = torch.from_numpy(read_idx("t10k-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32) / 255)
-    ty = torch.from_numpy(read_idx("t10k-labels-idx1-ubyte.gz").astype(np.int64))
+    tx = torch.from_numpy(idx_files.images(DATA, "t10k-images-idx3-ubyte"))
+    ty = torch.from_numpy(idx_files.labels(DATA, "t10k-labels-idx1-ubyte"))
     tmp = tempfile.TemporaryDirectory()
     if seed_code:
         loader = torchvision_loader(tmp.name)
     else:
-        x = torch.from_numpy(read_idx("train-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32) / 255)
-        y = torch.from_numpy(read_idx("train-labels-idx1-ubyte.gz").astype(np.int64))
+        x = torch.from_numpy(idx_files.images(DATA, "train-images-idx3-ubyte"))
+        y = torch.from_numpy(idx_files.labels(DATA, "train-labels-idx1-ubyte"))
         loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=BATCH, shuffle=True)
     model = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
     criterion = nn.CrossEntropyLoss()

@@ -16,7 +16,6 @@ Prints a table and writes bench/results/<date>-gpu-seed-<device>.json (and a cop
 usage: python3 bench/gpu_seed.py --leap build/leap [--epochs 10] [--skip seed] [--only leap,jax]"""
 import argparse
 import datetime
-import gzip
 import importlib.metadata
 import importlib.util
 import json
@@ -37,6 +36,9 @@ os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+import idx_files  # noqa: E402
 from torch import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -62,23 +64,19 @@ def default_data_dir():
     return "/usr/share/datasets/fashion-mnist"
 
 
-def read_idx(directory, name):
-    path = os.path.join(directory, name + ".gz")
-    opener = gzip.open
-    if not os.path.exists(path):
-        path, opener = os.path.join(directory, name), open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    dims = raw[3]
-    shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * dims).reshape(shape)
-
-
 def load_data(directory):
-    images = lambda name: read_idx(directory, name).reshape(-1, 784).astype(np.float32) / 255
-    labels = lambda name: read_idx(directory, name).astype(np.int64)
-    return {"train_images": images("train-images-idx3-ubyte"), "train_labels": labels("train-labels-idx1-ubyte"),
-            "test_images": images("t10k-images-idx3-ubyte"), "test_labels": labels("t10k-labels-idx1-ubyte")}
+    return {"train_images": idx_files.images(directory, "train-images-idx3-ubyte"),
+            "train_labels": idx_files.labels(directory, "train-labels-idx1-ubyte"),
+            "test_images": idx_files.images(directory, "t10k-images-idx3-ubyte"),
+            "test_labels": idx_files.labels(directory, "t10k-labels-idx1-ubyte")}
+
+
+def train_step(model, criterion, optimizer, images, labels):
+    """The seed code's step: zero_grad / forward / loss / backward / step."""
+    optimizer.zero_grad()
+    loss = criterion(model(images), labels)
+    loss.backward()
+    optimizer.step()
 
 
 def summarize(seconds, steps, accuracy, batch=BATCH, **extra):
@@ -192,11 +190,7 @@ def run_seed(data, epochs, seed):
     def run_epoch():
         steps = 0
         for images, labels in loader:
-            images, labels = images.to("cuda"), labels.to("cuda")
-            optimizer.zero_grad()
-            loss = criterion(model(images), labels)
-            loss.backward()
-            optimizer.step()
+            train_step(model, criterion, optimizer, images.to("cuda"), labels.to("cuda"))
             steps += 1
         return steps
 
@@ -218,11 +212,7 @@ def run_eager(data, epochs, seed):
         steps = 0
         for begin in range(0, n, BATCH):
             index = order[begin:begin + BATCH]
-            images, labels = x.index_select(0, index), y.index_select(0, index)
-            optimizer.zero_grad()
-            loss = criterion(model(images), labels)
-            loss.backward()
-            optimizer.step()
+            train_step(model, criterion, optimizer, x.index_select(0, index), y.index_select(0, index))
             steps += 1
         return steps
 

@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 
+#include "leap/sequential.h"
 #include "leap/tensor.h"
 
 namespace leap::cli {
@@ -17,5 +18,14 @@ Command add_predict_command(CLI::App& app);
 
 // "cpu", "cuda" or "auto" (the GPU when one is usable, else the CPU); says which it chose.
 Device choose_device(const std::string& name);
+
+// The options that name saved weights and where to run them, shared by eval and predict.
+struct SavedModelOptions {
+  std::string model = "784-128-10";
+  std::string load, data, device = "auto";
+};
+void add_saved_model_options(CLI::App* command, SavedModelOptions& options);
+// The network of --model on --device with the weights of --load.
+Sequential load_saved_model(const SavedModelOptions& options);
 
 }  // namespace leap::cli

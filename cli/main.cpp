@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "leap/backend.h"
+#include "leap/checkpoint.h"
 #include "leap/error.h"
 
 namespace leap::cli {
@@ -17,10 +18,25 @@ Device choose_device(const std::string& name) {
   }
   if (name == "auto") {
     Device device = available(Device::cuda) ? Device::cuda : Device::cpu;
-    std::printf("--device auto: %s\n", device == Device::cuda ? "using the GPU" : "no usable GPU, using the CPU");
+    // stderr: predict may be writing its CSV to stdout.
+    std::fprintf(stderr, "--device auto: %s\n",
+                 device == Device::cuda ? "using the GPU" : "no usable GPU, using the CPU");
     return device;
   }
   throw Error("unknown device '" + name + "' (expected cpu, cuda or auto)");
+}
+
+void add_saved_model_options(CLI::App* command, SavedModelOptions& options) {
+  command->add_option("--load", options.load, "Weights (safetensors)")->required();
+  command->add_option("--model", options.model, "The spec the weights were trained with")->capture_default_str();
+  command->add_option("--data", options.data, "Directory with the t10k- IDX files (default: Debian's Fashion-MNIST)");
+  command->add_option("--device", options.device)->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+}
+
+Sequential load_saved_model(const SavedModelOptions& options) {
+  Sequential network = Sequential::from_spec(options.model, 0, choose_device(options.device));
+  load_weights(network, options.load);
+  return network;
 }
 
 }  // namespace leap::cli

@@ -4,7 +4,6 @@
 #include <memory>
 
 #include "commands.h"
-#include "leap/checkpoint.h"
 #include "leap/error.h"
 #include "leap/idx.h"
 #include "leap/trainer.h"
@@ -12,15 +11,12 @@
 namespace leap::cli {
 namespace {
 
-struct PredictOptions {
-  std::string model = "784-128-10";
-  std::string data, images, load, output, device = "auto";
+struct PredictOptions : SavedModelOptions {
+  std::string images, output;
 };
 
 int predict(const PredictOptions& o) {
-  const Device device = choose_device(o.device);
-  Model model(Sequential::from_spec(o.model, 0, device));
-  load_weights(model.network(), o.load);
+  Model model(load_saved_model(o));
   Dataset data;
   if (!o.images.empty()) {
     data.images = read_idx_images(o.images);
@@ -60,12 +56,10 @@ int predict(const PredictOptions& o) {
 Command add_predict_command(CLI::App& app) {
   auto options = std::make_shared<PredictOptions>();
   CLI::App* cmd = app.add_subcommand("predict", "Predict classes with saved weights (CSV: index,prediction[,label])");
-  cmd->add_option("--load", options->load, "Weights (safetensors)")->required();
-  cmd->add_option("--model", options->model, "The spec the weights were trained with")->capture_default_str();
-  auto* data = cmd->add_option("--data", options->data, "Directory whose t10k- files to predict");
-  cmd->add_option("--images", options->images, "An IDX image file to predict instead")->excludes(data);
+  add_saved_model_options(cmd, *options);
+  cmd->add_option("--images", options->images, "An IDX image file to predict instead of --data's")
+      ->excludes(cmd->get_option("--data"));
   cmd->add_option("-o,--output", options->output, "Write the CSV here instead of stdout");
-  cmd->add_option("--device", options->device)->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   return [options] { return predict(*options); };
 }
 

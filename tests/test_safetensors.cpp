@@ -292,7 +292,7 @@ TEST_F(SafetensorsTest, RequireChecksPresenceAndShape) {
                   {"m.safetensors", "'fc1.weight'", "has shape [2, 3]", "expected [3, 2]"});
 }
 
-// Files cross between leap and tests/python/safetensors_io.py (the stand-in for the
+// Files cross between leap and python/safetensors_io.py (the stand-in for the
 // official library) in both directions.
 TEST_F(SafetensorsTest, PythonWriterAndReaderAgree) {
   if (std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0) {
@@ -303,7 +303,7 @@ TEST_F(SafetensorsTest, PythonWriterAndReaderAgree) {
   leap::save_safetensors(from_leap, sample(), {{"by", "leap"}});
   const std::string script =
       "import sys; sys.path.insert(0, '" LEAP_SOURCE_DIR
-      "/tests/python')\n"
+      "/python')\n"
       "import numpy as np, safetensors_io as st\n"
       "t, m = st.load_file('" +
       from_leap +

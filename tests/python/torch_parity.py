@@ -4,7 +4,6 @@ relative and the same final weights within 1e-4; the initial model's logits agre
 
 Run by CTest with Debian's python3 (torch 1.13, numpy). Exits 77 (skipped) without torch."""
 import argparse
-import gzip
 import os
 import subprocess
 import sys
@@ -12,7 +11,8 @@ import tempfile
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
+import idx_files  # noqa: E402
 import safetensors_io  # noqa: E402
 
 try:
@@ -25,24 +25,14 @@ except ImportError:
 STEPS, BATCH = 100, 64
 
 
-def read_idx(path):
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    dims = raw[3]
-    shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * dims).reshape(shape)
-
-
 def load_batches(data_dir):
     """The first STEPS*BATCH training samples in a seeded random order, or random data when
     the data set is not installed."""
     rng = np.random.default_rng(7)
     count = STEPS * BATCH
-    path = os.path.join(data_dir, "train-images-idx3-ubyte.gz")
-    if os.path.exists(path):
-        images = read_idx(path).reshape(-1, 784).astype(np.float32) / 255.0
-        labels = read_idx(os.path.join(data_dir, "train-labels-idx1-ubyte.gz")).astype(np.int64)
+    if os.path.exists(os.path.join(data_dir, "train-images-idx3-ubyte.gz")):
+        images = idx_files.images(data_dir, "train-images-idx3-ubyte")
+        labels = idx_files.labels(data_dir, "train-labels-idx1-ubyte")
         order = rng.permutation(len(images))[:count]
         return images[order], labels[order]
     print("Fashion-MNIST not found: using random data")
