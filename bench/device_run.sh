@@ -2,7 +2,7 @@
 # One call on a GPU machine (the workplace's device tool): unpacks a build made elsewhere
 # (bench/pack_gpu_build.sh), runs the whole test suite on the GPU, PyTorch parity, batch-1
 # latency and the side-by-side seed benchmark. Logs and JSON go to $OUT.
-# usage: bench/device_run.sh [tests|bench|all|profile] [gpu_seed.py options...]
+# usage: bench/device_run.sh [tests|bench|all|profile|latency] [gpu_seed.py options...]
 set -uo pipefail
 what=${1:-all}
 shift || true
@@ -16,7 +16,7 @@ export NCCL_NVLS_ENABLE=0 PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$OUT/device.txt"
 date -u +%Y-%m-%dT%H:%M:%SZ | tee -a "$OUT/device.txt"
 
-if [ "$what" != bench ]; then
+if [ "$what" != bench ] && [ "$what" != latency ]; then
   echo "== test suite on the GPU"
   /tmp/leap/leap_tests 2>&1 | tee "$OUT/gpu-tests.txt" | grep -E '^\[  (PASSED|FAILED|SKIPPED) |tests ran|max \|gpu - cpu\||through:|Failure|Expected|Which is'
   echo "== PyTorch parity (CPU engine, torch on this machine)"
@@ -27,9 +27,11 @@ if [ "$what" = profile ]; then
   ncu --clock-control none --metrics gpu__time_duration.sum --launch-skip 600 --launch-count 12 \
     /tmp/leap/leap train --epochs 1 --device cuda 2>&1 | grep -E '^  [a-zA-Z_].*\(|gpu__time_duration' | tee "$OUT/profile.txt"
 fi
-if [ "$what" = all ] || [ "$what" = bench ]; then
+if [ "$what" = all ] || [ "$what" = bench ] || [ "$what" = latency ]; then
   echo "== batch-1 latency"
   /tmp/leap/bench_latency --json "$OUT/latency.json" 2>&1 | tee "$OUT/latency.txt"
+fi
+if [ "$what" = all ] || [ "$what" = bench ]; then
   echo "== seed workload side by side"
   python3 bench/gpu_seed.py --leap /tmp/leap/leap --data "$LEAP_DATA_DIR" "$@" 2>&1 | tee "$OUT/gpu-seed.txt" | grep -vE '^  (pytorch|seed|eager|graph|jax) epoch'
 fi

@@ -71,5 +71,23 @@ TEST(CudaTraining, PredictAndEvaluateEqualCpu) {
   for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(x[i], y[i], 1e-4) << i;
 }
 
+TEST(CudaTraining, PredictorGraphEqualsCpu) {
+  if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
+  Sequential cpu = Sequential::from_spec("784-128-10", 4, Device::cpu);
+  Sequential gpu = Sequential::from_spec("784-128-10", 4, Device::cuda);
+  for (int batch : {1, 3, 64}) {
+    Predictor on_cpu(cpu, batch), on_gpu(gpu, batch);
+    std::printf("predictor at batch %d on the GPU: %s\n", batch, on_gpu.describe().c_str());
+    Random random(batch);
+    for (int call = 0; call < 3; ++call) {  // fresh inputs each call through the same graph
+      std::vector<float> x(batch * 784), a(batch * 10), b(batch * 10, std::nanf(""));
+      for (float& v : x) v = random.uniform();
+      on_cpu.predict(x.data(), a.data());
+      on_gpu.predict(x.data(), b.data());
+      for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-5) << batch << ":" << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace leap

@@ -54,6 +54,18 @@ TEST(EndToEnd, FitRejectsDataThatDoesNotFitTheModel) {
   EXPECT_THROW(model.fit(not_finite, {}), Error);
 }
 
+TEST(EndToEnd, PredictorEqualsForward) {
+  Sequential network = Sequential::from_spec("20-7-3", 1);
+  Predictor predictor(network, 2);
+  std::vector<float> x(40), logits(6, std::nanf(""));
+  Random random(2);
+  for (float& v : x) v = random.uniform();
+  predictor.predict(x.data(), logits.data());
+  network.eval();
+  std::vector<float> want = network.forward(Tensor::from_vector({2, 20}, x)).to_vector();
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_FLOAT_EQ(logits[i], want[i]);
+}
+
 TEST(EndToEnd, EarlyStoppingStopsAfterPatience) {
   EarlyStopping stop("val_loss", 1);
   EpochLogs logs;

@@ -65,6 +65,21 @@ class MlpEpochRunner {
   virtual std::string describe() const = 0;
 };
 
+// An MLP's forward pass at a fixed batch size, for a backend's low-latency inference path.
+struct InferencePlan {
+  std::vector<MlpLayer> layers;  // weight, bias, in, out, relu used; the rest may be null
+  int batch;
+};
+
+class InferenceRunner {
+ public:
+  virtual ~InferenceRunner() = default;
+  // logits[batch, classes] for inputs[batch, features], both in host memory; returns when
+  // the logits are there.
+  virtual void run(const float* inputs, float* logits) = 0;
+  virtual std::string describe() const = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -118,6 +133,11 @@ class Backend {
   // A faster runner for this plan, or null when the backend has none (then the trainer
   // calls the layers one by one).
   virtual std::unique_ptr<MlpEpochRunner> plan_mlp_epoch(const MlpEpochPlan& plan) {
+    (void)plan;
+    return nullptr;
+  }
+  // A faster path for repeated inference, or null (then the layers are called one by one).
+  virtual std::unique_ptr<InferenceRunner> plan_inference(const InferencePlan& plan) {
     (void)plan;
     return nullptr;
   }

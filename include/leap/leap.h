@@ -9,6 +9,7 @@
 #include "leap/layers.h"
 #include "leap/loss.h"
 #include "leap/optim.h"
+#include "leap/predictor.h"
 #include "leap/safetensors.h"
 #include "leap/schedule.h"
 #include "leap/sequential.h"

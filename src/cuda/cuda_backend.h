@@ -53,6 +53,8 @@ class CudaBackend final : public Backend {
                      int count) override;
   // The whole step as a replayed CUDA graph (graph_runner.cpp).
   std::unique_ptr<MlpEpochRunner> plan_mlp_epoch(const MlpEpochPlan& plan) override;
+  // Copy in, forward and copy out as one replayed CUDA graph (inference_graph.cpp).
+  std::unique_ptr<InferenceRunner> plan_inference(const InferencePlan& plan) override;
 
  private:
   int device_index_;
