@@ -30,6 +30,7 @@ fi
 if [ "$what" = all ] || [ "$what" = bench ] || [ "$what" = latency ]; then
   echo "== batch-1 latency"
   /tmp/leap/bench_latency --json "$OUT/latency.json" 2>&1 | tee "$OUT/latency.txt"
+  python3 bench/latency_peers.py --json "$OUT/latency-peers.json" 2>&1 | tee -a "$OUT/latency.txt"
 fi
 if [ "$what" = all ] || [ "$what" = bench ]; then
   echo "== seed workload side by side"
