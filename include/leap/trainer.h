@@ -39,7 +39,8 @@ class Model {
  public:
   explicit Model(Sequential network);
 
-  // Keras' compile: the optimizer, the loss and the metrics ("accuracy" is the one known).
+  // Keras' compile: the optimizer, the loss (softmax cross-entropy is the one there is) and
+  // the metrics ("accuracy" is the one known).
   void compile(OptimizerFactory optimizer, CrossEntropyLoss loss = {},
                std::vector<std::string> metrics = {"accuracy"});
   History fit(const Dataset& train, const FitOptions& options);
@@ -55,10 +56,11 @@ class Model {
 
  private:
   std::unique_ptr<MlpEpochRunner> plan_runner(const DataLoader& loader, const FitOptions& options);
+  EpochLogs train_epoch(DataLoader& loader, MlpEpochRunner* runner, const FitOptions& options,
+                        int epoch);
 
   Sequential network_;
   std::unique_ptr<Optimizer> optimizer_;
-  CrossEntropyLoss loss_;
   std::string training_path_;
 };
 

@@ -1,6 +1,5 @@
 #include <chrono>
 #include <cmath>
-
 #include <cstdio>
 
 #include "device_sums.h"
@@ -12,12 +11,11 @@ namespace leap {
 
 Model::Model(Sequential network) : network_(std::move(network)) {}
 
-void Model::compile(OptimizerFactory optimizer, CrossEntropyLoss loss,
+void Model::compile(OptimizerFactory optimizer, CrossEntropyLoss,
                     std::vector<std::string> metrics) {
   for (const std::string& metric : metrics)
     check(metric == "accuracy", "unknown metric '" + metric + "' (leap knows 'accuracy')");
   optimizer_ = optimizer(network_.parameters());
-  loss_ = loss;
 }
 
 Optimizer& Model::optimizer() {
@@ -35,64 +33,14 @@ History Model::fit(const Dataset& train, const FitOptions& options) {
 
   DataLoader loader(train.to(device()), {options.batch_size, options.shuffle, options.drop_last,
                                          options.seed});
-  Backend& engine = backend(device());
   std::unique_ptr<MlpEpochRunner> runner = plan_runner(loader, options);
   if (options.verbose) std::printf("Training path: %s\n", training_path_.c_str());
-  DeviceSums sums(engine);
   const float base_lr = optimizer.lr();
   History history;
   for (Callback* callback : options.callbacks) callback->on_train_begin();
-
   for (int epoch = 0; epoch < options.epochs; ++epoch) {
     if (options.schedule) optimizer.set_lr(options.schedule->lr(epoch, base_lr));
-    const int64_t steps = loader.batches_per_epoch();
-    for (Callback* callback : options.callbacks) callback->on_epoch_begin(epoch + 1, options.epochs, steps);
-    const auto start = std::chrono::steady_clock::now();
-    sums.reset();
-    network_.train();
-    loader.start_epoch(epoch);
-    Tensor images, labels;
-    int64_t step = 0, seen = 0;
-    // The runner takes the full batches in chunks, so that callbacks still see progress.
-    while (runner && loader.full_batches_left() > 0) {
-      const int64_t chunk = std::min<int64_t>(loader.full_batches_left(), 64);
-      runner->run(loader.order(), loader.position() / options.batch_size, chunk,
-                  optimizer.steps(), optimizer.lr(), sums.loss_sum(), sums.correct());
-      optimizer.advance(chunk);
-      loader.skip_batches(chunk);
-      network_.zero_grad();
-      step += chunk;
-      seen += chunk * options.batch_size;
-      for (Callback* callback : options.callbacks) callback->on_batch_end(step, steps);
-    }
-    while (loader.next(images, labels)) {
-      optimizer.zero_grad();
-      Tensor logits = network_.forward(images);
-      Tensor grad(logits.shape(), DType::float32, device());
-      engine.cross_entropy(logits.data(), labels.labels(), grad.data(), sums.loss_sum(),
-                           sums.correct(), int(logits.dim(0)), classes);
-      network_.backward(grad);
-      optimizer.step();
-      seen += images.dim(0);
-      ++step;
-      for (Callback* callback : options.callbacks) callback->on_batch_end(step, steps);
-    }
-    const DeviceSums::Values totals = sums.read();  // waits for the epoch's last step
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-
-    EpochLogs logs;
-    logs.epoch = epoch + 1;
-    logs.epochs = options.epochs;
-    logs.loss = totals.loss_sum / double(seen);
-    logs.accuracy = double(totals.correct) / double(seen);
-    logs.seconds = seconds;
-    logs.steps = step;
-    logs.us_per_step = seconds * 1e6 / double(step);
-    logs.lr = optimizer.lr();
-    check(std::isfinite(logs.loss), "training loss became " + std::to_string(logs.loss) +
-                                        " in epoch " + std::to_string(epoch + 1) +
-                                        " (try a lower learning rate)");
+    EpochLogs logs = train_epoch(loader, runner.get(), options, epoch);
     if (options.validation_data) {
       Evaluation validation = evaluate(*options.validation_data);
       logs.val_loss = validation.loss;
@@ -105,6 +53,59 @@ History Model::fit(const Dataset& train, const FitOptions& options) {
   }
   for (Callback* callback : options.callbacks) callback->on_train_end(history);
   return history;
+}
+
+EpochLogs Model::train_epoch(DataLoader& loader, MlpEpochRunner* runner,
+                             const FitOptions& options, int epoch) {
+  Optimizer& optimizer = *optimizer_;
+  Backend& engine = backend(device());
+  DeviceSums sums(engine);
+  const int64_t steps = loader.batches_per_epoch();
+  for (Callback* callback : options.callbacks) callback->on_epoch_begin(epoch + 1, options.epochs, steps);
+  const auto start = std::chrono::steady_clock::now();
+  network_.train();
+  loader.start_epoch(epoch);
+  int64_t step = 0, seen = 0;
+  // The runner takes the full batches in chunks, so that callbacks still see progress.
+  while (runner && loader.full_batches_left() > 0) {
+    const int64_t chunk = std::min<int64_t>(loader.full_batches_left(), 64);
+    runner->run(loader.order(), loader.position() / options.batch_size, chunk, optimizer.steps(),
+                optimizer.lr(), sums.loss_sum(), sums.correct());
+    optimizer.advance(chunk);
+    loader.skip_batches(chunk);
+    network_.zero_grad();
+    step += chunk;
+    seen += chunk * options.batch_size;
+    for (Callback* callback : options.callbacks) callback->on_batch_end(step, steps);
+  }
+  // What the runner does not take (all of it without one, else the last partial batch).
+  Tensor images, labels;
+  while (loader.next(images, labels)) {
+    optimizer.zero_grad();
+    Tensor logits = network_.forward(images);
+    Tensor grad(logits.shape(), DType::float32, device());
+    engine.cross_entropy(logits.data(), labels.labels(), grad.data(), sums.loss_sum(),
+                         sums.correct(), int(logits.dim(0)), int(logits.dim(1)));
+    network_.backward(grad);
+    optimizer.step();
+    seen += images.dim(0);
+    ++step;
+    for (Callback* callback : options.callbacks) callback->on_batch_end(step, steps);
+  }
+  const DeviceSums::Values totals = sums.read();  // waits for the epoch's last step
+  EpochLogs logs;
+  logs.epoch = epoch + 1;
+  logs.epochs = options.epochs;
+  logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  logs.loss = totals.loss_sum / double(seen);
+  logs.accuracy = double(totals.correct) / double(seen);
+  logs.steps = step;
+  logs.us_per_step = logs.seconds * 1e6 / double(step);
+  logs.lr = optimizer.lr();
+  check(std::isfinite(logs.loss), "training loss became " + std::to_string(logs.loss) +
+                                      " in epoch " + std::to_string(epoch + 1) +
+                                      " (try a lower learning rate)");
+  return logs;
 }
 
 std::unique_ptr<MlpEpochRunner> Model::plan_runner(const DataLoader& loader,
