@@ -21,6 +21,7 @@ if [ "$what" != bench ] && [ "$what" != latency ]; then
   /tmp/leap/leap_tests 2>&1 | tee "$OUT/gpu-tests.txt" | grep -E '^\[  (PASSED|FAILED|SKIPPED) |tests ran|max \|gpu - cpu\||through:|Failure|Expected|Which is'
   echo "== PyTorch parity (CPU engine, torch on this machine)"
   python3 tests/python/torch_parity.py --tool /tmp/leap/parity_tool 2>&1 | tee "$OUT/parity.txt"
+  python3 tests/python/kd_parity.py --tool /tmp/leap/kd_tool 2>&1 | tee -a "$OUT/parity.txt"
 fi
 if [ "$what" = profile ]; then
   echo "== kernel times of the training step (ncu, clocks as found)"

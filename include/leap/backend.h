@@ -116,6 +116,15 @@ class Backend {
   // Labels outside [0,classes) are an error (reported by the CPU at load time).
   virtual void cross_entropy(const float* logits, const int32_t* labels, float* grad,
                              double* loss_sum, int64_t* correct, int batch, int classes) = 0;
+  // Knowledge distillation, as PyTorch computes it with kl_div(reduction='batchmean'):
+  // alpha * T^2 * KL(softmax(teacher/T) || softmax(student/T)) + (1 - alpha) * CE(student,
+  // labels), averaged over the batch. Adds the batch's summed loss to *loss_sum and the
+  // student's correct predictions to *correct; writes d(mean loss)/d(student) into grad when
+  // grad is not null.
+  virtual void distillation_loss(const float* student, const float* teacher,
+                                 const int32_t* labels, float* grad, double* loss_sum,
+                                 int64_t* correct, int batch, int classes, float temperature,
+                                 float alpha) = 0;
   // Counts rows whose arg-max equals the label, adding to *correct.
   virtual void count_correct(const float* logits, const int32_t* labels, int64_t* correct,
                              int batch, int classes) = 0;

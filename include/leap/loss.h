@@ -35,6 +35,22 @@ class CrossEntropyLoss {
   double value(const Tensor& logits, const Tensor& labels) const;
 };
 
+// Knowledge distillation (Hinton et al.): alpha * T^2 * KL(softmax(teacher/T) ||
+// softmax(student/T)) + (1 - alpha) * CE(student, labels), mean over the batch, as PyTorch's
+// kl_div(log_softmax(s/T), softmax(t/T), reduction='batchmean') * T^2 computes it. The
+// teacher's logits are data here: no gradient flows into the teacher.
+class DistillationLoss {
+ public:
+  DistillationLoss(float temperature, float alpha);
+  LossValue operator()(Module& student, const Tensor& student_logits,
+                       const Tensor& teacher_logits, const Tensor& labels) const;
+  float temperature() const { return temperature_; }
+  float alpha() const { return alpha_; }
+
+ private:
+  float temperature_, alpha_;
+};
+
 // Checks logits and labels agree in shape and device; throws leap::Error otherwise.
 void check_logits_and_labels(const Tensor& logits, const Tensor& labels);
 

@@ -9,12 +9,23 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #include "backends.h"
 #include "leap/error.h"
 
 namespace leap {
 namespace {
+
+// softmax(z / temperature) into `probabilities`; returns log of its normaliser (of z/T).
+double log_softmax(const float* z, int count, float temperature, std::vector<double>& probabilities) {
+  double peak = -INFINITY;
+  for (int j = 0; j < count; ++j) peak = std::max(peak, double(z[j]) / temperature);
+  double sum = 0.0;
+  for (int j = 0; j < count; ++j) sum += probabilities[j] = std::exp(double(z[j]) / temperature - peak);
+  for (int j = 0; j < count; ++j) probabilities[j] /= sum;
+  return peak + std::log(sum);
+}
 
 // Below this many elements a loop is cheaper on one core than the cost of waking others.
 constexpr size_t kParallelThreshold = 1 << 15;
@@ -120,21 +131,47 @@ class CpuBackend final : public Backend {
                      int64_t* correct, int batch, int classes) override {
     double total = 0.0;
     int64_t hits = 0;
+    std::vector<double> probabilities(classes);
     for (int row = 0; row < batch; ++row) {
       const float* z = logits + size_t(row) * classes;
-      int label = labels[row];
-      int best = int(std::max_element(z, z + classes) - z);
-      float peak = z[best];
-      double denominator = 0.0;
-      for (int j = 0; j < classes; ++j) denominator += std::exp(double(z[j] - peak));
-      double log_denominator = std::log(denominator);
-      total += log_denominator - double(z[label] - peak);
-      hits += best == label;
-      if (grad) {
-        float* g = grad + size_t(row) * classes;
+      const int label = labels[row];
+      total += log_softmax(z, classes, 1.0f, probabilities) - double(z[label]);
+      hits += std::max_element(z, z + classes) - z == label;
+      if (grad)
         for (int j = 0; j < classes; ++j)
-          g[j] = float(std::exp(double(z[j] - peak) - log_denominator) - (j == label)) / batch;
+          grad[size_t(row) * classes + j] = float(probabilities[j] - (j == label)) / batch;
+    }
+    *loss_sum += total;
+    *correct += hits;
+  }
+
+  void distillation_loss(const float* student, const float* teacher, const int32_t* labels,
+                         float* grad, double* loss_sum, int64_t* correct, int batch, int classes,
+                         float temperature, float alpha) override {
+    double total = 0.0;
+    int64_t hits = 0;
+    std::vector<double> soft_student(classes), soft_teacher(classes), hard_student(classes);
+    for (int row = 0; row < batch; ++row) {
+      const float* s = student + size_t(row) * classes;
+      const float* t = teacher + size_t(row) * classes;
+      const int label = labels[row];
+      const double log_z_soft = log_softmax(s, classes, temperature, soft_student);
+      const double log_z_teacher = log_softmax(t, classes, temperature, soft_teacher);
+      const double log_z_hard = log_softmax(s, classes, 1.0f, hard_student);
+      double kl = 0.0;
+      for (int j = 0; j < classes; ++j) {
+        const double log_p = double(t[j]) / temperature - log_z_teacher;
+        const double log_q = double(s[j]) / temperature - log_z_soft;
+        kl += soft_teacher[j] * (log_p - log_q);
       }
+      const double ce = log_z_hard - double(s[label]);
+      total += alpha * double(temperature) * temperature * kl + (1.0 - alpha) * ce;
+      hits += std::max_element(s, s + classes) - s == label;
+      if (grad)
+        for (int j = 0; j < classes; ++j)
+          grad[size_t(row) * classes + j] =
+              float((alpha * temperature * (soft_student[j] - soft_teacher[j]) +
+                     (1.0 - alpha) * (hard_student[j] - (j == label))) / batch);
     }
     *loss_sum += total;
     *correct += hits;

@@ -31,39 +31,28 @@ __device__ float warp_sum(float value) {
   return value;
 }
 
-__global__ void cross_entropy_kernel(const float* logits, const int32_t* labels, float* grad,
-                                     double* loss_sum, int64_t* correct, int batch,
-                                     int classes) {
+__device__ float warp_max(float value) {
+  for (int offset = kWarp / 2; offset > 0; offset /= 2)
+    value = fmaxf(value, __shfl_xor_sync(kAllLanes, value, offset));
+  return value;
+}
+
+// log(sum_j exp(z_j * scale)) over a row, computed from its peak; every lane gets it.
+__device__ float row_log_normaliser(const float* z, int classes, float scale, int lane) {
+  float peak = -INFINITY;
+  for (int j = lane; j < classes; j += kWarp) peak = fmaxf(peak, z[j] * scale);
+  peak = warp_max(peak);
+  float sum = 0.0f;
+  for (int j = lane; j < classes; j += kWarp) sum += expf(z[j] * scale - peak);
+  return peak + logf(warp_sum(sum));
+}
+
+// Gathers the block's per-row losses and hits (lane 0 of each row's warp) and adds them to
+// the totals with one atomic each.
+__device__ void add_block_totals(double loss, int hit, double* loss_sum, int64_t* correct) {
   __shared__ double row_loss[kRowsPerBlock];
   __shared__ int row_hit[kRowsPerBlock];
-  const int lane = threadIdx.x % kWarp;
-  const int warp = threadIdx.x / kWarp;
-  const int row = blockIdx.x * kRowsPerBlock + warp;
-  double loss = 0.0;
-  int hit = 0;
-  if (row < batch) {  // whole warps take this branch together
-    const float* z = logits + size_t(row) * classes;
-    const int label = labels[row];
-    const bool label_valid = 0 <= label && label < classes;
-    ArgMax best = lane < classes ? ArgMax{z[lane], lane} : ArgMax{-INFINITY, INT_MAX};
-    for (int j = lane + kWarp; j < classes; j += kWarp)
-      if (z[j] > best.value) best = {z[j], j};
-    best = warp_arg_max(best);
-    hit = best.index == label;
-    if (loss_sum || grad) {
-      const float peak = best.value;
-      float denominator = 0.0f;
-      for (int j = lane; j < classes; j += kWarp) denominator += expf(z[j] - peak);
-      const float log_denominator = logf(warp_sum(denominator));
-      // A label out of range poisons the loss instead of reading out of bounds.
-      loss = label_valid ? double(log_denominator) - double(z[label] - peak) : double(NAN);
-      if (grad) {
-        float* g = grad + size_t(row) * classes;
-        for (int j = lane; j < classes; j += kWarp)
-          g[j] = (expf(z[j] - peak - log_denominator) - float(j == label)) / float(batch);
-      }
-    }
-  }
+  const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
   if (lane == 0) {
     row_loss[warp] = loss;
     row_hit[warp] = hit;
@@ -82,6 +71,83 @@ __global__ void cross_entropy_kernel(const float* logits, const int32_t* labels,
     atomicAdd(reinterpret_cast<unsigned long long*>(correct), (unsigned long long)block_hits);
 }
 
+// The row's arg-max, first index on ties; every lane gets it.
+__device__ ArgMax row_arg_max(const float* z, int classes, int lane) {
+  ArgMax best = lane < classes ? ArgMax{z[lane], lane} : ArgMax{-INFINITY, INT_MAX};
+  for (int j = lane + kWarp; j < classes; j += kWarp)
+    if (z[j] > best.value) best = {z[j], j};
+  return warp_arg_max(best);
+}
+
+__global__ void cross_entropy_kernel(const float* logits, const int32_t* labels, float* grad,
+                                     double* loss_sum, int64_t* correct, int batch,
+                                     int classes) {
+  const int lane = threadIdx.x % kWarp;
+  const int row = blockIdx.x * kRowsPerBlock + threadIdx.x / kWarp;
+  double loss = 0.0;
+  int hit = 0;
+  if (row < batch) {  // whole warps take this branch together
+    const float* z = logits + size_t(row) * classes;
+    const int label = labels[row];
+    const bool label_valid = 0 <= label && label < classes;
+    const ArgMax best = row_arg_max(z, classes, lane);
+    hit = best.index == label;
+    if (loss_sum || grad) {
+      const float peak = best.value;
+      float denominator = 0.0f;
+      for (int j = lane; j < classes; j += kWarp) denominator += expf(z[j] - peak);
+      const float log_denominator = logf(warp_sum(denominator));
+      // A label out of range poisons the loss instead of reading out of bounds.
+      loss = label_valid ? double(log_denominator) - double(z[label] - peak) : double(NAN);
+      if (grad) {
+        float* g = grad + size_t(row) * classes;
+        for (int j = lane; j < classes; j += kWarp)
+          g[j] = (expf(z[j] - peak - log_denominator) - float(j == label)) / float(batch);
+      }
+    }
+  }
+  add_block_totals(loss, hit, loss_sum, correct);
+}
+
+__global__ void distillation_kernel(const float* student, const float* teacher,
+                                    const int32_t* labels, float* grad, double* loss_sum,
+                                    int64_t* correct, int batch, int classes, float temperature,
+                                    float alpha) {
+  const int lane = threadIdx.x % kWarp;
+  const int row = blockIdx.x * kRowsPerBlock + threadIdx.x / kWarp;
+  double loss = 0.0;
+  int hit = 0;
+  if (row < batch) {  // whole warps take this branch together
+    const float* s = student + size_t(row) * classes;
+    const float* t = teacher + size_t(row) * classes;
+    const int label = labels[row];
+    hit = row_arg_max(s, classes, lane).index == label;
+    const float inverse_t = 1.0f / temperature;
+    const float log_z_soft = row_log_normaliser(s, classes, inverse_t, lane);
+    const float log_z_teacher = row_log_normaliser(t, classes, inverse_t, lane);
+    const float log_z_hard = row_log_normaliser(s, classes, 1.0f, lane);
+    float kl = 0.0f;
+    for (int j = lane; j < classes; j += kWarp) {
+      const float log_p = t[j] * inverse_t - log_z_teacher;  // the teacher's soft target
+      const float log_q = s[j] * inverse_t - log_z_soft;
+      const float p = expf(log_p);
+      kl += p * (log_p - log_q);
+      if (grad) {
+        const float hard = expf(s[j] - log_z_hard) - float(j == label);
+        grad[size_t(row) * classes + j] =
+            (alpha * temperature * (expf(log_q) - p) + (1.0f - alpha) * hard) / float(batch);
+      }
+    }
+    kl = warp_sum(kl);
+    // A label out of range poisons the loss instead of reading out of bounds.
+    const bool label_valid = 0 <= label && label < classes;
+    loss = label_valid ? double(alpha) * temperature * temperature * kl +
+                             (1.0 - alpha) * (double(log_z_hard) - s[label])
+                       : double(NAN);
+  }
+  add_block_totals(loss, hit, loss_sum, correct);
+}
+
 }  // namespace
 
 void launch_cross_entropy(const float* logits, const int32_t* labels, float* grad,
@@ -91,6 +157,16 @@ void launch_cross_entropy(const float* logits, const int32_t* labels, float* gra
   const unsigned blocks = static_cast<unsigned>((batch + kRowsPerBlock - 1) / kRowsPerBlock);
   cross_entropy_kernel<<<blocks, kRowsPerBlock * kWarp, 0, stream>>>(
       logits, labels, grad, loss_sum, correct, batch, classes);
+  LEAP_CUDA_CHECK_LAUNCH();
+}
+
+void launch_distillation(const float* student, const float* teacher, const int32_t* labels,
+                         float* grad, double* loss_sum, int64_t* correct, int batch, int classes,
+                         float temperature, float alpha, cudaStream_t stream) {
+  if (batch <= 0) return;
+  const unsigned blocks = static_cast<unsigned>((batch + kRowsPerBlock - 1) / kRowsPerBlock);
+  distillation_kernel<<<blocks, kRowsPerBlock * kWarp, 0, stream>>>(
+      student, teacher, labels, grad, loss_sum, correct, batch, classes, temperature, alpha);
   LEAP_CUDA_CHECK_LAUNCH();
 }
 

@@ -13,4 +13,9 @@ void launch_cross_entropy(const float* logits, const int32_t* labels, float* gra
                           double* loss_sum, int64_t* correct, int batch, int classes,
                           cudaStream_t stream);
 
+// Knowledge distillation (see Backend::distillation_loss), one warp a row.
+void launch_distillation(const float* student, const float* teacher, const int32_t* labels,
+                         float* grad, double* loss_sum, int64_t* correct, int batch, int classes,
+                         float temperature, float alpha, cudaStream_t stream);
+
 }  // namespace leap::cuda_detail

@@ -43,6 +43,9 @@ class CudaBackend final : public Backend {
   void relu_backward(const float* y, float* grad, size_t count) override;
   void cross_entropy(const float* logits, const int32_t* labels, float* grad, double* loss_sum,
                      int64_t* correct, int batch, int classes) override;
+  void distillation_loss(const float* student, const float* teacher, const int32_t* labels,
+                         float* grad, double* loss_sum, int64_t* correct, int batch, int classes,
+                         float temperature, float alpha) override;
   void count_correct(const float* logits, const int32_t* labels, int64_t* correct, int batch,
                      int classes) override;
   void adam_update(std::span<const ParamSlot> slots, const AdamHyper& hyper) override;

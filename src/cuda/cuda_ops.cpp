@@ -59,6 +59,14 @@ void CudaBackend::cross_entropy(const float* logits, const int32_t* labels, floa
                                     stream_);
 }
 
+void CudaBackend::distillation_loss(const float* student, const float* teacher,
+                                    const int32_t* labels, float* grad, double* loss_sum,
+                                    int64_t* correct, int batch, int classes, float temperature,
+                                    float alpha) {
+  cuda_detail::launch_distillation(student, teacher, labels, grad, loss_sum, correct, batch,
+                                   classes, temperature, alpha, stream_);
+}
+
 void CudaBackend::count_correct(const float* logits, const int32_t* labels, int64_t* correct,
                                 int batch, int classes) {
   cuda_detail::launch_cross_entropy(logits, labels, nullptr, nullptr, correct, batch, classes,

@@ -44,3 +44,30 @@ void LossValue::backward() {
 }
 
 }  // namespace leap
+
+namespace leap {
+
+DistillationLoss::DistillationLoss(float temperature, float alpha)
+    : temperature_(temperature), alpha_(alpha) {
+  check(temperature > 0, "distillation temperature must be positive, got " + std::to_string(temperature));
+  check(alpha >= 0 && alpha <= 1, "distillation alpha must be in [0, 1], got " + std::to_string(alpha));
+}
+
+LossValue DistillationLoss::operator()(Module& student, const Tensor& student_logits,
+                                       const Tensor& teacher_logits, const Tensor& labels) const {
+  check_logits_and_labels(student_logits, labels);
+  check(teacher_logits.shape() == student_logits.shape() &&
+            teacher_logits.device() == student_logits.device(),
+        "distillation: teacher logits " + to_string(teacher_logits.shape()) +
+            " do not match the student's " + to_string(student_logits.shape()));
+  Backend& device = backend(student_logits.device());
+  const int batch = int(student_logits.dim(0));
+  Tensor grad(student_logits.shape(), DType::float32, student_logits.device());
+  DeviceSums sums(device);
+  device.distillation_loss(student_logits.data(), teacher_logits.data(), labels.labels(),
+                           grad.data(), sums.loss_sum(), sums.correct(), batch,
+                           int(student_logits.dim(1)), temperature_, alpha_);
+  return LossValue(sums.read().loss_sum / batch, grad, &student);
+}
+
+}  // namespace leap
