@@ -21,6 +21,7 @@ struct TrainOptions {
   std::string optimizer = "adam";
   float momentum = 0.9f;
   float weight_decay = 0.0f;
+  float dropout = 0.0f;
   std::string schedule = "none";
   std::string device = "auto";
   uint64_t seed = 0;
@@ -31,7 +32,7 @@ struct TrainOptions {
 int train(const TrainOptions& o) {
   // The cheap checks (spec, device, weights) come before the data is read.
   const Device device = choose_device(o.device);
-  Model model(Sequential::from_spec(o.model, o.seed, device));
+  Model model(Sequential::from_spec(o.model, o.seed, device, o.dropout));
   if (!o.load.empty()) load_weights(model.network(), o.load);
   const std::string dir = o.data.empty() ? default_data_dir() : o.data;
   MnistSplits data = load_mnist_dir(dir);
@@ -77,6 +78,8 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--optimizer", options->optimizer)->capture_default_str()->check(CLI::IsMember({"adam", "sgd"}));
   cmd->add_option("--momentum", options->momentum, "SGD momentum")->capture_default_str();
   cmd->add_option("--weight-decay", options->weight_decay)->capture_default_str();
+  cmd->add_option("--dropout", options->dropout, "Dropout after each hidden ReLU")
+      ->capture_default_str()->check(CLI::Range(0.0f, 0.95f));
   cmd->add_option("--schedule", options->schedule, "Learning-rate schedule per epoch")
       ->capture_default_str()->check(CLI::IsMember({"none", "step", "cosine"}));
   cmd->add_option("--device", options->device)->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "leap/dropout_mask.h"
 #include "leap/tensor.h"
 
 namespace leap {
@@ -104,6 +105,10 @@ class Backend {
   virtual void linear_backward(const float* x, const float* w, const float* dy, float* grad_x,
                                float* grad_w, float* grad_b, int batch, int in, int out,
                                bool accumulate) = 0;
+  // Inverted dropout: y[i] = keep ? x[i] / (1 - p) : 0, where element i is kept when
+  // dropout_uniform(key, i) >= p. The mask depends only on (key, i), so the backward pass
+  // applies the same call to the gradient, and every backend draws the same mask.
+  virtual void dropout(const float* x, float* y, size_t count, float p, uint64_t key) = 0;
   // y = max(x, 0), elementwise (out of place allowed to alias).
   virtual void relu_forward(const float* x, float* y, size_t count) = 0;
   // grad *= (y > 0), in place; y is the ReLU output.

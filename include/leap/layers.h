@@ -46,4 +46,20 @@ class ReLU : public Module {
   Tensor output_;
 };
 
+// torch.nn.Dropout: in training, zeroes each element with probability p and scales the rest
+// by 1/(1-p); in evaluation, passes through. The mask is drawn from (seed, call, element), so
+// backward recomputes it rather than storing it, and every device draws the same one.
+class Dropout : public Module {
+ public:
+  explicit Dropout(float p, uint64_t seed = 0);
+  Tensor forward(const Tensor& input) override;
+  Tensor backward(const Tensor& grad_output, bool need_input_grad = true) override;
+  std::string describe() const override;
+  float p() const { return p_; }
+
+ private:
+  float p_;
+  uint64_t seed_, calls_ = 0, last_key_ = 0;
+};
+
 }  // namespace leap

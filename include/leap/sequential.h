@@ -14,9 +14,10 @@ namespace leap {
 class Sequential : public Module {
  public:
   Sequential() = default;
-  // Parses a spec like "784-128-10"; throws leap::Error naming what is wrong in it.
+  // Parses a spec like "784-128-10"; throws leap::Error naming what is wrong in it. With
+  // dropout > 0, a Dropout(dropout) follows each hidden ReLU.
   static Sequential from_spec(const std::string& spec, uint64_t seed = 0,
-                              Device device = Device::cpu);
+                              Device device = Device::cpu, float dropout = 0.0f);
 
   // Takes ownership; parameters are named by position ("0.weight") as in PyTorch.
   Sequential& add(std::unique_ptr<Module> layer);

@@ -117,6 +117,12 @@ class CpuBackend final : public Backend {
                   in, 0.0f, grad_x, in);
   }
 
+  void dropout(const float* x, float* y, size_t count, float p, uint64_t key) override {
+    const float scale = 1.0f / (1.0f - p);
+#pragma omp parallel for simd if (count > kParallelThreshold)
+    for (size_t i = 0; i < count; ++i) y[i] = dropout_uniform(key, i) >= p ? x[i] * scale : 0.0f;
+  }
+
   void relu_forward(const float* x, float* y, size_t count) override {
 #pragma omp parallel for simd if (count > kParallelThreshold)
     for (size_t i = 0; i < count; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;

@@ -39,6 +39,7 @@ class CudaBackend final : public Backend {
   void linear_backward(const float* x, const float* w, const float* dy, float* grad_x,
                        float* grad_w, float* grad_b, int batch, int in, int out,
                        bool accumulate) override;
+  void dropout(const float* x, float* y, size_t count, float p, uint64_t key) override;
   void relu_forward(const float* x, float* y, size_t count) override;
   void relu_backward(const float* y, float* grad, size_t count) override;
   void cross_entropy(const float* logits, const int32_t* labels, float* grad, double* loss_sum,

@@ -45,6 +45,10 @@ void CudaBackend::linear_backward(const float* x, const float* w, const float* d
                                accumulate, stream_);
 }
 
+void CudaBackend::dropout(const float* x, float* y, size_t count, float p, uint64_t key) {
+  cuda_detail::launch_dropout(x, y, count, p, key, stream_);
+}
+
 void CudaBackend::relu_forward(const float* x, float* y, size_t count) {
   cuda_detail::launch_relu_forward(x, y, count, stream_);
 }

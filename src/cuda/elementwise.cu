@@ -1,6 +1,7 @@
 #include "cuda/cuda_check.h"
 #include "cuda/elementwise.h"
 #include "cuda/launch_config.h"
+#include "leap/dropout_mask.h"
 
 namespace leap::cuda_detail {
 namespace {
@@ -9,6 +10,13 @@ __global__ void fill_kernel(float* target, size_t count, float value) {
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < count;
        i += size_t(gridDim.x) * blockDim.x)
     target[i] = value;
+}
+
+__global__ void dropout_kernel(const float* x, float* y, size_t count, float p, uint64_t key) {
+  const float scale = 1.0f / (1.0f - p);
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < count;
+       i += size_t(gridDim.x) * blockDim.x)
+    y[i] = dropout_uniform(key, i) >= p ? x[i] * scale : 0.0f;
 }
 
 __global__ void relu_forward_kernel(const float* x, float* y, size_t count) {
@@ -40,6 +48,13 @@ void launch_relu_forward(const float* x, float* y, size_t count, cudaStream_t st
 void launch_relu_backward(const float* y, float* grad, size_t count, cudaStream_t stream) {
   if (count == 0) return;
   relu_backward_kernel<<<blocks_for(count), kThreads, 0, stream>>>(y, grad, count);
+  LEAP_CUDA_CHECK_LAUNCH();
+}
+
+void launch_dropout(const float* x, float* y, size_t count, float p, uint64_t key,
+                    cudaStream_t stream) {
+  if (count == 0) return;
+  dropout_kernel<<<blocks_for(count), kThreads, 0, stream>>>(x, y, count, p, key);
   LEAP_CUDA_CHECK_LAUNCH();
 }
 

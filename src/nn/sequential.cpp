@@ -27,13 +27,16 @@ std::vector<int> parse_spec(const std::string& spec) {
   return widths;
 }
 
-Sequential Sequential::from_spec(const std::string& spec, uint64_t seed, Device device) {
+Sequential Sequential::from_spec(const std::string& spec, uint64_t seed, Device device,
+                                 float dropout) {
   std::vector<int> widths = parse_spec(spec);
   Random random(seed);
   Sequential model;
   for (size_t i = 0; i + 1 < widths.size(); ++i) {
     model.emplace<Linear>(widths[i], widths[i + 1], random, device);
-    if (i + 2 < widths.size()) model.emplace<ReLU>();
+    if (i + 2 == widths.size()) break;
+    model.emplace<ReLU>();
+    if (dropout > 0.0f) model.emplace<Dropout>(dropout, random.next_u64());
   }
   model.device_ = device;
   return model;
