@@ -94,3 +94,56 @@ TEST(Distillation, RejectsBadSettings) {
 
 }  // namespace
 }  // namespace leap
+
+namespace leap {
+namespace {
+
+Dataset blobs(int64_t samples, uint64_t seed) {
+  Random random(seed);
+  std::vector<float> x(samples * 4);
+  std::vector<int32_t> y(samples);
+  for (int64_t i = 0; i < samples; ++i) {
+    y[i] = int32_t(random.below(3));
+    for (int f = 0; f < 4; ++f) x[i * 4 + f] = random.uniform(-1, 1) + (f == y[i] ? 1.5f : 0.0f);
+  }
+  return {Tensor::from_vector({samples, 4}, x), Tensor::from_vector({samples}, y), 3};
+}
+
+TEST(Distiller, WithAlphaZeroItIsPlainCrossEntropyTraining) {
+  const Dataset data = blobs(640, 1);
+  Sequential teacher = Sequential::from_spec("4-16-3", 9);
+  Model plain(Sequential::from_spec("4-8-3", 5)), distilled(Sequential::from_spec("4-8-3", 5));
+  plain.compile(adam({.lr = 1e-2f}));
+  Distiller distiller(teacher, distilled, {.temperature = 3.0f, .alpha = 0.0f});
+  distiller.compile(adam({.lr = 1e-2f}));
+  const FitOptions options{.epochs = 3, .batch_size = 64, .seed = 2, .fast_path = false};
+  History a = plain.fit(data, options), b = distiller.fit(data, options);
+  EXPECT_NEAR(a.epochs.back().loss, b.epochs.back().loss, 1e-6);
+  std::vector<Parameter*> p = plain.network().parameters(), q = distilled.network().parameters();
+  for (size_t k = 0; k < p.size(); ++k) {
+    std::vector<float> u = p[k]->value.to_vector(), v = q[k]->value.to_vector();
+    for (size_t i = 0; i < u.size(); ++i) ASSERT_NEAR(u[i], v[i], 1e-6) << p[k]->name;
+  }
+}
+
+TEST(Distiller, WithAlphaOneTheStudentLearnsTheTeachersAnswers) {
+  // The teacher is an untrained network: only distillation can teach its answers.
+  const Dataset data = blobs(2000, 3);
+  Sequential teacher = Sequential::from_spec("4-32-3", 21);
+  Model student(Sequential::from_spec("4-32-3", 8));
+  Distiller distiller(teacher, student, {.temperature = 1.0f, .alpha = 1.0f});
+  distiller.compile(adam({.lr = 1e-2f}));
+  distiller.fit(data, {.epochs = 30, .batch_size = 64});
+  std::vector<float> t = predict_logits(teacher, data.images).to_vector();
+  std::vector<float> s = student.predict(data.images).to_vector();
+  int64_t agree = 0;
+  for (int64_t i = 0; i < data.size(); ++i)
+    agree += std::max_element(&t[i * 3], &t[i * 3 + 3]) - &t[i * 3] ==
+             std::max_element(&s[i * 3], &s[i * 3 + 3]) - &s[i * 3];
+  EXPECT_GE(double(agree) / data.size(), 0.95);
+  Model mismatched(Sequential::from_spec("5-3"));
+  EXPECT_THROW(Distiller(teacher, mismatched, {}), Error);
+}
+
+}  // namespace
+}  // namespace leap

@@ -9,15 +9,20 @@
 
 namespace leap {
 
-// Samples as rows: images[n, features] float32 (pixels scaled to [0,1]) and labels[n] int32.
+// Samples as rows: images[n, features] float32 (pixels scaled to [0,1]) and labels[n] int32;
+// for distillation also a teacher's logits[n, classes] as soft targets.
 struct Dataset {
   Tensor images;
   Tensor labels;
   int classes = 10;
+  Tensor soft_targets;  // undefined unless distilling
 
   int64_t size() const { return images.defined() ? images.dim(0) : 0; }
   int64_t features() const { return images.defined() ? images.dim(1) : 0; }
-  Dataset to(Device device) const { return {images.to(device), labels.to(device), classes}; }
+  Dataset to(Device device) const {
+    return {images.to(device), labels.to(device), classes,
+            soft_targets.defined() ? soft_targets.to(device) : Tensor()};
+  }
 };
 
 }  // namespace leap
@@ -46,7 +51,8 @@ class DataLoader {
   // Draws the order of `epoch` (0-based) and rewinds to its first batch.
   void start_epoch(int epoch);
   // The next batch of the epoch, on the data's device; false when the epoch is done.
-  bool next(Tensor& images, Tensor& labels);
+  // soft_targets, when given and the data has them, receives the batch's rows of them.
+  bool next(Tensor& images, Tensor& labels, Tensor* soft_targets = nullptr);
 
   // For runners that take whole batches themselves: the epoch's order (device memory), the
   // number of full batches left, and a skip past batches they ran.

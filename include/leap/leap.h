@@ -4,6 +4,7 @@
 #include "leap/callbacks.h"
 #include "leap/checkpoint.h"
 #include "leap/data.h"
+#include "leap/distill.h"
 #include "leap/error.h"
 #include "leap/idx.h"
 #include "leap/layers.h"

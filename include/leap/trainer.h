@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,10 @@ struct Evaluation {
   int64_t samples = 0;
 };
 
+// The logits of `network` (in evaluation mode) for images[n, features], batch by batch, on
+// the network's device.
+Tensor predict_logits(Sequential& network, const Tensor& images, int batch_size = 1024);
+
 class Model {
  public:
   explicit Model(Sequential network);
@@ -42,6 +47,9 @@ class Model {
   // Keras' compile: the optimizer, the loss (softmax cross-entropy is the one there is) and
   // the metrics ("accuracy" is the one known).
   void compile(OptimizerFactory optimizer, CrossEntropyLoss loss = {},
+               std::vector<std::string> metrics = {"accuracy"});
+  // Trains on the training data's soft targets (a teacher's logits) with this loss.
+  void compile(OptimizerFactory optimizer, DistillationLoss loss,
                std::vector<std::string> metrics = {"accuracy"});
   History fit(const Dataset& train, const FitOptions& options);
   Evaluation evaluate(const Dataset& data, int batch_size = 1024);
@@ -61,6 +69,7 @@ class Model {
 
   Sequential network_;
   std::unique_ptr<Optimizer> optimizer_;
+  std::optional<DistillationLoss> distillation_;
   std::string training_path_;
 };
 

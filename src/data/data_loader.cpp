@@ -61,7 +61,7 @@ void DataLoader::skip_batches(int64_t count) {
   position_ += count * options_.batch_size;
 }
 
-bool DataLoader::next(Tensor& images, Tensor& labels) {
+bool DataLoader::next(Tensor& images, Tensor& labels, Tensor* soft_targets) {
   check(order_.defined(), "DataLoader.next before start_epoch");
   const int64_t remaining = data_.size() - position_;
   const int64_t count = std::min<int64_t>(remaining, options_.batch_size);
@@ -74,6 +74,11 @@ bool DataLoader::next(Tensor& images, Tensor& labels) {
   const int32_t* index = order_.labels() + position_;
   engine.gather_rows(data_.images.data(), index, images.data(), int(count), width);
   engine.gather_labels(data_.labels.labels(), index, labels.labels(), int(count));
+  if (soft_targets && data_.soft_targets.defined()) {
+    const int classes = int(data_.soft_targets.dim(1));
+    *soft_targets = Tensor({count, classes}, DType::float32, device);
+    engine.gather_rows(data_.soft_targets.data(), index, soft_targets->data(), int(count), classes);
+  }
   position_ += count;
   return true;
 }

@@ -16,6 +16,13 @@ void Model::compile(OptimizerFactory optimizer, CrossEntropyLoss,
   for (const std::string& metric : metrics)
     check(metric == "accuracy", "unknown metric '" + metric + "' (leap knows 'accuracy')");
   optimizer_ = optimizer(network_.parameters());
+  distillation_.reset();
+}
+
+void Model::compile(OptimizerFactory optimizer, DistillationLoss loss,
+                    std::vector<std::string> metrics) {
+  compile(std::move(optimizer), CrossEntropyLoss(), std::move(metrics));
+  distillation_ = loss;
 }
 
 Optimizer& Model::optimizer() {
@@ -28,6 +35,10 @@ History Model::fit(const Dataset& train, const FitOptions& options) {
   check(options.epochs > 0, "fit: epochs must be positive, got " + std::to_string(options.epochs));
   const int classes = network_.output_width();
   check_dataset(train, network_.input_width(), classes, "training data");
+  check(!distillation_ || (train.soft_targets.defined() &&
+                           train.soft_targets.shape() == Shape{train.size(), classes}),
+        "distillation needs the teacher's logits [" + std::to_string(train.size()) + ", " +
+            std::to_string(classes) + "] as the training data's soft targets");
   if (options.validation_data)
     check_dataset(*options.validation_data, network_.input_width(), classes, "validation data");
 
@@ -79,13 +90,19 @@ EpochLogs Model::train_epoch(DataLoader& loader, MlpEpochRunner* runner,
     for (Callback* callback : options.callbacks) callback->on_batch_end(step, steps);
   }
   // What the runner does not take (all of it without one, else the last partial batch).
-  Tensor images, labels;
-  while (loader.next(images, labels)) {
+  Tensor images, labels, soft_targets;
+  while (loader.next(images, labels, &soft_targets)) {
     optimizer.zero_grad();
     Tensor logits = network_.forward(images);
     Tensor grad(logits.shape(), DType::float32, device());
-    engine.cross_entropy(logits.data(), labels.labels(), grad.data(), sums.loss_sum(),
-                         sums.correct(), int(logits.dim(0)), int(logits.dim(1)));
+    if (distillation_)
+      engine.distillation_loss(logits.data(), soft_targets.data(), labels.labels(), grad.data(),
+                               sums.loss_sum(), sums.correct(), int(logits.dim(0)),
+                               int(logits.dim(1)), distillation_->temperature(),
+                               distillation_->alpha());
+    else
+      engine.cross_entropy(logits.data(), labels.labels(), grad.data(), sums.loss_sum(),
+                           sums.correct(), int(logits.dim(0)), int(logits.dim(1)));
     network_.backward(grad);
     optimizer.step();
     seen += images.dim(0);
@@ -110,8 +127,8 @@ EpochLogs Model::train_epoch(DataLoader& loader, MlpEpochRunner* runner,
 
 std::unique_ptr<MlpEpochRunner> Model::plan_runner(const DataLoader& loader,
                                                    const FitOptions& options) {
-  std::string why_not = "fast path turned off";
-  if (options.fast_path) {
+  std::string why_not = distillation_ ? "the fast path knows cross-entropy only" : "fast path turned off";
+  if (options.fast_path && !distillation_) {
     std::optional<MlpEpochPlan> plan =
         describe_mlp_epoch(network_, *optimizer_, loader.data(), options.batch_size, &why_not);
     if (plan) {
@@ -150,19 +167,25 @@ Evaluation Model::evaluate(const Dataset& data, int batch_size) {
           local.size()};
 }
 
-Tensor Model::predict(const Tensor& images, int batch_size) {
-  check(images.rank() == 2 && images.dim(1) == network_.input_width(),
+Tensor predict_logits(Sequential& network, const Tensor& images, int batch_size) {
+  check(images.rank() == 2 && images.dim(1) == network.input_width(),
         "predict: images of shape " + to_string(images.shape()) + " for a model with " +
-            std::to_string(network_.input_width()) + " inputs");
-  const Tensor local = images.to(device());
-  Tensor logits({local.dim(0), network_.output_width()}, DType::float32, device());
-  network_.eval();
+            std::to_string(network.input_width()) + " inputs");
+  check(batch_size > 0, "predict: batch size must be positive");
+  const Tensor local = images.to(network.device());
+  Tensor logits({local.dim(0), network.output_width()}, DType::float32, network.device());
+  const bool training = network.training();
+  network.eval();
   for (int64_t begin = 0; begin < local.dim(0); begin += batch_size) {
     const int64_t end = std::min<int64_t>(begin + batch_size, local.dim(0));
-    logits.rows(begin, end).copy_from(network_.forward(local.rows(begin, end)));
+    logits.rows(begin, end).copy_from(network.forward(local.rows(begin, end)));
   }
-  network_.train();
-  return logits.to(images.device());
+  network.train(training);
+  return logits;
+}
+
+Tensor Model::predict(const Tensor& images, int batch_size) {
+  return predict_logits(network_, images, batch_size).to(images.device());
 }
 
 }  // namespace leap

@@ -1,0 +1,28 @@
+#include "leap/distill.h"
+
+#include "leap/error.h"
+
+namespace leap {
+
+Distiller::Distiller(Sequential& teacher, Model& student, DistillerOptions options)
+    : teacher_(teacher), student_(student), options_(options) {
+  check(teacher.input_width() == student.network().input_width() &&
+            teacher.output_width() == student.network().output_width(),
+        "distillation: the teacher maps " + std::to_string(teacher.input_width()) + " to " +
+            std::to_string(teacher.output_width()) + " but the student " +
+            std::to_string(student.network().input_width()) + " to " +
+            std::to_string(student.network().output_width()));
+}
+
+void Distiller::compile(OptimizerFactory optimizer, std::vector<std::string> metrics) {
+  student_.compile(std::move(optimizer), DistillationLoss(options_.temperature, options_.alpha),
+                   std::move(metrics));
+}
+
+History Distiller::fit(const Dataset& train, const FitOptions& options) {
+  Dataset with_targets = train.to(student_.device());
+  with_targets.soft_targets = predict_logits(teacher_, train.images).to(student_.device());
+  return student_.fit(with_targets, options);
+}
+
+}  // namespace leap
