@@ -2,7 +2,7 @@
 # One call on a GPU machine (the workplace's device tool): unpacks a build made elsewhere
 # (bench/pack_gpu_build.sh), runs the whole test suite on the GPU, PyTorch parity, batch-1
 # latency and the side-by-side seed benchmark. Logs and JSON go to $OUT.
-# usage: bench/device_run.sh [tests|bench|all|profile|latency] [gpu_seed.py options...]
+# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill] [script options...]
 set -uo pipefail
 what=${1:-all}
 shift || true
@@ -16,6 +16,12 @@ export NCCL_NVLS_ENABLE=0 PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$OUT/device.txt"
 date -u +%Y-%m-%dT%H:%M:%SZ | tee -a "$OUT/device.txt"
 
+if [ "$what" = distill ]; then
+  echo "== distillation recipes"
+  python3 bench/distill_sweep.py --leap /tmp/leap/leap --data "$LEAP_DATA_DIR" --device cuda \
+    --json "$OUT/distill-sweep.json" "$@" 2>&1 | tee "$OUT/distill-sweep.txt"
+  exit 0
+fi
 if [ "$what" != bench ] && [ "$what" != latency ]; then
   echo "== test suite on the GPU"
   /tmp/leap/leap_tests 2>&1 | tee "$OUT/gpu-tests.txt" | grep -E '^\[  (PASSED|FAILED|SKIPPED) |tests ran|max \|gpu - cpu\||through:|Failure|Expected|Which is'

@@ -15,6 +15,7 @@ using Command = std::function<int()>;
 Command add_train_command(CLI::App& app);
 Command add_eval_command(CLI::App& app);
 Command add_predict_command(CLI::App& app);
+Command add_distill_command(CLI::App& app);
 
 // "cpu", "cuda" or "auto" (the GPU when one is usable, else the CPU); says which it chose.
 Device choose_device(const std::string& name);

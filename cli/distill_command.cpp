@@ -1,0 +1,126 @@
+// leap distill: train (or load) a teacher, then the student alone and distilled from it with
+// the same initial weights and batch order, and report what distillation bought.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+
+#include "commands.h"
+#include "leap/checkpoint.h"
+#include "leap/distill.h"
+#include "leap/idx.h"
+#include "leap/predictor.h"
+#include "progress.h"
+
+namespace leap::cli {
+namespace {
+
+struct DistillCommandOptions {
+  std::string teacher_model = "784-512-256-10", teacher_load, teacher_save;
+  float teacher_dropout = 0.3f;
+  int teacher_epochs = 30;
+  std::string student_model = "784-128-10", save, data, device = "auto";
+  float temperature = 2.0f, alpha = 0.5f, lr = 1e-3f;
+  int epochs = 10, batch_size = 64;
+  uint64_t seed = 0;
+};
+
+struct Row {
+  std::string name;
+  double accuracy;
+  int64_t parameters, flops;
+  double batch1_us, batch1024_us;
+};
+
+// Median microseconds of one predict call at `batch`.
+double latency_us(Sequential& network, int batch) {
+  Predictor predictor(network, batch);
+  std::vector<float> inputs(size_t(batch) * network.input_width(), 0.5f);
+  std::vector<float> logits(size_t(batch) * network.output_width());
+  std::vector<double> samples;
+  for (int i = 0; i < 220; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    predictor.predict(inputs.data(), logits.data());
+    if (i >= 20) samples.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::nth_element(samples.begin(), samples.begin() + samples.size() / 2, samples.end());
+  return samples[samples.size() / 2];
+}
+
+Row measure(const std::string& name, Model& model, const Dataset& test) {
+  Sequential& network = model.network();
+  return {name, model.evaluate(test).accuracy, network.parameter_count(),
+          network.forward_flops_per_sample(), latency_us(network, 1), latency_us(network, 1024)};
+}
+
+int distill(const DistillCommandOptions& o) {
+  const Device device = choose_device(o.device);
+  MnistSplits data = load_mnist_dir(o.data.empty() ? default_data_dir() : o.data);
+  KerasProgress progress;
+  FitOptions fit{.epochs = o.epochs, .batch_size = o.batch_size, .seed = o.seed,
+                 .validation_data = &data.test, .callbacks = {&progress}, .verbose = true};
+
+  Model teacher(Sequential::from_spec(o.teacher_model, o.seed + 1000, device, o.teacher_dropout));
+  if (!o.teacher_load.empty()) {
+    load_weights(teacher.network(), o.teacher_load);
+  } else {
+    std::printf("== teacher %s, dropout %.2f, %d epochs\n", o.teacher_model.c_str(), o.teacher_dropout, o.teacher_epochs);
+    teacher.compile(adam({.lr = o.lr}));
+    FitOptions teacher_fit = fit;
+    teacher_fit.epochs = o.teacher_epochs;
+    teacher.fit(data.train, teacher_fit);
+    if (!o.teacher_save.empty()) save_weights(teacher.network(), o.teacher_save);
+  }
+  std::printf("== student %s alone\n", o.student_model.c_str());
+  Model alone(Sequential::from_spec(o.student_model, o.seed, device));
+  alone.compile(adam({.lr = o.lr}));
+  alone.fit(data.train, fit);
+  std::printf("== student %s distilled, T=%.2f, alpha=%.2f\n", o.student_model.c_str(), o.temperature, o.alpha);
+  Model student(Sequential::from_spec(o.student_model, o.seed, device));
+  Distiller distiller(teacher.network(), student, {.temperature = o.temperature, .alpha = o.alpha});
+  distiller.compile(adam({.lr = o.lr}));
+  distiller.fit(data.train, fit);
+  if (!o.save.empty()) save_weights(student.network(), o.save, {{"model", o.student_model}});
+
+  const Row rows[] = {measure("teacher", teacher, data.test), measure("student alone", alone, data.test),
+                      measure("student distilled", student, data.test)};
+  std::printf("\n%-18s %9s %11s %13s %13s %16s\n", "", "test acc", "parameters", "FLOPs/sample",
+              "batch 1 (us)", "batch 1024 (us)");
+  for (const Row& r : rows)
+    std::printf("%-18s %9.4f %11lld %13lld %13.1f %16.1f\n", r.name.c_str(), r.accuracy,
+                static_cast<long long>(r.parameters), static_cast<long long>(r.flops), r.batch1_us,
+                r.batch1024_us);
+  const double gap = rows[0].accuracy - rows[1].accuracy, gain = rows[2].accuracy - rows[1].accuracy;
+  std::printf("distillation: %+.2f points over the student alone", 100 * gain);
+  if (gap > 0)
+    std::printf("; %.0f%% of the teacher-student gap (%.2f points) recovered\n", 100 * gain / gap, 100 * gap);
+  else
+    std::printf("; the teacher is not more accurate than the student alone\n");
+  return 0;
+}
+
+}  // namespace
+
+Command add_distill_command(CLI::App& app) {
+  auto o = std::make_shared<DistillCommandOptions>();
+  CLI::App* cmd = app.add_subcommand("distill", "Distill a teacher into a smaller student and report the gain");
+  cmd->add_option("--teacher-model", o->teacher_model)->capture_default_str();
+  cmd->add_option("--teacher-load", o->teacher_load, "Use these teacher weights instead of training");
+  cmd->add_option("--teacher-save", o->teacher_save, "Save the trained teacher");
+  cmd->add_option("--teacher-dropout", o->teacher_dropout, "Dropout after the teacher's hidden layers")
+      ->capture_default_str()->check(CLI::Range(0.0f, 0.95f));
+  cmd->add_option("--teacher-epochs", o->teacher_epochs)->capture_default_str()->check(CLI::Range(1, 100000));
+  cmd->add_option("--student-model", o->student_model)->capture_default_str();
+  cmd->add_option("--temperature", o->temperature)->capture_default_str()->check(CLI::Range(0.01f, 100.0f));
+  cmd->add_option("--alpha", o->alpha, "Weight of the soft-target loss")->capture_default_str()->check(CLI::Range(0.0f, 1.0f));
+  cmd->add_option("--epochs", o->epochs, "Student epochs")->capture_default_str()->check(CLI::Range(1, 100000));
+  cmd->add_option("--batch-size", o->batch_size)->capture_default_str()->check(CLI::Range(1, 1 << 24));
+  cmd->add_option("--lr", o->lr)->capture_default_str()->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--data", o->data, "Directory with the IDX files (default: Debian's Fashion-MNIST)");
+  cmd->add_option("--device", o->device)->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  cmd->add_option("--seed", o->seed, "Seeds the students' weights and batch order (shared)")->capture_default_str();
+  cmd->add_option("--save", o->save, "Save the distilled student (safetensors)");
+  return [o] { return distill(*o); };
+}
+
+}  // namespace leap::cli
