@@ -2,7 +2,7 @@
 # One call on a GPU machine (the workplace's device tool): unpacks a build made elsewhere
 # (bench/pack_gpu_build.sh), runs the whole test suite on the GPU, PyTorch parity, batch-1
 # latency and the side-by-side seed benchmark. Logs and JSON go to $OUT.
-# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill] [script options...]
+# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused] [script options...]
 set -uo pipefail
 what=${1:-all}
 shift || true
@@ -20,6 +20,17 @@ if [ "$what" = distill ]; then
   echo "== distillation recipes"
   python3 bench/distill_sweep.py --leap /tmp/leap/leap --data "$LEAP_DATA_DIR" --device cuda \
     --json "$OUT/distill-sweep.json" "$@" 2>&1 | tee "$OUT/distill-sweep.txt"
+  exit 0
+fi
+if [ "$what" = fused ]; then
+  echo "== cluster barrier cost"
+  /tmp/leap/bench_cluster_barrier 2>&1 | tee "$OUT/cluster-barrier.txt"
+  echo "== the persistent kernel against the CPU and the general GPU path"
+  /tmp/leap/leap_tests --gtest_filter='ClusterMlp.*:CudaTraining.*' 2>&1 | tee "$OUT/fused-tests.txt" | grep -vE '^\[ RUN|^\[       OK'
+  for path in cluster fused; do
+    echo "== leap train, 10 epochs, LEAP_TRAINING_PATH=$path"
+    LEAP_TRAINING_PATH=$path /tmp/leap/leap train --epochs 10 --device cuda --data "$LEAP_DATA_DIR" 2>&1 | tee "$OUT/train-$path.txt" | grep -vE '^ *[0-9]+/[0-9]+ \['
+  done
   exit 0
 fi
 if [ "$what" != bench ] && [ "$what" != latency ]; then

@@ -1,0 +1,49 @@
+// The persistent training kernel of a one-hidden-layer MLP (Linear -> ReLU -> Linear ->
+// softmax cross-entropy, Adam): one thread-block cluster runs many steps in one launch.
+// Block r of the cluster owns hidden units [8r, 8r+8): its slice of the first layer's
+// weights stays in registers for the whole launch, their Adam moments and its slice of the
+// second layer in shared memory. The only exchange between blocks is one sum of partial
+// logits a step, read through distributed shared memory after one cluster barrier. The
+// inputs are read as bytes (x = u / 255, as IDX images are), a quarter of the float traffic,
+// and the next batch streams into shared memory while the current one is computed. Matrix
+// products run on the tensor cores in TF32 (the bytes exactly) with fp32 accumulation;
+// weights and moments are fp32 throughout.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <string>
+
+#include "cuda/optimizer.h"
+
+namespace leap::cuda_detail {
+
+struct ClusterMlpArgs {
+  const uint8_t* image_bytes;  // [samples, in]: u where the image value is u / 255
+  const int32_t* labels;
+  const int32_t* order;  // the epoch's sample order
+  int64_t first_batch;   // batch k of the launch takes order[(first_batch + k) * batch ...]
+  int64_t steps;
+  int64_t adam_steps;    // Adam steps taken before the launch
+  float lr;
+  float *w1, *b1, *w2, *b2;  // [hid, in], [hid], [classes, hid], [classes]
+  float *m_w1, *v_w1, *m_b1, *v_b1, *m_w2, *v_w2, *m_b2, *v_b2;
+  double* loss_sum;  // the launch adds its summed loss and correct count here
+  int64_t* correct;
+  int batch, in, hid, classes;
+  AdamScalars adam;  // beta1, beta2, eps, weight_decay
+};
+
+// Why the kernel cannot take this shape on the current GPU, or "" when it can.
+std::string cluster_mlp_rejection(int batch, int in, int hid, int classes);
+
+// Writes byte_images[i] = u for images[i] == u / 255 and returns how many values are not of
+// that form (then the kernel cannot take the data). `inexact` is a device counter. Waits.
+int64_t make_byte_images(const float* images, int64_t count, uint8_t* byte_images,
+                         unsigned long long* inexact, cudaStream_t stream);
+
+// Runs args.steps training steps as one cluster launch on the stream.
+void launch_cluster_mlp(const ClusterMlpArgs& args, cudaStream_t stream);
+
+}  // namespace leap::cuda_detail

@@ -1,0 +1,35 @@
+// The epoch runner of the persistent cluster kernel (cluster_mlp.cu): each call is one
+// launch that runs all of its steps, the weights kept on chip in between.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "leap/backend.h"
+#include "leap/tensor.h"
+
+namespace leap {
+
+class CudaBackend;
+
+namespace cuda_detail {
+
+class ClusterMlpRunner final : public MlpEpochRunner {
+ public:
+  // The runner, or null with *why_not saying why the kernel cannot take this plan.
+  static std::unique_ptr<ClusterMlpRunner> create(CudaBackend& backend, const MlpEpochPlan& plan,
+                                                  std::string* why_not);
+  void run(const int32_t* order, int64_t first_batch, int64_t steps, int64_t adam_step, float lr,
+           double* loss_sum, int64_t* correct) override;
+  std::string describe() const override;
+
+ private:
+  ClusterMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan, Tensor byte_images);
+
+  CudaBackend& backend_;
+  MlpEpochPlan plan_;
+  Tensor byte_images_;  // the data set as bytes, 4 to an int32 element
+};
+
+}  // namespace cuda_detail
+}  // namespace leap

@@ -1,0 +1,191 @@
+// The persistent cluster kernel (src/cuda/cluster_mlp.cu) against the CPU and the general GPU
+// path. Skipped without a GPU that runs it (Hopper's thread-block clusters).
+// Tolerances, from TF32's 10-bit mantissa (each rounded operand is off by up to 2^-11
+// relative, a product by about 1e-3):
+// - one step: the gradients (read back as Adam's first moment, 0.1 g after one step) against
+//   a float64 reference that rounds the tensor-core operands to TF32 as the kernel does (the
+//   bytes u exactly, w1 and the hidden gradient rounded to nearest) and divides by 255 after
+//   the product: within 1e-4 of the tensor's largest gradient (fp32 accumulation). Against the
+//   fp32 CPU path the difference is TF32's own, and a ReLU whose input lies within rounding of
+//   zero can flip, so that comparison is the 1,000-step one below.
+// - 1,000 steps against the general GPU path in fp32: Adam turns small gradient differences
+//   into steps of up to lr each, so the trajectories part slowly. The weights must stay within
+//   2e-2 relative (L2 norm of the difference over the norm of the weights), the epoch's mean
+//   loss within 1e-2 relative and the training accuracy within 1 point.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "leap/leap.h"
+
+namespace leap {
+namespace {
+
+// Pixels that are bytes / 255, as IDX images give them, with class-dependent brightness.
+Dataset byte_data(int64_t samples, int features, int classes, uint64_t seed) {
+  Random random(seed);
+  std::vector<float> images(samples * features);
+  std::vector<int32_t> labels(samples);
+  for (int64_t i = 0; i < samples; ++i) {
+    labels[i] = int32_t(random.below(classes));
+    for (int f = 0; f < features; ++f) {
+      const int byte = int(random.below(256));
+      images[i * features + f] = float(f % classes == labels[i] ? byte : byte / 3) / 255.0f;
+    }
+  }
+  return {Tensor::from_vector({samples, features}, images), Tensor::from_vector({samples}, labels), classes};
+}
+
+struct Trained {
+  History history;
+  Sequential network;
+  std::vector<std::vector<float>> first_moments;
+  std::string path;
+};
+
+// Trains one epoch from the spec's seeded weights; `path` sets LEAP_TRAINING_PATH ("" for
+// leap's own choice) and fast_path=false takes the general layer-by-layer path.
+Trained train(Device device, const Dataset& data, const char* path, bool fast_path = true) {
+  if (path) setenv("LEAP_TRAINING_PATH", path, 1);
+  else unsetenv("LEAP_TRAINING_PATH");
+  Model model(Sequential::from_spec("784-128-10", 11, device));
+  model.compile(adam({.lr = 1e-3f}));
+  Trained out;
+  out.history = model.fit(data, {.epochs = 1, .batch_size = 64, .seed = 3, .fast_path = fast_path});
+  unsetenv("LEAP_TRAINING_PATH");
+  out.path = model.training_path();
+  for (auto& [name, tensor] : model.optimizer().state())
+    if (name.ends_with(".exp_avg")) out.first_moments.push_back(tensor->to_vector());
+  out.network = std::move(model.network());
+  return out;
+}
+
+bool cluster_kernel_runs(const Dataset& data) {
+  if (!available(Device::cuda)) return false;
+  const Trained probe = train(Device::cuda, data, nullptr);
+  std::printf("leap's own choice: %s\n", probe.path.c_str());
+  return probe.path.starts_with("one persistent kernel");
+}
+
+// TF32 as cvt.rna gives it: 10 mantissa bits, ties away from zero.
+double tf32(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  bits = (bits + 0x1000u) & 0xffffe000u;
+  float rounded;
+  std::memcpy(&rounded, &bits, sizeof rounded);
+  return rounded;
+}
+
+// The gradients of one step over one batch, computed as the kernel computes them, in float64.
+std::vector<std::vector<double>> reference_gradients(const std::vector<float>& x, const std::vector<int32_t>& y,
+                                                     const std::vector<std::vector<float>>& p, int batch,
+                                                     int in, int hid, int classes) {
+  const std::vector<float>&w1 = p[0], &b1 = p[1], &w2 = p[2], &b2 = p[3];
+  std::vector<double> u(x.size()), hidden(batch * hid), grad_hidden(batch * hid), dz(batch * classes);
+  for (size_t i = 0; i < x.size(); ++i) u[i] = std::nearbyint(double(x[i]) * 255.0);
+  for (int r = 0; r < batch; ++r)
+    for (int j = 0; j < hid; ++j) {
+      double sum = 0;
+      for (int k = 0; k < in; ++k) sum += u[r * in + k] * tf32(w1[j * in + k]);
+      hidden[r * hid + j] = std::max(sum / 255.0 + b1[j], 0.0);
+    }
+  for (int r = 0; r < batch; ++r) {
+    std::vector<double> z(classes);
+    double peak = -1e300, total = 0;
+    for (int c = 0; c < classes; ++c) {
+      z[c] = b2[c];
+      for (int j = 0; j < hid; ++j) z[c] += hidden[r * hid + j] * w2[c * hid + j];
+      peak = std::max(peak, z[c]);
+    }
+    for (int c = 0; c < classes; ++c) total += std::exp(z[c] - peak);
+    for (int c = 0; c < classes; ++c)
+      dz[r * classes + c] = (std::exp(z[c] - peak) / total - (c == y[r] ? 1.0 : 0.0)) / batch;
+    for (int j = 0; j < hid; ++j) {
+      double sum = 0;
+      for (int c = 0; c < classes; ++c) sum += dz[r * classes + c] * w2[c * hid + j];
+      grad_hidden[r * hid + j] = hidden[r * hid + j] > 0 ? sum : 0.0;
+    }
+  }
+  std::vector<std::vector<double>> g{std::vector<double>(hid * in), std::vector<double>(hid),
+                                     std::vector<double>(classes * hid), std::vector<double>(classes)};
+  for (int r = 0; r < batch; ++r) {
+    for (int j = 0; j < hid; ++j) {
+      const double d = tf32(float(grad_hidden[r * hid + j]));
+      for (int k = 0; k < in; ++k) g[0][j * in + k] += d * u[r * in + k] / 255.0;
+      g[1][j] += grad_hidden[r * hid + j];
+    }
+    for (int c = 0; c < classes; ++c) {
+      for (int j = 0; j < hid; ++j) g[2][c * hid + j] += dz[r * classes + c] * hidden[r * hid + j];
+      g[3][c] += dz[r * classes + c];
+    }
+  }
+  return g;
+}
+
+TEST(ClusterMlp, OneStepGradientsEqualTf32Reference) {
+  const Dataset data = byte_data(64, 784, 10, 21);
+  if (!cluster_kernel_runs(data)) GTEST_SKIP() << "no GPU that runs the cluster kernel";
+  std::vector<std::vector<float>> initial;
+  for (Parameter* p : Sequential::from_spec("784-128-10", 11, Device::cpu).parameters())
+    initial.push_back(p->value.to_vector());
+  DataLoader loader(data, {.batch_size = 64, .shuffle = true, .seed = 3});
+  loader.start_epoch(0);
+  Tensor images, labels;
+  ASSERT_TRUE(loader.next(images, labels));
+  const std::vector<std::vector<double>> expected =
+      reference_gradients(images.to_vector(), labels.to_label_vector(), initial, 64, 784, 128, 10);
+  const Trained gpu = train(Device::cuda, data, "cluster");
+  ASSERT_EQ(gpu.first_moments.size(), 4u);
+  for (size_t k = 0; k < expected.size(); ++k) {
+    double largest = 0, worst = 0;
+    for (size_t i = 0; i < expected[k].size(); ++i) {
+      largest = std::max(largest, std::abs(0.1 * expected[k][i]));
+      worst = std::max(worst, std::abs(gpu.first_moments[k][i] - 0.1 * expected[k][i]));
+    }
+    std::printf("moment %zu: max |gpu - reference| = %.2e of largest %.2e\n", k, worst, largest);
+    EXPECT_GT(largest, 0.0);
+    EXPECT_LE(worst, 1e-4 * largest) << "parameter " << k;
+  }
+}
+
+TEST(ClusterMlp, ThousandStepsFollowTheGeneralPath) {
+  const Dataset data = byte_data(1000 * 64, 784, 10, 22);
+  if (!cluster_kernel_runs(byte_data(64, 784, 10, 21))) GTEST_SKIP() << "no GPU that runs the cluster kernel";
+  Trained general = train(Device::cuda, data, nullptr, false);
+  Trained fused = train(Device::cuda, data, "cluster");
+  const EpochLogs& a = general.history.epochs[0];
+  const EpochLogs& b = fused.history.epochs[0];
+  std::printf("1000 steps: loss %.6f (general) %.6f (cluster); accuracy %.4f %.4f\n", a.loss, b.loss,
+              a.accuracy, b.accuracy);
+  EXPECT_NEAR(b.loss, a.loss, 1e-2 * a.loss);
+  EXPECT_NEAR(b.accuracy, a.accuracy, 0.01);
+  std::vector<Parameter*> x = general.network.parameters(), y = fused.network.parameters();
+  for (size_t k = 0; k < x.size(); ++k) {
+    const std::vector<float> u = x[k]->value.to_vector(), v = y[k]->value.to_vector();
+    double difference = 0, norm = 0;
+    for (size_t i = 0; i < u.size(); ++i) {
+      difference += (double(u[i]) - v[i]) * (double(u[i]) - v[i]);
+      norm += double(u[i]) * u[i];
+    }
+    const double relative = std::sqrt(difference / norm);
+    std::printf("%s after 1000 steps: |cluster - general| / |general| = %.2e\n", x[k]->name.c_str(), relative);
+    EXPECT_LE(relative, 2e-2) << x[k]->name;
+  }
+}
+
+TEST(ClusterMlp, DataThatAreNotBytesTakeAnotherPathAndSayWhy) {
+  if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
+  Dataset data = byte_data(128, 784, 10, 23);
+  std::vector<float> images = data.images.to_vector();
+  images[5] += 1e-3f;
+  data.images = Tensor::from_vector({128, 784}, images);
+  const Trained run = train(Device::cuda, data, nullptr);
+  EXPECT_EQ(run.path.find("one persistent kernel"), std::string::npos) << run.path;
+  std::printf("path: %s\n", run.path.c_str());
+}
+
+}  // namespace
+}  // namespace leap
