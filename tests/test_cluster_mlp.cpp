@@ -129,8 +129,8 @@ TEST(ClusterMlp, OneStepGradientsEqualTf32Reference) {
   const Dataset data = byte_data(64, 784, 10, 21);
   if (!cluster_kernel_runs(data)) GTEST_SKIP() << "no GPU that runs the cluster kernel";
   std::vector<std::vector<float>> initial;
-  for (Parameter* p : Sequential::from_spec("784-128-10", 11, Device::cpu).parameters())
-    initial.push_back(p->value.to_vector());
+  Sequential network = Sequential::from_spec("784-128-10", 11, Device::cpu);
+  for (Parameter* p : network.parameters()) initial.push_back(p->value.to_vector());
   DataLoader loader(data, {.batch_size = 64, .shuffle = true, .seed = 3});
   loader.start_epoch(0);
   Tensor images, labels;

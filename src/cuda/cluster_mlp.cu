@@ -29,7 +29,8 @@ constexpr float kByteScale = 255.0f;  // an input x is the byte u with x = u / 2
 // Offsets into the dynamic shared memory (floats, but `x` in bytes), the same on host and
 // device.
 struct Layout {
-  int moments, reduce, hidden, grad_hidden, logits, partial, w2, b1, b2, small_grads, x_bytes, total_bytes;
+  int moments, reduce, hidden, grad_hidden, logits, own, inbox_partial, inbox_grad, totals, w2, b1, b2,
+      small_grads, x_bytes, total_bytes;
 };
 
 __host__ __device__ inline Layout layout(int batch, int classes) {
@@ -38,9 +39,12 @@ __host__ __device__ inline Layout layout(int batch, int classes) {
   l.reduce = l.moments + 2 * kWarps * kChunks * 2 * 32;  // [kPairs][4 row tiles][32 lanes][4]
   l.hidden = l.reduce + kPairs * kRowTiles * 32 * 4;  // [batch][kUnits], after the ReLU
   l.grad_hidden = l.hidden + batch * kUnits;          // [batch][kUnits]
-  l.logits = l.grad_hidden + batch * kUnits;          // [batch][classes], then their gradient
-  l.partial = l.logits + batch * classes;             // [2][batch][classes]: this block's share
-  l.w2 = l.partial + 2 * batch * classes;             // [classes][kUnits]
+  l.logits = l.grad_hidden + batch * kUnits;          // [batch][classes]: d(loss)/d(logits)
+  l.own = l.logits + batch * classes;                 // [batch][classes]: the rows this block owns
+  l.inbox_partial = l.own + batch * classes;          // tagged [blocks][owned rows][classes]
+  l.inbox_grad = l.inbox_partial + 2 * (batch + kMaxCluster) * kMaxClasses;  // tagged [batch][classes]
+  l.totals = l.inbox_grad + 2 * batch * kMaxClasses;  // [kMaxCluster] doubles, then ints
+  l.w2 = l.totals + 3 * kMaxCluster;                  // [classes][kUnits]
   l.b1 = l.w2 + classes * kUnits;                     // [kUnits]
   l.b2 = l.b1 + kUnits;                               // [kMaxClasses]
   l.small_grads = l.b2 + kMaxClasses;                 // [kSmallSlots]: gradients of w2, b1, b2
@@ -81,6 +85,28 @@ __device__ inline void copy8_async(uint8_t* target, const uint8_t* source, bool 
 
 __device__ inline void commit_async_copies() { asm volatile("cp.async.commit_group;" ::: "memory"); }
 __device__ inline void wait_async_copies() { asm volatile("cp.async.wait_all;" ::: "memory"); }
+
+// The blocks exchange values through each other's shared memory without a cluster barrier
+// (whose memory fence costs ~0.6 us): a value travels as one 64-bit word with the step it
+// belongs to, stored straight into the receiver's inbox; the receiver waits on its own
+// shared memory until the word carries the step. Each inbox is written once a step, and no
+// sender can run a step ahead of a receiver that still reads it (see the kernel's loop).
+__device__ inline void send_tagged(uint64_t* slot, int rank, float value, unsigned tag) {
+  const unsigned local = static_cast<unsigned>(__cvta_generic_to_shared(slot));
+  unsigned remote;
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(local), "r"(rank));
+  const uint64_t word = (uint64_t(tag) << 32) | __float_as_uint(value);
+  asm volatile("st.relaxed.cluster.shared::cluster.b64 [%0], %1;" ::"r"(remote), "l"(word) : "memory");
+}
+
+__device__ inline float receive_tagged(const uint64_t* slot, unsigned tag) {
+  const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(slot));
+  uint64_t word;
+  do {
+    asm volatile("ld.relaxed.cluster.shared.b64 %0, [%1];" : "=l"(word) : "r"(address) : "memory");
+  } while (unsigned(word >> 32) != tag);
+  return __uint_as_float(unsigned(word));
+}
 
 // Starts copying this warp's columns of a batch into its slice of shared memory; lane l
 // holds the samples of rows l and l + 32. Only the warp itself reads the slice, so it needs
@@ -144,6 +170,12 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   float* hidden = shared + l.hidden;
   float* grad_hidden = shared + l.grad_hidden;
   float* logits = shared + l.logits;
+  float* own = shared + l.own;
+  uint64_t* inbox_partial = reinterpret_cast<uint64_t*>(shared + l.inbox_partial);
+  uint64_t* inbox_grad = reinterpret_cast<uint64_t*>(shared + l.inbox_grad);
+  // Block q owns rows q, q + blocks, ...: it sums their logits and computes their loss.
+  const int rows_per_owner = (B + blocks - 1) / blocks;
+  const int own_rows = (B - rank + blocks - 1) / blocks;
   float* w2s = shared + l.w2;
   float* b1s = shared + l.b1;
   float* b2s = shared + l.b2;
@@ -183,7 +215,16 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   int low = 0, high = 0;
   batch_samples(a, a.first_batch, lane, low, high);
   load_batch_slice(x_buffers, a, low, high, warp, lane);
-  int next_label = tid < B ? __ldg(a.labels + (warp == 0 ? low : high)) : 0;
+  for (int i = tid; i < (B + kMaxCluster) * kMaxClasses; i += kThreads) inbox_partial[i] = 0;
+  for (int i = tid; i < B * kMaxClasses; i += kThreads) inbox_grad[i] = 0;
+  // The label of owned row tid (row rank + tid * blocks), from the lanes holding the samples.
+  auto owned_label = [&](int low_samples, int high_samples) {
+    const int row = rank + (tid % 64) * blocks;
+    const int from_low = __shfl_sync(0xffffffffu, low_samples, row % 32);
+    const int from_high = __shfl_sync(0xffffffffu, high_samples, row % 32);
+    return tid < own_rows ? __ldg(a.labels + (row < 32 ? from_low : from_high)) : 0;
+  };
+  int next_label = warp < 2 ? owned_label(low, high) : 0;
   if (a.steps > 1) batch_samples(a, a.first_batch + 1, lane, low, high);
   double loss_total = 0;
   int correct_total = 0;
@@ -198,7 +239,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     // The next batch streams in while this one is computed.
     if (s + 1 < a.steps) {
       load_batch_slice(x_buffers + ((s + 1) & 1) * x_buffer_stride, a, low, high, warp, lane);
-      if (tid < B) next_label = __ldg(a.labels + (warp == 0 ? low : high));
+      if (warp < 2) next_label = owned_label(low, high);
       if (s + 2 < a.steps) batch_samples(a, a.first_batch + s + 2, lane, low, high);
     }
 
@@ -244,45 +285,42 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     }
     __syncthreads();
 
-    // This block's share of the logits (rank 0 adds the bias), then their sum over the cluster.
-    float* partial = shared + l.partial + (s & 1) * B * C;
+    // This block's share of the logits (rank 0 adds the bias), sent to each row's owner.
+    const unsigned tag = unsigned(a.adam_steps + s + 1);
     for (int e = tid; e < B * C; e += kThreads) {
       const int r = e / C, c = e % C;
       float z = rank == 0 ? b2s[c] : 0.0f;
       for (int u = 0; u < kUnits; ++u) z = fmaf(hidden[r * kUnits + u], w2s[c * kUnits + u], z);
-      partial[e] = z;
+      send_tagged(inbox_partial + (rank * rows_per_owner + r / blocks) * C + c, r % blocks, z, tag);
     }
-    // One barrier a step: the partial buffers alternate, so a block writing step s+2's share
-    // has passed step s+1's barrier, which every reader of step s's share reached first.
-    cluster.sync();
-    for (int e = tid; e < B * C; e += kThreads) {
-      // Every load issued before the first add: remote reads take hundreds of cycles.
-      float parts[kMaxCluster];
-#pragma unroll
-      for (int q = 0; q < kMaxCluster; ++q) parts[q] = cluster.map_shared_rank(partial, q < blocks ? q : 0)[e];
+    // The owned rows' logits: the blocks' shares summed in rank order.
+    for (int e = tid; e < own_rows * C; e += kThreads) {
+      const int local = e / C, c = e % C;
       float z = 0;
-#pragma unroll
-      for (int q = 0; q < kMaxCluster; ++q) z += q < blocks ? parts[q] : 0.0f;
-      logits[e] = z;
+      for (int q = 0; q < blocks; ++q) z += receive_tagged(inbox_partial + (q * rows_per_owner + local) * C + c, tag);
+      own[e] = z;
     }
     __syncthreads();
-
-    // Softmax cross-entropy of each row, and d(loss)/d(logits) in place of the logits. Every
-    // block computes the same values; rank 0 counts the loss.
-    if (tid < B) {
-      float* z = logits + tid * C;
+    // Softmax cross-entropy of each owned row, and d(loss)/d(logits) in place of its logits.
+    if (tid < own_rows) {
+      float* z = own + tid * C;
       float peak = z[0];
       int predicted = 0;
       for (int c = 1; c < C; ++c)
         if (z[c] > peak) peak = z[c], predicted = c;
       float total = 0;
       for (int c = 0; c < C; ++c) total += expf(z[c] - peak);
-      if (rank == 0) {
-        loss_total += double(logf(total) - (z[label] - peak));
-        correct_total += predicted == label;
-      }
+      loss_total += double(logf(total) - (z[label] - peak));
+      correct_total += predicted == label;
       for (int c = 0; c < C; ++c) z[c] = (expf(z[c] - peak) / total - (c == label ? 1.0f : 0.0f)) / B;
     }
+    __syncthreads();
+    // Every block gets every row's gradient.
+    for (int e = tid; e < blocks * own_rows * C; e += kThreads) {
+      const int target = e / (own_rows * C), i = e % (own_rows * C);
+      send_tagged(inbox_grad + (rank + i / C * blocks) * C + i % C, target, own[i], tag);
+    }
+    for (int e = tid; e < B * C; e += kThreads) logits[e] = receive_tagged(inbox_grad + e, tag);
     __syncthreads();
 
     // Hidden gradient through the old w2, masked by the ReLU; the small parameters' gradients.
@@ -357,22 +395,33 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     }
   }
   if (owned.index >= 0) owned.value[owned.index] = pw, owned.m[owned.index] = pm, owned.v[owned.index] = pv;
-  __syncthreads();  // the reduce buffer is free again
-  double* loss_parts = reinterpret_cast<double*>(reduce);
-  int* correct_parts = reinterpret_cast<int*>(loss_parts + 2);
-  if (rank == 0 && warp < 2) {
+  // The loss and correct count: warps 0 and 1 hold the owned rows; each block's totals go to
+  // rank 0, which adds them in rank order.
+  double* loss_parts = reinterpret_cast<double*>(shared + l.totals);
+  int* correct_parts = reinterpret_cast<int*>(loss_parts + kMaxCluster);
+  __syncthreads();
+  double* block_loss = reinterpret_cast<double*>(reduce);  // free again
+  int* block_correct = reinterpret_cast<int*>(block_loss + 2);
+  if (warp < 2) {
     for (int offset = 16; offset > 0; offset >>= 1) {
       loss_total += __shfl_xor_sync(0xffffffffu, loss_total, offset);
       correct_total += __shfl_xor_sync(0xffffffffu, correct_total, offset);
     }
-    if (lane == 0) loss_parts[warp] = loss_total, correct_parts[warp] = correct_total;
+    if (lane == 0) block_loss[warp] = loss_total, block_correct[warp] = correct_total;
   }
   __syncthreads();
-  if (rank == 0 && tid == 0) {
-    *a.loss_sum += loss_parts[0] + loss_parts[1];
-    *a.correct += correct_parts[0] + correct_parts[1];
+  if (tid == 0) {
+    cluster.map_shared_rank(loss_parts, 0)[rank] = block_loss[0] + block_loss[1];
+    cluster.map_shared_rank(correct_parts, 0)[rank] = block_correct[0] + block_correct[1];
   }
-  cluster.sync();  // no block leaves while another may still read its partial logits
+  cluster.sync();
+  if (rank == 0 && tid == 0) {
+    double loss = 0;
+    int correct = 0;
+    for (int q = 0; q < blocks; ++q) loss += loss_parts[q], correct += correct_parts[q];
+    *a.loss_sum += loss;
+    *a.correct += correct;
+  }
 }
 
 // byte_images[i] = u where images[i] == u / 255 exactly; counts the values that are not.
