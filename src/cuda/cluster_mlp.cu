@@ -230,6 +230,16 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   int correct_total = 0;
   cluster.sync();  // every block runs before any reads another's shared memory
 
+  // Optional phase timing (args.phase_cycles): thread 0 of rank 0 and of the last warp
+  // count the cycles between the marks of each step.
+  const bool timed = a.phase_cycles && rank == 0 && (tid == 0 || tid == kThreads - 32);
+  long long phase[kPhases] = {}, mark = clock64();
+#define LEAP_PHASE(i)                    \
+  if (timed) {                           \
+    const long long now = clock64();     \
+    phase[i] += now - mark;              \
+    mark = now;                          \
+  }
   for (int64_t s = 0; s < a.steps; ++s) {
     const AdamScalars h = adam_scalars_for_step(a.adam, a.lr, a.adam_steps + s + 1);
     const int label = next_label;
@@ -243,6 +253,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       if (s + 2 < a.steps) batch_samples(a, a.first_batch + s + 2, lane, low, high);
     }
 
+    LEAP_PHASE(0);
     // Forward: this warp's 56 inputs' share of u w1^T (u the bytes) for every row.
     float acc[kRowTiles][4] = {};
 #pragma unroll
@@ -259,6 +270,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
         }
       }
     }
+    LEAP_PHASE(1);
     // Sum over the warps in a fixed order: warp w + 7 into warp w, then the 7 in turn.
     if (warp >= kPairs)
 #pragma unroll
@@ -285,6 +297,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     }
     __syncthreads();
 
+    LEAP_PHASE(2);
     // This block's share of the logits (rank 0 adds the bias), sent to each row's owner.
     const unsigned tag = unsigned(a.adam_steps + s + 1);
     for (int e = tid; e < B * C; e += kThreads) {
@@ -293,6 +306,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       for (int u = 0; u < kUnits; ++u) z = fmaf(hidden[r * kUnits + u], w2s[c * kUnits + u], z);
       send_tagged(inbox_partial + (rank * rows_per_owner + r / blocks) * C + c, r % blocks, z, tag);
     }
+    LEAP_PHASE(3);
     // The owned rows' logits: the blocks' shares summed in rank order.
     for (int e = tid; e < own_rows * C; e += kThreads) {
       const int local = e / C, c = e % C;
@@ -301,6 +315,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       own[e] = z;
     }
     __syncthreads();
+    LEAP_PHASE(4);
     // Softmax cross-entropy of each owned row, and d(loss)/d(logits) in place of its logits.
     if (tid < own_rows) {
       float* z = own + tid * C;
@@ -315,6 +330,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       for (int c = 0; c < C; ++c) z[c] = (expf(z[c] - peak) / total - (c == label ? 1.0f : 0.0f)) / B;
     }
     __syncthreads();
+    LEAP_PHASE(5);
     // Every block gets every row's gradient.
     for (int e = tid; e < blocks * own_rows * C; e += kThreads) {
       const int target = e / (own_rows * C), i = e % (own_rows * C);
@@ -323,6 +339,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     for (int e = tid; e < B * C; e += kThreads) logits[e] = receive_tagged(inbox_grad + e, tag);
     __syncthreads();
 
+    LEAP_PHASE(6);
     // Hidden gradient through the old w2, masked by the ReLU; the small parameters' gradients.
     for (int e = tid; e < B * kUnits; e += kThreads) {
       const int r = e / kUnits, u = e % kUnits;
@@ -354,6 +371,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       shared[owned.shared] = pw;
     }
 
+    LEAP_PHASE(7);
     // w1's gradient, dh^T u / 255, one chunk of 8 inputs at a time, each applied by Adam at
     // once. The unit tile is 16 rows tall; rows 8-15 are zero.
     uint32_t dh[kMaxBatch / 8][2];
@@ -363,22 +381,38 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
         dh[kt][0] = to_tf32(grad_hidden[(kt * 8 + t) * kUnits + g]);
         dh[kt][1] = to_tf32(grad_hidden[(kt * 8 + t + 4) * kUnits + g]);
       }
+    // The products of up to 4 chunks at a time, so that their mma chains overlap, then those
+    // chunks' Adam updates.
 #pragma unroll
-    for (int kc = 0; kc < kChunks; ++kc) {
-      float d[4] = {};
-      const uint8_t* column = x + kc * 8 + g;
+    for (int first = 0; first < kChunks; first += 4) {
+      float d[4][4] = {};
 #pragma unroll
       for (int kt = 0; kt < kMaxBatch / 8; ++kt)
         if (kt < B / 8)
-          mma_tf32(d, dh[kt][0], 0u, dh[kt][1], 0u, byte_operand(column[(kt * 8 + t) * kSlice], 0),
-                   byte_operand(column[(kt * 8 + t + 4) * kSlice], 0));
 #pragma unroll
-      for (int j = 0; j < 2; ++j)
-        adam_apply(w[kc][j], moments[(kc * 2 + j) * 32], moments[v_offset + (kc * 2 + j) * 32],
-                   d[j] / kByteScale, h);
+          for (int i = 0; i < 4; ++i)
+            if (first + i < kChunks) {
+              const uint8_t* column = x + (first + i) * 8 + g;
+              mma_tf32(d[i], dh[kt][0], 0u, dh[kt][1], 0u, byte_operand(column[(kt * 8 + t) * kSlice], 0),
+                       byte_operand(column[(kt * 8 + t + 4) * kSlice], 0));
+            }
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+        if (first + i < kChunks)
+#pragma unroll
+          for (int j = 0; j < 2; ++j) {
+            const int kc = first + i;
+            adam_apply(w[kc][j], moments[(kc * 2 + j) * 32], moments[v_offset + (kc * 2 + j) * 32],
+                       d[i][j] / kByteScale, h);
+          }
     }
+    LEAP_PHASE(8);
     __syncwarp();  // the warp is done with this batch's columns before they are refilled
+    LEAP_PHASE(9);
   }
+#undef LEAP_PHASE
+  if (timed)
+    for (int i = 0; i < kPhases; ++i) atomicAdd(reinterpret_cast<unsigned long long*>(a.phase_cycles) + (tid == 0 ? 0 : kPhases) + i, (unsigned long long)phase[i]);
 
   // Everything back to global memory for the next launch and the rest of the library.
 #pragma unroll

@@ -33,7 +33,11 @@ struct ClusterMlpArgs {
   int64_t* correct;
   int batch, in, hid, classes;
   AdamScalars adam;  // beta1, beta2, eps, weight_decay
+  long long* phase_cycles;  // null, or [2][kPhases] cycle counts to add to (measurement only)
 };
+
+// The phases of a step that ClusterMlpArgs::phase_cycles times.
+constexpr int kPhases = 10;
 
 // Why the kernel cannot take this shape on the current GPU, or "" when it can.
 std::string cluster_mlp_rejection(int batch, int in, int hid, int classes);

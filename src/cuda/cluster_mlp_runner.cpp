@@ -1,6 +1,10 @@
 #include "cuda/cluster_mlp_runner.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <utility>
+#include <vector>
 
 #include "cuda/cluster_mlp.h"
 #include "cuda/cuda_backend.h"
@@ -31,7 +35,24 @@ std::unique_ptr<ClusterMlpRunner> ClusterMlpRunner::create(CudaBackend& backend,
 }
 
 ClusterMlpRunner::ClusterMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan, Tensor byte_images)
-    : backend_(backend), plan_(plan), byte_images_(std::move(byte_images)) {}
+    : backend_(backend), plan_(plan), byte_images_(std::move(byte_images)) {
+  if (std::getenv("LEAP_PHASE_TIMING")) phase_cycles_ = Tensor::zeros({4 * kPhases}, DType::int32, Device::cuda);
+}
+
+// With LEAP_PHASE_TIMING set, prints where a step's cycles go (two threads of the first block).
+ClusterMlpRunner::~ClusterMlpRunner() {
+  if (!phase_cycles_.defined() || steps_run_ == 0) return;
+  const std::vector<int32_t> words = phase_cycles_.to_label_vector();
+  std::vector<long long> cycles(2 * kPhases);
+  std::memcpy(cycles.data(), words.data(), cycles.size() * sizeof(long long));
+  const char* names[kPhases] = {"wait+prefetch", "forward mma", "reduce+hidden", "send partial",
+                                "receive logits", "softmax", "exchange grad", "small grads+adam",
+                                "backward+adam", "tail"};
+  std::fprintf(stderr, "cluster kernel, cycles a step (thread 0 | last warp), %lld steps:\n", (long long)steps_run_);
+  for (int i = 0; i < kPhases; ++i)
+    std::fprintf(stderr, "  %-18s %9.0f | %9.0f\n", names[i], double(cycles[i]) / steps_run_,
+                 double(cycles[kPhases + i]) / steps_run_);
+}
 std::string ClusterMlpRunner::describe() const {
   return "one persistent kernel: a cluster of " + std::to_string(plan_.layers[0].out / 8) +
          " thread blocks, weights and Adam moments on chip, inputs read as bytes, TF32 tensor cores, "
@@ -67,7 +88,9 @@ void ClusterMlpRunner::run(const int32_t* order, int64_t first_batch, int64_t st
                       hidden.in,
                       hidden.out,
                       output.out,
-                      {0.0f, 1.0f, plan_.beta1, plan_.beta2, plan_.eps, plan_.weight_decay}};
+                      {0.0f, 1.0f, plan_.beta1, plan_.beta2, plan_.eps, plan_.weight_decay},
+                      phase_cycles_.defined() ? reinterpret_cast<long long*>(phase_cycles_.labels()) : nullptr};
+  steps_run_ += steps;
   launch_cluster_mlp(args, backend_.stream());
 }
 

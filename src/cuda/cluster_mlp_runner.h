@@ -19,6 +19,7 @@ class ClusterMlpRunner final : public MlpEpochRunner {
   // The runner, or null with *why_not saying why the kernel cannot take this plan.
   static std::unique_ptr<ClusterMlpRunner> create(CudaBackend& backend, const MlpEpochPlan& plan,
                                                   std::string* why_not);
+  ~ClusterMlpRunner() override;
   void run(const int32_t* order, int64_t first_batch, int64_t steps, int64_t adam_step, float lr,
            double* loss_sum, int64_t* correct) override;
   std::string describe() const override;
@@ -29,6 +30,8 @@ class ClusterMlpRunner final : public MlpEpochRunner {
   CudaBackend& backend_;
   MlpEpochPlan plan_;
   Tensor byte_images_;  // the data set as bytes, 4 to an int32 element
+  Tensor phase_cycles_;  // with LEAP_PHASE_TIMING: the kernel's phase timing
+  int64_t steps_run_ = 0;
 };
 
 }  // namespace cuda_detail
