@@ -1,5 +1,6 @@
-// The persistent cluster kernel (src/cuda/cluster_mlp.cu) against the CPU and the general GPU
-// path. Skipped without a GPU that runs it (Hopper's thread-block clusters).
+// The persistent cluster kernel (src/cuda/cluster_mlp.cu, run with LEAP_TRAINING_PATH=cluster)
+// against a float64 reference and the general GPU path. Skipped without a GPU that runs it
+// (Hopper's thread-block clusters).
 // Tolerances, from TF32's 10-bit mantissa (each rounded operand is off by up to 2^-11
 // relative, a product by about 1e-3):
 // - one step: the gradients (read back as Adam's first moment, 0.1 g after one step) against
@@ -48,13 +49,15 @@ struct Trained {
 // Trains one epoch from the spec's seeded weights; `path` sets LEAP_TRAINING_PATH ("" for
 // leap's own choice) and fast_path=false takes the general layer-by-layer path.
 Trained train(Device device, const Dataset& data, const char* path, bool fast_path = true) {
+  struct Unset {  // also when training throws
+    ~Unset() { unsetenv("LEAP_TRAINING_PATH"); }
+  } unset;
   if (path) setenv("LEAP_TRAINING_PATH", path, 1);
   else unsetenv("LEAP_TRAINING_PATH");
   Model model(Sequential::from_spec("784-128-10", 11, device));
   model.compile(adam({.lr = 1e-3f}));
   Trained out;
   out.history = model.fit(data, {.epochs = 1, .batch_size = 64, .seed = 3, .fast_path = fast_path});
-  unsetenv("LEAP_TRAINING_PATH");
   out.path = model.training_path();
   for (auto& [name, tensor] : model.optimizer().state())
     if (name.ends_with(".exp_avg")) out.first_moments.push_back(tensor->to_vector());
@@ -62,11 +65,18 @@ Trained train(Device device, const Dataset& data, const char* path, bool fast_pa
   return out;
 }
 
+// leap runs the kernel only when asked (LEAP_TRAINING_PATH=cluster); it refuses with an
+// error on a GPU without thread-block clusters.
 bool cluster_kernel_runs(const Dataset& data) {
   if (!available(Device::cuda)) return false;
-  const Trained probe = train(Device::cuda, data, nullptr);
-  std::printf("leap's own choice: %s\n", probe.path.c_str());
-  return probe.path.starts_with("one persistent kernel");
+  try {
+    const Trained probe = train(Device::cuda, data, "cluster");
+    std::printf("path: %s\n", probe.path.c_str());
+    return true;
+  } catch (const Error& error) {
+    std::printf("%s\n", error.what());
+    return false;
+  }
 }
 
 // TF32 as cvt.rna gives it: 10 mantissa bits, ties away from zero.
@@ -176,15 +186,18 @@ TEST(ClusterMlp, ThousandStepsFollowTheGeneralPath) {
   }
 }
 
-TEST(ClusterMlp, DataThatAreNotBytesTakeAnotherPathAndSayWhy) {
-  if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
+TEST(ClusterMlp, DataThatAreNotBytesAreRefusedWithTheReason) {
+  if (!cluster_kernel_runs(byte_data(64, 784, 10, 21))) GTEST_SKIP() << "no GPU that runs the cluster kernel";
   Dataset data = byte_data(128, 784, 10, 23);
   std::vector<float> images = data.images.to_vector();
   images[5] += 1e-3f;
   data.images = Tensor::from_vector({128, 784}, images);
-  const Trained run = train(Device::cuda, data, nullptr);
-  EXPECT_EQ(run.path.find("one persistent kernel"), std::string::npos) << run.path;
-  std::printf("path: %s\n", run.path.c_str());
+  try {
+    train(Device::cuda, data, "cluster");
+    ADD_FAILURE() << "the kernel took values that are not bytes / 255";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("1 input values are not bytes / 255"), std::string::npos) << error.what();
+  }
 }
 
 }  // namespace

@@ -1,5 +1,3 @@
-#include <utility>
-
 #include "cuda/cuda_backend.h"
 #include "cuda/fused_mlp.h"
 #include "cuda/graph_runner.h"
@@ -11,10 +9,8 @@ bool fused_mlp_fits(const MlpEpochPlan& plan) {
   return fused_mlp_supports(plan.batch, plan.layers[0].in, plan.layers[0].out, plan.layers[1].out);
 }
 
-FusedMlpRunner::FusedMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan,
-                               std::string why_not_cluster)
+FusedMlpRunner::FusedMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan)
     : GraphRunner(backend, plan),
-      why_not_cluster_(std::move(why_not_cluster)),
       hidden_({plan.batch, plan.layers[0].out}, DType::float32, Device::cuda),
       grad_hidden_({plan.batch, plan.layers[0].out}, DType::float32, Device::cuda),
       grad_logits_({plan.batch, plan.layers[1].out}, DType::float32, Device::cuda),
@@ -24,8 +20,7 @@ FusedMlpRunner::FusedMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan,
 
 std::string FusedMlpRunner::describe() const {
   return "CUDA graph of the fused step (3 wide kernels a step, fp32; " + std::to_string(kStepsPerGraph) +
-         " steps replayed per launch)" +
-         (why_not_cluster_.empty() ? "" : "; not the persistent kernel: " + why_not_cluster_);
+         " steps replayed per launch)";
 }
 
 void FusedMlpRunner::queue_step() {

@@ -63,14 +63,12 @@ class LayerStepRunner final : public GraphRunner {
 // The step as three fused kernels, for one hidden layer (fused_mlp.cu).
 class FusedMlpRunner final : public GraphRunner {
  public:
-  // why_not_cluster: why the persistent kernel does not take this plan, for describe().
-  FusedMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan, std::string why_not_cluster);
+  FusedMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan);
   std::string describe() const override;
 
  private:
   void queue_step() override;
 
-  std::string why_not_cluster_;
   Tensor hidden_, grad_hidden_, grad_logits_, row_loss_, row_correct_, blocks_done_;
 };
 
