@@ -1,4 +1,5 @@
 // leap: train and evaluate neural networks from the command line.
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <map>
@@ -7,6 +8,7 @@
 #include "leap/backend.h"
 #include "leap/checkpoint.h"
 #include "leap/error.h"
+#include "leap/interrupt.h"
 
 namespace leap::cli {
 
@@ -42,6 +44,7 @@ Sequential load_saved_model(const SavedModelOptions& options) {
 }  // namespace leap::cli
 
 int main(int argc, char** argv) {
+  leap::install_stop_handlers();
   CLI::App app{"leap: fast neural-network training on CPUs and GPUs"};
   app.require_subcommand(1);
   std::map<CLI::App*, leap::cli::Command> commands;
@@ -59,6 +62,9 @@ int main(int argc, char** argv) {
       if (subcommand->parsed()) return command();
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const leap::Interrupted& e) {
+    std::fprintf(stderr, "leap: %s\n", e.what());
+    return 128 + (leap::stop_signal() ? leap::stop_signal() : SIGINT);
   } catch (const leap::Error& e) {
     std::fprintf(stderr, "leap: error: %s\n", e.what());
     return 1;

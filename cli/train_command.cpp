@@ -1,12 +1,16 @@
 // leap train: the seed workload and its variations.
+#include <cctype>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "commands.h"
 #include "leap/backend.h"
 #include "leap/checkpoint.h"
 #include "leap/idx.h"
+#include "leap/error.h"
 #include "leap/trainer.h"
+#include "leap/training_checkpoint.h"
 #include "progress.h"
 
 namespace leap::cli {
@@ -27,7 +31,22 @@ struct TrainOptions {
   uint64_t seed = 0;
   bool drop_last = false;
   std::string metrics, save, load;
+  std::string run_dir = "leap-run", checkpoint_every, resume, on_nan = "stop";
 };
+
+// "N" or "Nepochs": every N epochs; "Nsteps": every N steps.
+void parse_checkpoint_every(const std::string& text, FitOptions& fit) {
+  if (text.empty()) return;
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  const std::string unit = text.substr(digits);
+  check(digits > 0 && digits <= 12 && (unit.empty() || unit == "epochs" || unit == "steps") &&
+            std::stoll(text.substr(0, digits)) > 0,
+        "--checkpoint-every '" + text + "': expected a positive count, alone or followed by "
+        "'epochs' or 'steps' (e.g. 2, 2epochs, 500steps)");
+  fit.checkpoint_every = std::stoll(text.substr(0, digits));
+  fit.checkpoint_in_steps = unit == "steps";
+}
 
 int train(const TrainOptions& o) {
   // The cheap checks (spec, device, weights) come before the data is read.
@@ -50,11 +69,20 @@ int train(const TrainOptions& o) {
   FitOptions fit{.epochs = o.epochs, .batch_size = o.batch_size, .drop_last = o.drop_last,
                  .seed = o.seed, .validation_data = &data.test, .callbacks = {&progress},
                  .schedule = schedule_by_name(o.schedule, o.epochs), .verbose = true};
+  parse_checkpoint_every(o.checkpoint_every, fit);
+  fit.checkpoint_path = (std::filesystem::path(o.run_dir) / "checkpoint.safetensors").string();
+  if (!o.resume.empty()) fit.resume_from = checkpoint_file(o.resume);
+  fit.on_nan = o.on_nan == "skip" ? NanPolicy::skip : NanPolicy::stop;
   if (!o.metrics.empty()) {
     metrics = std::make_unique<JsonlLogger>(o.metrics);
     fit.callbacks.push_back(metrics.get());
   }
-  History history = model.fit(data.train, fit);
+  History history;
+  try {
+    history = model.fit(data.train, fit);
+  } catch (const Interrupted& e) {
+    throw Interrupted(std::string(e.what()) + "\nleap: to continue, run the same command with --resume " + o.run_dir);
+  }
   if (!o.save.empty()) {
     save_weights(model.network(), o.save, {{"model", o.model}, {"format", "pt"}});
     std::printf("Saved %s\n", o.save.c_str());
@@ -88,6 +116,20 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--metrics", options->metrics, "Write one JSON object per epoch to this file");
   cmd->add_option("--save", options->save, "Save the trained weights (safetensors)");
   cmd->add_option("--load", options->load, "Start from these weights (safetensors)");
+  cmd->add_option("--run-dir", options->run_dir,
+                  "Where checkpoints go (checkpoint.safetensors, written atomically)")
+      ->capture_default_str();
+  cmd->add_option("--checkpoint-every", options->checkpoint_every,
+                  "Write a checkpoint every N epochs ('N' or 'Nepochs') or steps ('Nsteps'); "
+                  "one is also written on SIGINT/SIGTERM");
+  cmd->add_option("--resume", options->resume,
+                  "Continue the run of this checkpoint (or run directory) with the same options")
+      ->excludes("--load");
+  cmd->add_option("--on-nan", options->on_nan,
+                  "On a NaN/Inf loss or gradient: stop (keeping the last checkpoint), or skip the "
+                  "batch (every step is then checked, which turns the GPU fast path off; stop "
+                  "checks the fast path per chunk of up to 64 steps)")
+      ->capture_default_str()->check(CLI::IsMember({"stop", "skip"}));
   return [options] { return train(*options); };
 }
 

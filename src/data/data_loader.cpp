@@ -43,8 +43,11 @@ int64_t DataLoader::batches_per_epoch() const {
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
-void DataLoader::start_epoch(int epoch) {
-  position_ = 0;
+void DataLoader::start_epoch(int epoch, int64_t first_batch) {
+  check(first_batch >= 0 && first_batch <= batches_per_epoch(),
+        "DataLoader: batch " + std::to_string(first_batch) + " is outside an epoch of " +
+            std::to_string(batches_per_epoch()) + " batches");
+  position_ = std::min(first_batch * options_.batch_size, data_.size());
   std::vector<int32_t> order;
   if (options_.shuffle) {
     Random random(options_.seed * 0x9E3779B97F4A7C15ULL + uint64_t(epoch) + 1);

@@ -1,0 +1,108 @@
+#include "step_checker.h"
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+
+#include "leap/error.h"
+
+namespace leap {
+namespace {
+
+// A GPU under `stop` is asked for its sums this often: waiting for it every step would
+// cost more than the step.
+constexpr int64_t kDeviceCheckInterval = 64;
+
+// NaN and Inf are the floats whose exponent bits are all ones; an integer test of the bits
+// vectorizes, where a float sum would not (its order is fixed without -ffast-math).
+bool all_finite(const float* values, size_t count) {
+  constexpr uint32_t kExponent = 0x7f800000u;
+  bool any_bad = false;
+  for (size_t i = 0; i < count; ++i) any_bad |= (std::bit_cast<uint32_t>(values[i]) & kExponent) == kExponent;
+  return !any_bad;
+}
+
+std::string layer_of(Sequential& network, const std::string& parameter_name) {
+  const size_t layer = std::stoul(parameter_name.substr(0, parameter_name.find('.')));
+  return "layer " + std::to_string(layer) + " (" + network[layer].describe() + ")";
+}
+
+}  // namespace
+
+StepChecker::StepChecker(Sequential& network, NanPolicy policy, std::string last_checkpoint)
+    : network_(network),
+      policy_(policy),
+      last_checkpoint_(std::move(last_checkpoint)),
+      sums_(backend(network.device())),
+      interval_(network.device() == Device::cpu || policy == NanPolicy::skip ? 1
+                                                                             : kDeviceCheckInterval) {}
+
+std::string StepChecker::non_finite_gradient() {
+  for (Parameter* p : network_.parameters()) {
+    if (!p->grad.defined()) continue;
+    const Tensor host = p->grad.to(Device::cpu);
+    if (!all_finite(host.data(), size_t(host.numel())))
+      return "the gradient of " + p->name + " in " + layer_of(network_, p->name);
+  }
+  return "";
+}
+
+void StepChecker::stop(const std::string& what, int64_t first_step,
+                       const TrainingProgress& progress) {
+  const std::string steps = first_step == progress.step
+                                ? "step " + std::to_string(progress.step)
+                                : "steps " + std::to_string(first_step) + " to " +
+                                      std::to_string(progress.step);
+  throw Error(what + " at " + steps + " (epoch " + std::to_string(progress.epoch + 1) +
+              ", batch " + std::to_string(progress.batch) + "); the weights are not saved; " +
+              (last_checkpoint_.empty() ? "no checkpoint was written"
+                                        : "the last good checkpoint is " + last_checkpoint_) +
+              " (try a lower learning rate, or --on-nan skip to skip such batches)");
+}
+
+bool StepChecker::check_step(TrainingProgress& progress, int64_t batch_samples, bool read_now) {
+  ++unread_steps_;
+  unread_samples_ += batch_samples;
+  const bool host = network_.device() == Device::cpu;
+  std::string bad_gradient = host ? non_finite_gradient() : "";
+  if (bad_gradient.empty() && !read_now && unread_steps_ < interval_) return true;
+  const DeviceSums::Values added = sums_.read();
+  const bool finite_loss = std::isfinite(added.loss_sum);
+  if (!finite_loss && !host) bad_gradient = non_finite_gradient();
+  if (finite_loss && bad_gradient.empty()) {
+    absorb(added, progress);
+    return true;
+  }
+  if (policy_ == NanPolicy::skip) {  // interval 1: only this step's sums are on the device
+    sums_.reset();
+    unread_steps_ = unread_samples_ = 0;
+    return false;
+  }
+  const std::string what = finite_loss ? "a non-finite value in " + bad_gradient
+                                       : "the loss became " + std::to_string(added.loss_sum) +
+                                             (bad_gradient.empty() ? "" : ", first in " + bad_gradient);
+  stop(what, progress.step - unread_steps_ + 1, progress);
+}
+
+void StepChecker::check_chunk(TrainingProgress& progress, int64_t first_step) {
+  const DeviceSums::Values added = sums_.read();
+  if (!std::isfinite(added.loss_sum)) {
+    const std::string gradient = non_finite_gradient();
+    stop("the loss became " + std::to_string(added.loss_sum) +
+             (gradient.empty() ? "" : " (the last step's first non-finite gradient: " + gradient + ")"),
+         first_step, progress);
+  }
+  absorb(added, progress);
+}
+
+void StepChecker::settle(TrainingProgress& progress) { absorb(sums_.read(), progress); }
+
+void StepChecker::absorb(const DeviceSums::Values& added, TrainingProgress& progress) {
+  progress.loss_sum += added.loss_sum;
+  progress.correct += added.correct;
+  progress.seen += unread_samples_;
+  unread_steps_ = unread_samples_ = 0;
+  sums_.reset();
+}
+
+}  // namespace leap
