@@ -47,6 +47,17 @@ std::string StepChecker::non_finite_gradient() {
   return "";
 }
 
+std::string StepChecker::culprit() {
+  // Weights already broken explain a NaN better than the gradients they spoil.
+  for (Parameter* p : network_.parameters()) {
+    const Tensor host = p->value.to(Device::cpu);
+    if (!all_finite(host.data(), size_t(host.numel())))
+      return "non-finite weights in " + p->name + " of " + layer_of(network_, p->name);
+  }
+  const std::string gradient = non_finite_gradient();
+  return gradient.empty() ? "" : "a non-finite value in " + gradient;
+}
+
 void StepChecker::stop(const std::string& what, int64_t first_step,
                        const TrainingProgress& progress) {
   const std::string steps = first_step == progress.step
@@ -78,18 +89,19 @@ bool StepChecker::check_step(TrainingProgress& progress, int64_t batch_samples, 
     unread_steps_ = unread_samples_ = 0;
     return false;
   }
-  const std::string what = finite_loss ? "a non-finite value in " + bad_gradient
+  const std::string found = culprit();
+  const std::string what = finite_loss ? found
                                        : "the loss became " + std::to_string(added.loss_sum) +
-                                             (bad_gradient.empty() ? "" : ", first in " + bad_gradient);
+                                             (found.empty() ? "" : "; first found: " + found);
   stop(what, progress.step - unread_steps_ + 1, progress);
 }
 
 void StepChecker::check_chunk(TrainingProgress& progress, int64_t first_step) {
   const DeviceSums::Values added = sums_.read();
   if (!std::isfinite(added.loss_sum)) {
-    const std::string gradient = non_finite_gradient();
+    const std::string found = culprit();
     stop("the loss became " + std::to_string(added.loss_sum) +
-             (gradient.empty() ? "" : " (the last step's first non-finite gradient: " + gradient + ")"),
+             (found.empty() ? "" : "; first found after the chunk's last step: " + found),
          first_step, progress);
   }
   absorb(added, progress);

@@ -33,6 +33,8 @@ class StepChecker {
  private:
   // The first parameter whose gradient holds a NaN or Inf, described; "" when none does.
   std::string non_finite_gradient();
+  // What is broken: the first parameter with non-finite weights, else non_finite_gradient.
+  std::string culprit();
   // Adds sums read from the device to progress and zeroes them there.
   void absorb(const DeviceSums::Values& added, TrainingProgress& progress);
   [[noreturn]] void stop(const std::string& what, int64_t first_step, const TrainingProgress& progress);

@@ -73,8 +73,8 @@ EpochLogs Model::train_epoch(DataLoader& loader, MlpEpochRunner* runner,
     progress.step += chunk;
     progress.seen += chunk * options.batch_size;
     checker.check_chunk(progress, first_step);
-    after_step(options, progress, checker);
     for (Callback* callback : options.callbacks) callback->on_batch_end(progress.batch, steps);
+    after_step(options, progress, checker);
   }
   // What the runner does not take (all of it without one, else the last partial batch).
   Tensor images, labels, soft_targets;
@@ -96,8 +96,8 @@ EpochLogs Model::train_epoch(DataLoader& loader, MlpEpochRunner* runner,
     const bool read_now = checkpoint_due(options, progress) || stop_requested() ||
                           progress.batch == steps;
     if (checker.check_step(progress, images.dim(0), read_now)) optimizer.step();
-    after_step(options, progress, checker);
     for (Callback* callback : options.callbacks) callback->on_batch_end(progress.batch, steps);
+    after_step(options, progress, checker);
   }
   checker.settle(progress);  // waits for the epoch's last step
   EpochLogs logs;
