@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 
+#include "leap/data_files.h"
 #include "leap/sequential.h"
 #include "leap/tensor.h"
 
@@ -19,6 +20,9 @@ Command add_distill_command(CLI::App& app);
 
 // "cpu", "cuda" or "auto" (the GPU when one is usable, else the CPU); says which it chose.
 Device choose_device(const std::string& name);
+
+// --data and the options that say what its files are (format, labels, validation split).
+void add_data_options(CLI::App* command, DataFiles& files);
 
 // The options that name saved weights and where to run them, shared by eval and predict.
 struct SavedModelOptions {

@@ -28,6 +28,21 @@ Device choose_device(const std::string& name) {
   throw Error("unknown device '" + name + "' (expected cpu, cuda or auto)");
 }
 
+void add_data_options(CLI::App* command, DataFiles& files) {
+  command->add_option("--data", files.data,
+                      "IDX: a directory with train-/t10k- files (default: Debian's Fashion-MNIST); "
+                      "CSV: a .csv file; NumPy: a .npy features file");
+  command->add_option("--data-format", files.format, "Format of --data (auto: by its extension)")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "idx", "csv", "npy"}));
+  command->add_option("--label-column", files.label_column, "CSV: the column holding class indices")
+      ->capture_default_str();
+  command->add_option("--labels", files.labels, "NumPy: the .npy file of training labels");
+  command->add_option("--validation-data", files.validation_data,
+                      "CSV/NumPy: validation samples in the format of --data");
+  command->add_option("--validation-labels", files.validation_labels,
+                      "NumPy: the .npy file of validation labels");
+}
+
 void add_saved_model_options(CLI::App* command, SavedModelOptions& options) {
   command->add_option("--load", options.load, "Weights (safetensors)")->required();
   command->add_option("--model", options.model, "The spec the weights were trained with")->capture_default_str();
