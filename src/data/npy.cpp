@@ -138,6 +138,12 @@ NpyHeader parse_header(const std::vector<uint8_t>& bytes, const std::string& pat
   return header;
 }
 
+std::string shape_text(const std::vector<uint64_t>& shape) {
+  std::string text = "(";
+  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + ")";
+}
+
 struct Element {
   char kind;  // 'f', 'u' or 'i'
   size_t size;
@@ -179,7 +185,8 @@ NpyArray read_npy(const std::string& path) {
       break;
     }
     check(extent <= max_count / array.count,
-          path + ": shape needs more than the " + std::to_string(data_size) + " data bytes the file holds (truncated?)");
+          path + ": shape " + shape_text(array.header.shape) + " needs more than the " +
+              std::to_string(data_size) + " data bytes the file holds (truncated?)");
     array.count *= extent;
   }
   const uint64_t expected = array.count * array.element.size;
@@ -199,12 +206,6 @@ double element_at(const NpyArray& array, uint64_t index) {
     case 'i' * 16 + 4: { int32_t v; std::memcpy(&v, at, 4); return v; }
     default: { int64_t v; std::memcpy(&v, at, 8); return double(v); }
   }
-}
-
-std::string shape_text(const std::vector<uint64_t>& shape) {
-  std::string text = "(";
-  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + ")";
 }
 
 }  // namespace
