@@ -1,5 +1,7 @@
 // leap: train and evaluate neural networks from the command line.
+#include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <exception>
 #include <map>
@@ -27,6 +29,26 @@ Device choose_device(const std::string& name) {
   }
   throw Error("unknown device '" + name + "' (expected cpu, cuda or auto)");
 }
+
+// A float that is a finite number >= 0 (CLI::Range lets NaN through).
+const CLI::Validator finite_non_negative(
+    [](std::string& text) -> std::string {
+      char* end = nullptr;
+      const double value = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end != '\0' || !std::isfinite(value) || value < 0)
+        return "'" + text + "' is not a finite number >= 0";
+      return "";
+    },
+    "FLOAT>=0");
+
+// An unsigned integer written in digits (CLI11 would wrap "-1" round to 2^64 - 1).
+const CLI::Validator digits_only(
+    [](std::string& text) -> std::string {
+      if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos)
+        return "'" + text + "' is not a whole number from 0 to 9999999999999999999";
+      return "";
+    },
+    "UINT");
 
 void add_data_options(CLI::App* command, DataFiles& files) {
   command->add_option("--data", files.data,

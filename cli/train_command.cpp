@@ -1,5 +1,7 @@
 // leap train: the seed workload and its variations.
 #include <cctype>
+#include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -125,16 +127,18 @@ Command add_train_command(CLI::App& app) {
   add_data_options(cmd, options->data);
   cmd->add_option("--epochs", options->epochs)->capture_default_str()->check(CLI::Range(1, 1000000));
   cmd->add_option("--batch-size", options->batch_size)->capture_default_str()->check(CLI::Range(1, 1 << 24));
-  cmd->add_option("--lr", options->lr, "Learning rate")->capture_default_str()->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--lr", options->lr, "Learning rate")
+      ->capture_default_str()->check(finite_non_negative & CLI::Range(0.0, 1e6));
   cmd->add_option("--optimizer", options->optimizer)->capture_default_str()->check(CLI::IsMember({"adam", "sgd"}));
-  cmd->add_option("--momentum", options->momentum, "SGD momentum")->capture_default_str();
-  cmd->add_option("--weight-decay", options->weight_decay)->capture_default_str();
+  cmd->add_option("--momentum", options->momentum, "SGD momentum")->capture_default_str()->check(finite_non_negative);
+  cmd->add_option("--weight-decay", options->weight_decay)->capture_default_str()->check(finite_non_negative);
   cmd->add_option("--dropout", options->dropout, "Dropout after each hidden ReLU")
       ->capture_default_str()->check(CLI::Range(0.0f, 0.95f));
   cmd->add_option("--schedule", options->schedule, "Learning-rate schedule per epoch")
       ->capture_default_str()->check(CLI::IsMember({"none", "step", "cosine"}));
   cmd->add_option("--device", options->device)->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
-  cmd->add_option("--seed", options->seed, "Seeds the initial weights and the shuffling")->capture_default_str();
+  cmd->add_option("--seed", options->seed, "Seeds the initial weights and the shuffling")
+      ->capture_default_str()->check(digits_only);
   cmd->add_flag("--drop-last", options->drop_last, "Drop the last incomplete batch of each epoch");
   cmd->add_option("--metrics", options->metrics, "Write one JSON object per epoch to this file");
   cmd->add_option("--save", options->save, "Save the trained weights (safetensors)");

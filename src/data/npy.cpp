@@ -1,5 +1,6 @@
 #include "leap/npy.h"
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -218,7 +219,13 @@ Tensor read_npy_features(const std::string& path) {
   check(samples < uint64_t(INT32_MAX) && features < uint64_t(INT32_MAX),
         path + ": shape " + shape_text(shape) + " is too large");
   std::vector<float> values(array.count);
-  for (uint64_t i = 0; i < array.count; ++i) values[i] = float(element_at(array, i));
+  for (uint64_t i = 0; i < array.count; ++i) {
+    values[i] = float(element_at(array, i));
+    if (!std::isfinite(values[i]))
+      throw Error(path + ": non-finite value " + std::to_string(values[i]) + " at sample " +
+                  std::to_string(i / features) + ", feature " + std::to_string(i % features) +
+                  " (as float32)");
+  }
   return Tensor::from_vector({int64_t(samples), int64_t(features)}, values);
 }
 
