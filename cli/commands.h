@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 
+#include "leap/data_files.h"
 #include "leap/sequential.h"
 #include "leap/tensor.h"
 
@@ -19,6 +20,14 @@ Command add_distill_command(CLI::App& app);
 
 // "cpu", "cuda" or "auto" (the GPU when one is usable, else the CPU); says which it chose.
 Device choose_device(const std::string& name);
+
+// Checks that a float option is a finite number >= 0 (CLI::Range lets NaN through).
+extern const CLI::Validator finite_non_negative;
+// Checks that an unsigned option is written in digits alone (no sign).
+extern const CLI::Validator digits_only;
+
+// --data and the options that say what its files are (format, labels, validation split).
+void add_data_options(CLI::App* command, DataFiles& files);
 
 // The options that name saved weights and where to run them, shared by eval and predict.
 struct SavedModelOptions {

@@ -115,10 +115,11 @@ Command add_distill_command(CLI::App& app) {
   cmd->add_option("--alpha", o->alpha, "Weight of the soft-target loss")->capture_default_str()->check(CLI::Range(0.0f, 1.0f));
   cmd->add_option("--epochs", o->epochs, "Student epochs")->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_option("--batch-size", o->batch_size)->capture_default_str()->check(CLI::Range(1, 1 << 24));
-  cmd->add_option("--lr", o->lr)->capture_default_str()->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--lr", o->lr)->capture_default_str()->check(finite_non_negative & CLI::Range(0.0, 1e6));
   cmd->add_option("--data", o->data, "Directory with the IDX files (default: Debian's Fashion-MNIST)");
   cmd->add_option("--device", o->device)->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
-  cmd->add_option("--seed", o->seed, "Seeds the students' weights and batch order (shared)")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seeds the students' weights and batch order (shared)")
+      ->capture_default_str()->check(digits_only);
   cmd->add_option("--save", o->save, "Save the distilled student (safetensors)");
   return [o] { return distill(*o); };
 }

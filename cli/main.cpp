@@ -1,4 +1,7 @@
 // leap: train and evaluate neural networks from the command line.
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <exception>
 #include <map>
@@ -7,6 +10,7 @@
 #include "leap/backend.h"
 #include "leap/checkpoint.h"
 #include "leap/error.h"
+#include "leap/interrupt.h"
 
 namespace leap::cli {
 
@@ -26,6 +30,41 @@ Device choose_device(const std::string& name) {
   throw Error("unknown device '" + name + "' (expected cpu, cuda or auto)");
 }
 
+// A float that is a finite number >= 0 (CLI::Range lets NaN through).
+const CLI::Validator finite_non_negative(
+    [](std::string& text) -> std::string {
+      char* end = nullptr;
+      const double value = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end != '\0' || !std::isfinite(value) || value < 0)
+        return "'" + text + "' is not a finite number >= 0";
+      return "";
+    },
+    "FLOAT>=0");
+
+// An unsigned integer written in digits (CLI11 would wrap "-1" round to 2^64 - 1).
+const CLI::Validator digits_only(
+    [](std::string& text) -> std::string {
+      if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos)
+        return "'" + text + "' is not a whole number from 0 to 9999999999999999999";
+      return "";
+    },
+    "UINT");
+
+void add_data_options(CLI::App* command, DataFiles& files) {
+  command->add_option("--data", files.data,
+                      "IDX: a directory with train-/t10k- files (default: Debian's Fashion-MNIST); "
+                      "CSV: a .csv file; NumPy: a .npy features file");
+  command->add_option("--data-format", files.format, "Format of --data (auto: by its extension)")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "idx", "csv", "npy"}));
+  command->add_option("--label-column", files.label_column, "CSV: the column holding class indices")
+      ->capture_default_str();
+  command->add_option("--labels", files.labels, "NumPy: the .npy file of training labels");
+  command->add_option("--validation-data", files.validation_data,
+                      "CSV/NumPy: validation samples in the format of --data");
+  command->add_option("--validation-labels", files.validation_labels,
+                      "NumPy: the .npy file of validation labels");
+}
+
 void add_saved_model_options(CLI::App* command, SavedModelOptions& options) {
   command->add_option("--load", options.load, "Weights (safetensors)")->required();
   command->add_option("--model", options.model, "The spec the weights were trained with")->capture_default_str();
@@ -42,6 +81,7 @@ Sequential load_saved_model(const SavedModelOptions& options) {
 }  // namespace leap::cli
 
 int main(int argc, char** argv) {
+  leap::install_stop_handlers();
   CLI::App app{"leap: fast neural-network training on CPUs and GPUs"};
   app.require_subcommand(1);
   std::map<CLI::App*, leap::cli::Command> commands;
@@ -59,6 +99,9 @@ int main(int argc, char** argv) {
       if (subcommand->parsed()) return command();
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const leap::Interrupted& e) {
+    std::fprintf(stderr, "leap: %s\n", e.what());
+    return 128 + (leap::stop_signal() ? leap::stop_signal() : SIGINT);
   } catch (const leap::Error& e) {
     std::fprintf(stderr, "leap: error: %s\n", e.what());
     return 1;

@@ -48,8 +48,9 @@ class DataLoader {
   DataLoader(Dataset data, LoaderOptions options);
 
   int64_t batches_per_epoch() const;
-  // Draws the order of `epoch` (0-based) and rewinds to its first batch.
-  void start_epoch(int epoch);
+  // Draws the order of `epoch` (0-based) and goes to batch `first_batch` of it (a resumed
+  // run starts where its checkpoint stopped).
+  void start_epoch(int epoch, int64_t first_batch = 0);
   // The next batch of the epoch, on the data's device; false when the epoch is done.
   // soft_targets, when given and the data has them, receives the batch's rows of them.
   bool next(Tensor& images, Tensor& labels, Tensor* soft_targets = nullptr);

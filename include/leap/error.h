@@ -12,6 +12,20 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A device could not allocate: the message says how much was asked and how much is free.
+// Its own type so that a caller may choose another device.
+class OutOfMemory : public Error {
+ public:
+  using Error::Error;
+};
+
+// Training stopped on request (SIGINT, SIGTERM) after writing a checkpoint; the message
+// says how to resume.
+class Interrupted : public Error {
+ public:
+  using Error::Error;
+};
+
 // Throws leap::Error with `message` when `condition` is false.
 inline void check(bool condition, const std::string& message) {
   if (!condition) throw Error(message);

@@ -56,6 +56,9 @@ class Dropout : public Module {
   Tensor backward(const Tensor& grad_output, bool need_input_grad = true) override;
   std::string describe() const override;
   float p() const { return p_; }
+  // How many masks it has drawn: its random state, which a checkpoint saves and restores.
+  uint64_t calls() const { return calls_; }
+  void set_calls(uint64_t calls) { calls_ = calls; }
 
  private:
   float p_;

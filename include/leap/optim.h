@@ -32,6 +32,8 @@ class Optimizer {
   virtual void prepare_state() = 0;
   // Counts steps that a runner took on this optimizer's behalf.
   void advance(int64_t steps) { steps_ += steps; }
+  // Sets the step count a checkpoint saved (Adam's bias correction depends on it).
+  void restore_steps(int64_t steps) { steps_ = steps; }
 
  protected:
   // Slots of the parameters that have gradients; allocates state on first use.

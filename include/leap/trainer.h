@@ -13,8 +13,17 @@
 #include "leap/optim.h"
 #include "leap/schedule.h"
 #include "leap/sequential.h"
+#include "leap/training_checkpoint.h"
 
 namespace leap {
+
+class StepChecker;
+
+// What training does when a batch's loss or a gradient is NaN or Inf.
+enum class NanPolicy {
+  stop,  // throw leap::Error naming the step and the layer; write no checkpoint after it
+  skip,  // leave the weights as they were before the batch and go on
+};
 
 struct FitOptions {
   int epochs = 1;
@@ -29,6 +38,20 @@ struct FitOptions {
   bool fast_path = true;
   // Print which path trains and why (Keras' verbose).
   bool verbose = false;
+
+  // Checkpoints (weights, optimizer, position, random state) go to this file, written
+  // atomically, every `checkpoint_every` epochs (steps when checkpoint_in_steps) and when
+  // a stop is requested (see interrupt.h); none when empty.
+  std::string checkpoint_path;
+  int64_t checkpoint_every = 0;
+  bool checkpoint_in_steps = false;
+  // Continue the run this checkpoint file was written by; its loader settings must match.
+  std::string resume_from;
+  // Checked every step, except on the backend's fast path (per chunk of up to 64 steps,
+  // the granularity of its loss sum) and on a GPU under `stop` (every 64 steps, so as not
+  // to wait for the device each step). `skip` checks every step and so turns the fast
+  // path off.
+  NanPolicy on_nan = NanPolicy::stop;
 };
 
 struct Evaluation {
@@ -65,12 +88,16 @@ class Model {
  private:
   std::unique_ptr<MlpEpochRunner> plan_runner(const DataLoader& loader, const FitOptions& options);
   EpochLogs train_epoch(DataLoader& loader, MlpEpochRunner* runner, const FitOptions& options,
-                        int epoch);
+                        TrainingProgress& progress);
+  // After each step: writes a checkpoint when one is due and stops when asked to.
+  void after_step(const FitOptions& options, TrainingProgress& progress, StepChecker& checker);
+  void save_checkpoint(const FitOptions& options, const TrainingProgress& progress);
 
   Sequential network_;
   std::unique_ptr<Optimizer> optimizer_;
   std::optional<DistillationLoss> distillation_;
   std::string training_path_;
+  std::string last_checkpoint_;  // "path (step N)" once this fit wrote one
 };
 
 }  // namespace leap

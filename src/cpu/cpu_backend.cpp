@@ -2,6 +2,7 @@
 #include <cblas.h>
 #include <omp.h>
 #include <pmmintrin.h>
+#include <unistd.h>
 #include <xmmintrin.h>
 
 #include <algorithm>
@@ -47,6 +48,10 @@ void flush_denormals_on_every_thread() {
   _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
 }
 
+size_t available_host_bytes() {
+  return size_t(sysconf(_SC_AVPHYS_PAGES)) * size_t(sysconf(_SC_PAGESIZE));
+}
+
 class CpuBackend final : public Backend {
  public:
   CpuBackend() { flush_denormals_on_every_thread(); }
@@ -60,7 +65,9 @@ class CpuBackend final : public Backend {
   void* allocate(size_t bytes) override {
     // 64-byte alignment suits AVX-512 loads and cache lines.
     void* pointer = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-    if (!pointer) throw Error("out of host memory allocating " + std::to_string(bytes) + " bytes");
+    if (!pointer)
+      throw OutOfMemory("out of host memory allocating " + std::to_string(bytes) + " bytes (" +
+                        std::to_string(available_host_bytes()) + " bytes available)");
     return pointer;
   }
   void release(void* pointer) override { std::free(pointer); }

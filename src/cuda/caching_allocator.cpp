@@ -60,7 +60,7 @@ void* CachingAllocator::allocate_new(size_t size) {
     (void)cudaGetLastError();
     size_t free_bytes = 0, total_bytes = 0;
     LEAP_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
-    throw Error("out of GPU memory allocating " + std::to_string(size) + " bytes (" +
+    throw OutOfMemory("out of GPU memory allocating " + std::to_string(size) + " bytes (" +
                 gibibytes(free_bytes) + " free of " + gibibytes(total_bytes) + ")");
   }
   LEAP_CUDA_CHECK(status);

@@ -16,13 +16,14 @@ void check_dataset(const Dataset& data, int64_t input_width, int classes, const 
             to_string(data.labels.shape()) + " do not pair up");
   check(data.features() == input_width,
         what + " has " + std::to_string(data.features()) + " features per sample but the model takes " +
-            std::to_string(input_width));
+            std::to_string(input_width) + " (the first width of the model spec)");
   // Plain ifs, not check(): the message is built only for the sample that fails.
   const std::vector<int32_t> labels = data.labels.to_label_vector();
   for (size_t i = 0; i < labels.size(); ++i)
     if (labels[i] < 0 || labels[i] >= classes)
       throw Error(what + ": label " + std::to_string(labels[i]) + " at sample " +
-                  std::to_string(i) + " is outside [0, " + std::to_string(classes) + ")");
+                  std::to_string(i) + " is outside [0, " + std::to_string(classes) + "): the model has " +
+                  std::to_string(classes) + " outputs");
   const std::vector<float> images = data.images.to_vector();
   for (size_t i = 0; i < images.size(); ++i)
     if (!std::isfinite(images[i]))
@@ -43,8 +44,11 @@ int64_t DataLoader::batches_per_epoch() const {
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
-void DataLoader::start_epoch(int epoch) {
-  position_ = 0;
+void DataLoader::start_epoch(int epoch, int64_t first_batch) {
+  check(first_batch >= 0 && first_batch <= batches_per_epoch(),
+        "DataLoader: batch " + std::to_string(first_batch) + " is outside an epoch of " +
+            std::to_string(batches_per_epoch()) + " batches");
+  position_ = std::min(first_batch * options_.batch_size, data_.size());
   std::vector<int32_t> order;
   if (options_.shuffle) {
     Random random(options_.seed * 0x9E3779B97F4A7C15ULL + uint64_t(epoch) + 1);

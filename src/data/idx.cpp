@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "io/file_bytes.h"
 #include "leap/error.h"
 
 namespace leap {
@@ -29,23 +30,6 @@ constexpr size_t kDeflateMaxRatio = 1032;
 constexpr size_t kInflateSlack = size_t{1} << 16;
 // zlib counts in uInt (32 bits): feed and drain it in pieces no larger than this.
 constexpr size_t kZlibChunk = size_t{1} << 30;
-
-Bytes read_whole_file(const std::string& path) {
-  namespace fs = std::filesystem;
-  std::error_code error;
-  fs::file_status status = fs::status(path, error);
-  check(fs::exists(status), path + ": file does not exist");
-  check(!fs::is_directory(status), path + ": is a directory, not an IDX file");
-  std::ifstream in(path, std::ios::binary);
-  check(in.is_open(), path + ": cannot open for reading (" + std::strerror(errno) + ")");
-  uintmax_t size = fs::file_size(path, error);
-  check(!error, path + ": cannot read its size (" + error.message() + ")");
-  Bytes bytes(size);
-  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
-  check(static_cast<uintmax_t>(in.gcount()) == size,
-        path + ": read " + std::to_string(in.gcount()) + " of " + std::to_string(size) + " bytes");
-  return bytes;
-}
 
 bool is_gzip(const Bytes& bytes) {
   return bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
@@ -132,7 +116,7 @@ Bytes gunzip(const Bytes& packed, const std::string& path) {
 
 // The file's bytes, decompressed when it starts with the gzip magic.
 Bytes read_idx_bytes(const std::string& path) {
-  Bytes bytes = read_whole_file(path);
+  Bytes bytes = read_file_bytes(path, "an IDX file");
   return is_gzip(bytes) ? gunzip(bytes, path) : bytes;
 }
 
@@ -239,7 +223,7 @@ Tensor read_idx_labels(const std::string& path) {
 Dataset load_idx_pair(const std::string& images_path, const std::string& labels_path, int classes) {
   check(classes > 0,
         labels_path + ": class count must be positive, got " + std::to_string(classes));
-  Dataset data{read_idx_images(images_path), read_idx_labels(labels_path), classes};
+  Dataset data{read_idx_images(images_path), read_idx_labels(labels_path), classes, {}};
   check(data.images.dim(0) == data.labels.dim(0),
         images_path + " has " + std::to_string(data.images.dim(0)) + " images but " + labels_path +
             " has " + std::to_string(data.labels.dim(0)) + " labels");

@@ -2,6 +2,7 @@
 
 #include "leap/error.h"
 #include "leap/safetensors.h"
+#include "leap/training_checkpoint.h"
 
 namespace leap {
 
@@ -13,7 +14,11 @@ void save_weights(Module& model, const std::string& path,
 }
 
 void load_weights(Module& model, const std::string& path) {
-  TensorMap tensors = load_safetensors(path);
+  std::map<std::string, std::string> metadata;
+  TensorMap tensors = load_safetensors(path, &metadata);
+  // A training checkpoint holds the weights too; its optimizer state is not for this use.
+  if (is_training_checkpoint(metadata))
+    std::erase_if(tensors, [](const auto& entry) { return entry.first.starts_with("optimizer."); });
   for (Parameter* p : model.parameters()) {
     Tensor loaded = require(tensors, p->name, p->value.shape(), path);
     check(loaded.dtype() == DType::float32, path + ": tensor '" + p->name + "' is not floating point");

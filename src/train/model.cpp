@@ -1,5 +1,3 @@
-#include <chrono>
-#include <cmath>
 #include <cstdio>
 
 #include "device_sums.h"
@@ -30,9 +28,19 @@ Optimizer& Model::optimizer() {
   return *optimizer_;
 }
 
+namespace {
+
+LoaderOptions loader_options(const FitOptions& options) {
+  return {options.batch_size, options.shuffle, options.drop_last, options.seed};
+}
+
+}  // namespace
+
 History Model::fit(const Dataset& train, const FitOptions& options) {
   Optimizer& optimizer = this->optimizer();
   check(options.epochs > 0, "fit: epochs must be positive, got " + std::to_string(options.epochs));
+  check(options.checkpoint_every >= 0 && (options.checkpoint_every == 0 || !options.checkpoint_path.empty()),
+        "fit: checkpoint_every needs a checkpoint_path and must not be negative");
   const int classes = network_.output_width();
   check_dataset(train, network_.input_width(), classes, "training data");
   check(!distillation_ || (train.soft_targets.defined() &&
@@ -42,22 +50,39 @@ History Model::fit(const Dataset& train, const FitOptions& options) {
   if (options.validation_data)
     check_dataset(*options.validation_data, network_.input_width(), classes, "validation data");
 
-  DataLoader loader(train.to(device()), {options.batch_size, options.shuffle, options.drop_last,
-                                         options.seed});
+  TrainingProgress progress;
+  last_checkpoint_.clear();
+  if (!options.resume_from.empty()) {
+    progress = load_training_checkpoint(options.resume_from, network_, optimizer, loader_options(options));
+    check(progress.epoch < options.epochs,
+          options.resume_from + ": the checkpoint has finished " + std::to_string(progress.epoch) +
+              " epochs; with " + std::to_string(options.epochs) +
+              " epochs in all there is nothing left to train (raise the epoch count)");
+    last_checkpoint_ = options.resume_from + " (step " + std::to_string(progress.step) + ")";
+    if (options.verbose)
+      std::printf("Resuming from %s: epoch %d, batch %lld (step %lld)\n", options.resume_from.c_str(),
+                  progress.epoch + 1, static_cast<long long>(progress.batch),
+                  static_cast<long long>(progress.step));
+  }
+  DataLoader loader(train.to(device()), loader_options(options));
   std::unique_ptr<MlpEpochRunner> runner = plan_runner(loader, options);
   if (options.verbose) std::printf("Training path: %s\n", training_path_.c_str());
   const float base_lr = optimizer.lr();
   History history;
   for (Callback* callback : options.callbacks) callback->on_train_begin();
-  for (int epoch = 0; epoch < options.epochs; ++epoch) {
+  for (int epoch = progress.epoch; epoch < options.epochs; ++epoch) {
     if (options.schedule) optimizer.set_lr(options.schedule->lr(epoch, base_lr));
-    EpochLogs logs = train_epoch(loader, runner.get(), options, epoch);
+    EpochLogs logs = train_epoch(loader, runner.get(), options, progress);
     if (options.validation_data) {
       Evaluation validation = evaluate(*options.validation_data);
       logs.val_loss = validation.loss;
       logs.val_accuracy = validation.accuracy;
     }
     history.epochs.push_back(logs);
+    progress = {.epoch = epoch + 1, .step = progress.step};
+    if (options.checkpoint_every > 0 && !options.checkpoint_in_steps &&
+        (epoch + 1) % options.checkpoint_every == 0)
+      save_checkpoint(options, progress);
     bool stop = false;
     for (Callback* callback : options.callbacks) stop |= callback->on_epoch_end(logs);
     if (stop) break;
@@ -66,69 +91,18 @@ History Model::fit(const Dataset& train, const FitOptions& options) {
   return history;
 }
 
-EpochLogs Model::train_epoch(DataLoader& loader, MlpEpochRunner* runner,
-                             const FitOptions& options, int epoch) {
-  Optimizer& optimizer = *optimizer_;
-  Backend& engine = backend(device());
-  DeviceSums sums(engine);
-  const int64_t steps = loader.batches_per_epoch();
-  for (Callback* callback : options.callbacks) callback->on_epoch_begin(epoch + 1, options.epochs, steps);
-  const auto start = std::chrono::steady_clock::now();
-  network_.train();
-  loader.start_epoch(epoch);
-  int64_t step = 0, seen = 0;
-  // The runner takes the full batches in chunks, so that callbacks still see progress.
-  while (runner && loader.full_batches_left() > 0) {
-    const int64_t chunk = std::min<int64_t>(loader.full_batches_left(), 64);
-    runner->run(loader.order(), loader.position() / options.batch_size, chunk, optimizer.steps(),
-                optimizer.lr(), sums.loss_sum(), sums.correct());
-    optimizer.advance(chunk);
-    loader.skip_batches(chunk);
-    network_.zero_grad();
-    step += chunk;
-    seen += chunk * options.batch_size;
-    for (Callback* callback : options.callbacks) callback->on_batch_end(step, steps);
-  }
-  // What the runner does not take (all of it without one, else the last partial batch).
-  Tensor images, labels, soft_targets;
-  while (loader.next(images, labels, &soft_targets)) {
-    optimizer.zero_grad();
-    Tensor logits = network_.forward(images);
-    Tensor grad(logits.shape(), DType::float32, device());
-    if (distillation_)
-      engine.distillation_loss(logits.data(), soft_targets.data(), labels.labels(), grad.data(),
-                               sums.loss_sum(), sums.correct(), int(logits.dim(0)),
-                               int(logits.dim(1)), distillation_->temperature(),
-                               distillation_->alpha());
-    else
-      engine.cross_entropy(logits.data(), labels.labels(), grad.data(), sums.loss_sum(),
-                           sums.correct(), int(logits.dim(0)), int(logits.dim(1)));
-    network_.backward(grad);
-    optimizer.step();
-    seen += images.dim(0);
-    ++step;
-    for (Callback* callback : options.callbacks) callback->on_batch_end(step, steps);
-  }
-  const DeviceSums::Values totals = sums.read();  // waits for the epoch's last step
-  EpochLogs logs;
-  logs.epoch = epoch + 1;
-  logs.epochs = options.epochs;
-  logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  logs.loss = totals.loss_sum / double(seen);
-  logs.accuracy = double(totals.correct) / double(seen);
-  logs.steps = step;
-  logs.us_per_step = logs.seconds * 1e6 / double(step);
-  logs.lr = optimizer.lr();
-  check(std::isfinite(logs.loss), "training loss became " + std::to_string(logs.loss) +
-                                      " in epoch " + std::to_string(epoch + 1) +
-                                      " (try a lower learning rate)");
-  return logs;
+void Model::save_checkpoint(const FitOptions& options, const TrainingProgress& progress) {
+  save_training_checkpoint(options.checkpoint_path, network_, *optimizer_, progress,
+                           loader_options(options));
+  last_checkpoint_ = options.checkpoint_path + " (step " + std::to_string(progress.step) + ")";
 }
 
 std::unique_ptr<MlpEpochRunner> Model::plan_runner(const DataLoader& loader,
                                                    const FitOptions& options) {
-  std::string why_not = distillation_ ? "the fast path knows cross-entropy only" : "fast path turned off";
-  if (options.fast_path && !distillation_) {
+  std::string why_not = distillation_                        ? "the fast path knows cross-entropy only"
+                        : options.on_nan == NanPolicy::skip ? "--on-nan skip checks every step"
+                                                            : "fast path turned off";
+  if (options.fast_path && !distillation_ && options.on_nan != NanPolicy::skip) {
     std::optional<MlpEpochPlan> plan =
         describe_mlp_epoch(network_, *optimizer_, loader.data(), options.batch_size, &why_not);
     if (plan) {

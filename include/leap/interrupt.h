@@ -1,0 +1,16 @@
+// Stop requests: SIGINT and SIGTERM set a flag that the training loop reads between steps,
+// so that it can finish the step, write a checkpoint and stop cleanly.
+#pragma once
+
+namespace leap {
+
+// Routes SIGINT and SIGTERM to request_stop (a second signal of either kills at once).
+void install_stop_handlers();
+// Asks training to stop after its current step; `signal` names the cause (0: a caller).
+void request_stop(int signal = 0);
+bool stop_requested();
+// The signal that asked (0 when a caller did), for the message and the exit status.
+int stop_signal();
+void clear_stop_request();
+
+}  // namespace leap

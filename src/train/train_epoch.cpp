@@ -1,0 +1,115 @@
+// One epoch of Model::fit: the backend's fast path for the full batches it takes, layer by
+// layer for the rest; checks, checkpoints and stop requests between steps.
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+
+#include "leap/error.h"
+#include "leap/interrupt.h"
+#include "leap/trainer.h"
+#include "step_checker.h"
+
+namespace leap {
+namespace {
+
+// The runner takes full batches in chunks of this many, so that callbacks see progress.
+constexpr int64_t kRunnerChunk = 64;
+
+bool checkpoint_due(const FitOptions& options, const TrainingProgress& progress) {
+  return options.checkpoint_in_steps && options.checkpoint_every > 0 &&
+         progress.step % options.checkpoint_every == 0;
+}
+
+// Steps the runner may take before the next step checkpoint.
+int64_t steps_to_checkpoint(const FitOptions& options, const TrainingProgress& progress) {
+  if (!options.checkpoint_in_steps || options.checkpoint_every <= 0) return kRunnerChunk;
+  return options.checkpoint_every - progress.step % options.checkpoint_every;
+}
+
+std::string signal_name(int signal) {
+  if (signal == SIGINT) return "SIGINT";
+  if (signal == SIGTERM) return "SIGTERM";
+  return "a stop request";
+}
+
+}  // namespace
+
+void Model::after_step(const FitOptions& options, TrainingProgress& progress, StepChecker& checker) {
+  const bool stopping = stop_requested();
+  if (!checkpoint_due(options, progress) && !stopping) return;
+  checker.settle(progress);
+  if (!options.checkpoint_path.empty()) save_checkpoint(options, progress);
+  if (!stopping) return;
+  throw Interrupted("stopped by " + signal_name(stop_signal()) + " after step " +
+                    std::to_string(progress.step) + " (epoch " + std::to_string(progress.epoch + 1) +
+                    ", batch " + std::to_string(progress.batch) + "); " +
+                    (options.checkpoint_path.empty()
+                         ? "no checkpoint path was given, so nothing was saved"
+                         : "checkpoint written to " + options.checkpoint_path));
+}
+
+EpochLogs Model::train_epoch(DataLoader& loader, MlpEpochRunner* runner,
+                             const FitOptions& options, TrainingProgress& progress) {
+  Optimizer& optimizer = *optimizer_;
+  Backend& engine = backend(device());
+  StepChecker checker(network_, options.on_nan, last_checkpoint_);
+  const int64_t steps = loader.batches_per_epoch();
+  for (Callback* callback : options.callbacks)
+    callback->on_epoch_begin(progress.epoch + 1, options.epochs, steps);
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t first_batch = progress.batch;
+  network_.train();
+  loader.start_epoch(progress.epoch, progress.batch);
+  while (runner && loader.full_batches_left() > 0) {
+    const int64_t chunk = std::min({loader.full_batches_left(), kRunnerChunk,
+                                    steps_to_checkpoint(options, progress)});
+    runner->run(loader.order(), loader.position() / options.batch_size, chunk, optimizer.steps(),
+                optimizer.lr(), checker.loss_sum(), checker.correct());
+    optimizer.advance(chunk);
+    loader.skip_batches(chunk);
+    network_.zero_grad();
+    const int64_t first_step = progress.step + 1;
+    progress.batch += chunk;
+    progress.step += chunk;
+    progress.seen += chunk * options.batch_size;
+    checker.check_chunk(progress, first_step);
+    for (Callback* callback : options.callbacks) callback->on_batch_end(progress.batch, steps);
+    after_step(options, progress, checker);
+  }
+  // What the runner does not take (all of it without one, else the last partial batch).
+  Tensor images, labels, soft_targets;
+  while (loader.next(images, labels, &soft_targets)) {
+    optimizer.zero_grad();
+    Tensor logits = network_.forward(images);
+    Tensor grad(logits.shape(), DType::float32, device());
+    if (distillation_)
+      engine.distillation_loss(logits.data(), soft_targets.data(), labels.labels(), grad.data(),
+                               checker.loss_sum(), checker.correct(), int(logits.dim(0)),
+                               int(logits.dim(1)), distillation_->temperature(),
+                               distillation_->alpha());
+    else
+      engine.cross_entropy(logits.data(), labels.labels(), grad.data(), checker.loss_sum(),
+                           checker.correct(), int(logits.dim(0)), int(logits.dim(1)));
+    network_.backward(grad);
+    ++progress.batch;
+    ++progress.step;
+    const bool read_now = checkpoint_due(options, progress) || stop_requested() ||
+                          progress.batch == steps;
+    if (checker.check_step(progress, images.dim(0), read_now)) optimizer.step();
+    for (Callback* callback : options.callbacks) callback->on_batch_end(progress.batch, steps);
+    after_step(options, progress, checker);
+  }
+  checker.settle(progress);  // waits for the epoch's last step
+  EpochLogs logs;
+  logs.epoch = progress.epoch + 1;
+  logs.epochs = options.epochs;
+  logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  logs.loss = progress.loss_sum / double(progress.seen);
+  logs.accuracy = double(progress.correct) / double(progress.seen);
+  logs.steps = progress.batch;
+  logs.us_per_step = logs.seconds * 1e6 / double(std::max<int64_t>(progress.batch - first_batch, 1));
+  logs.lr = optimizer.lr();
+  return logs;
+}
+
+}  // namespace leap

@@ -1,0 +1,194 @@
+// Checkpoint and resume: a run stopped and resumed ends with the same weights, bit for bit,
+// as one never stopped (epoch and mid-epoch checkpoints, Adam and SGD, dropout); a stop
+// request writes a checkpoint; mismatched settings are refused.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "error_matchers.h"
+#include "leap/interrupt.h"
+#include "leap/leap.h"
+#include "leap/training_checkpoint.h"
+
+namespace leap {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A small learnable problem: the label is the arg-max of the first `classes` features.
+Dataset toy_data(int64_t samples, int features, int classes, uint64_t seed) {
+  Random random(seed);
+  std::vector<float> x(samples * features);
+  std::vector<int32_t> y(samples);
+  for (int64_t i = 0; i < samples; ++i) {
+    for (int j = 0; j < features; ++j) x[i * features + j] = random.uniform(-1, 1);
+    y[i] = int32_t(std::max_element(&x[i * features], &x[i * features] + classes) - &x[i * features]);
+  }
+  return {Tensor::from_vector({samples, features}, x), Tensor::from_vector({samples}, y), classes};
+}
+
+fs::path temp_dir(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / ("leap_resume_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::vector<float> all_weights(Model& model) {
+  std::vector<float> values;
+  for (Parameter* p : model.network().parameters()) {
+    std::vector<float> v = p->value.to_vector();
+    values.insert(values.end(), v.begin(), v.end());
+  }
+  return values;
+}
+
+struct Recipe {
+  std::string spec = "12-16-8-3";
+  float dropout = 0.2f;
+  bool sgd = false;
+};
+
+Model fresh_model(const Recipe& recipe) {
+  Model model(Sequential::from_spec(recipe.spec, 3, Device::cpu, recipe.dropout));
+  model.compile(recipe.sgd ? sgd({.lr = 0.05f, .momentum = 0.9f}) : adam({.lr = 3e-3f}));
+  return model;
+}
+
+FitOptions fit_options(int epochs) {
+  // 103 samples in batches of 10: each epoch ends with a partial batch.
+  return {.epochs = epochs, .batch_size = 10, .seed = 5};
+}
+
+// Asks for a stop after `at_step` steps of the run.
+class StopAt : public Callback {
+ public:
+  explicit StopAt(int64_t at_step) : at_step_(at_step) {}
+  void on_batch_end(int64_t, int64_t) override {
+    if (++steps_ == at_step_) request_stop();
+  }
+
+ private:
+  int64_t at_step_, steps_ = 0;
+};
+
+// Ten epochs straight against a run stopped after `stop_step` steps and resumed.
+void expect_resume_is_exact(const Recipe& recipe, int64_t stop_step, const std::string& name) {
+  const Dataset data = toy_data(103, 12, 3, 1);
+  Model straight = fresh_model(recipe);
+  straight.fit(data, fit_options(10));
+
+  const fs::path dir = temp_dir(name);
+  Model first = fresh_model(recipe);
+  StopAt stop(stop_step);
+  FitOptions options = fit_options(10);
+  options.checkpoint_path = (dir / "checkpoint.safetensors").string();
+  options.callbacks = {&stop};
+  const std::string message = error_of([&] {
+    try {
+      first.fit(data, options);
+    } catch (const Interrupted& e) {
+      throw Error(e.what());
+    }
+  });
+  clear_stop_request();
+  expect_contains(message, {"after step " + std::to_string(stop_step), options.checkpoint_path});
+
+  Model resumed = fresh_model(recipe);
+  FitOptions rest = fit_options(10);
+  rest.resume_from = checkpoint_file(dir.string());
+  History history = resumed.fit(data, rest);
+  EXPECT_EQ(history.epochs.back().epoch, 10);
+  EXPECT_EQ(all_weights(resumed), all_weights(straight)) << name;
+  fs::remove_all(dir);
+}
+
+TEST(Resume, AtAnEpochBoundaryIsBitIdentical) {
+  // 11 steps an epoch: step 55 ends epoch 5.
+  expect_resume_is_exact({}, 55, "epoch");
+}
+
+TEST(Resume, MidEpochIsBitIdentical) { expect_resume_is_exact({}, 37, "mid_epoch"); }
+
+TEST(Resume, WithSgdMomentumIsBitIdentical) {
+  expect_resume_is_exact({.dropout = 0.0f, .sgd = true}, 29, "sgd");
+}
+
+TEST(Resume, EpochCheckpointsAndResumeGiveTheSameWeights) {
+  const Dataset data = toy_data(103, 12, 3, 2);
+  Model straight = fresh_model({});
+  straight.fit(data, fit_options(10));
+  const fs::path dir = temp_dir("every");
+  Model first = fresh_model({});
+  FitOptions options = fit_options(5);
+  options.checkpoint_path = (dir / "checkpoint.safetensors").string();
+  options.checkpoint_every = 5;
+  first.fit(data, options);
+  Model resumed = fresh_model({});
+  FitOptions rest = fit_options(10);
+  rest.resume_from = options.checkpoint_path;
+  resumed.fit(data, rest);
+  EXPECT_EQ(all_weights(resumed), all_weights(straight));
+  // The checkpoint's weights load as plain weights too (its optimizer state is ignored).
+  Sequential plain = Sequential::from_spec("12-16-8-3", 9, Device::cpu, 0.2f);
+  load_weights(plain, options.checkpoint_path);
+  fs::remove_all(dir);
+}
+
+TEST(Resume, StepCheckpointsLandOnTheirSteps) {
+  const Dataset data = toy_data(103, 12, 3, 2);
+  const fs::path dir = temp_dir("steps");
+  Model model = fresh_model({});
+  FitOptions options = fit_options(2);
+  options.checkpoint_path = (dir / "checkpoint.safetensors").string();
+  options.checkpoint_every = 7;
+  options.checkpoint_in_steps = true;
+  model.fit(data, options);
+  std::map<std::string, std::string> metadata;
+  load_safetensors(options.checkpoint_path, &metadata);
+  EXPECT_EQ(metadata["step"], "21");  // the last multiple of 7 within 22 steps
+  EXPECT_EQ(metadata["epoch"], "1");
+  EXPECT_EQ(metadata["batch"], "10");
+  fs::remove_all(dir);
+}
+
+TEST(Resume, RefusesOtherSettingsAndFinishedRuns) {
+  const Dataset data = toy_data(50, 12, 3, 2);
+  const fs::path dir = temp_dir("refuse");
+  FitOptions options = fit_options(2);
+  options.checkpoint_path = (dir / "checkpoint.safetensors").string();
+  options.checkpoint_every = 2;
+  Model model = fresh_model({});
+  model.fit(data, options);
+
+  Model other_batch = fresh_model({});
+  FitOptions batch_32 = fit_options(4);
+  batch_32.batch_size = 32;
+  batch_32.resume_from = options.checkpoint_path;
+  expect_contains(error_of([&] { other_batch.fit(data, batch_32); }),
+                  {"--batch-size 10", "this run has 32"});
+
+  Model sgd_model = fresh_model({.sgd = true});
+  FitOptions resume = fit_options(4);
+  resume.resume_from = options.checkpoint_path;
+  expect_contains(error_of([&] { sgd_model.fit(data, resume); }), {"Adam", "SGD"});
+
+  Model wider = fresh_model({.spec = "12-17-8-3"});
+  expect_contains(error_of([&] { wider.fit(data, resume); }), {"0.weight", "[17, 12]"});
+
+  Model done = fresh_model({});
+  FitOptions same_epochs = fit_options(2);
+  same_epochs.resume_from = options.checkpoint_path;
+  expect_contains(error_of([&] { done.fit(data, same_epochs); }), {"nothing left to train"});
+
+  Model plain = fresh_model({});
+  save_weights(plain.network(), (dir / "weights.safetensors").string());
+  resume.resume_from = (dir / "weights.safetensors").string();
+  expect_contains(error_of([&] { plain.fit(data, resume); }), {"not a training checkpoint"});
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace leap
