@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   add(leap::cli::add_eval_command);
   add(leap::cli::add_predict_command);
   add(leap::cli::add_distill_command);
+  add(leap::cli::add_inspect_command);
   try {
     app.parse(argc, argv);
     for (auto& [subcommand, command] : commands)

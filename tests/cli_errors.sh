@@ -28,5 +28,8 @@ expect_error "--epochs: Value -3 not in range 1 to" train --epochs -3
 expect_error "not expected" train --no-such-flag
 expect_error "bad.safetensors" eval --device cpu --load "$tmp/bad.safetensors" --data "$tmp/empty"
 expect_error "--load is required" eval
+expect_error "shorter than the 8-byte header length" inspect "$tmp/bad.safetensors"
+expect_error "does not exist" inspect "$tmp/missing.safetensors"
+expect_error "file is required" inspect
 echo "$failures failed"
 [ $failures -eq 0 ]
