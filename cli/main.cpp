@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   add(leap::cli::add_predict_command);
   add(leap::cli::add_distill_command);
   add(leap::cli::add_inspect_command);
+  add(leap::cli::add_export_command);
   try {
     app.parse(argc, argv);
     for (auto& [subcommand, command] : commands)

@@ -9,6 +9,7 @@
 #include "leap/idx.h"
 #include "leap/layers.h"
 #include "leap/loss.h"
+#include "leap/onnx.h"
 #include "leap/optim.h"
 #include "leap/predictor.h"
 #include "leap/safetensors.h"

@@ -1,8 +1,5 @@
 #include "leap/safetensors.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -16,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "atomic_file.h"
 #include "leap/error.h"
 
 namespace leap {
@@ -64,62 +62,6 @@ std::string make_header(const std::string& path, const TensorMap& tensors,
   }
   text.append((8 - text.size() % 8) % 8, ' ');
   return text;
-}
-
-// A file beside the target that is removed unless commit() renamed it into place.
-class TempFile {
- public:
-  explicit TempFile(std::string path) : path_(std::move(path)) {
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    check(fd_ >= 0, path_ + ": cannot create (" + errno_text() + ")");
-  }
-  ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(path_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  void write(const void* data, size_t size) {
-    const char* bytes = static_cast<const char*>(data);
-    while (size > 0) {
-      ssize_t written = ::write(fd_, bytes, size);
-      if (written < 0 && errno == EINTR) continue;
-      check(written > 0, path_ + ": write failed (" + errno_text() + ")");
-      bytes += written;
-      size -= static_cast<size_t>(written);
-    }
-  }
-
-  // Makes the bytes durable, then moves them over `target` in one step.
-  void commit(const std::string& target) {
-    check(::fsync(fd_) == 0, path_ + ": fsync failed (" + errno_text() + ")");
-    int code = ::close(fd_);
-    fd_ = -1;
-    check(code == 0, path_ + ": close failed (" + errno_text() + ")");
-    check(::rename(path_.c_str(), target.c_str()) == 0,
-          target + ": cannot rename " + path_ + " over it (" + errno_text() + ")");
-    committed_ = true;
-  }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-  bool committed_ = false;
-};
-
-// Makes a rename inside `dir` durable.
-void sync_directory(const std::string& file) {
-  std::string dir = std::filesystem::path(file).parent_path().string();
-  if (dir.empty()) dir = ".";
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  check(fd >= 0, dir + ": cannot open directory to sync " + file + " (" + errno_text() + ")");
-  int code = ::fsync(fd);
-  int fsync_errno = errno;
-  ::close(fd);
-  // Some file systems cannot sync a directory (EINVAL); the rename itself has happened.
-  check(code == 0 || fsync_errno == EINVAL, dir + ": fsync of directory failed after writing " +
-                                                file + " (" + std::strerror(fsync_errno) + ")");
 }
 
 // ---- loading ----
@@ -285,7 +227,6 @@ void save_safetensors(const std::string& path, const TensorMap& tensors,
   temp.write(header.data(), header.size());
   for (const auto& [name, tensor] : host) temp.write(raw_bytes(tensor), tensor.bytes());
   temp.commit(path);
-  sync_directory(path);
 }
 
 SafetensorsHeader read_safetensors_header(const std::string& path) {
