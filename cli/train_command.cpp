@@ -6,6 +6,7 @@
 #include "leap/backend.h"
 #include "leap/checkpoint.h"
 #include "leap/idx.h"
+#include "leap/report.h"
 #include "leap/trainer.h"
 #include "progress.h"
 
@@ -26,7 +27,7 @@ struct TrainOptions {
   std::string device = "auto";
   uint64_t seed = 0;
   bool drop_last = false;
-  std::string metrics, save, load;
+  std::string metrics, csv, report, save, load;
 };
 
 int train(const TrainOptions& o) {
@@ -54,7 +55,17 @@ int train(const TrainOptions& o) {
     metrics = std::make_unique<JsonlLogger>(o.metrics);
     fit.callbacks.push_back(metrics.get());
   }
+  std::unique_ptr<CSVLogger> csv;
+  if (!o.csv.empty()) {
+    csv = std::make_unique<CSVLogger>(o.csv);
+    fit.callbacks.push_back(csv.get());
+  }
   History history = model.fit(data.train, fit);
+  if (!o.report.empty()) {
+    write_report(o.report, {"leap train " + o.model, {{o.model, history.epochs}},
+                            {compute_table(model, history, o.batch_size)}});
+    std::printf("Wrote %s\n", o.report.c_str());
+  }
   if (!o.save.empty()) {
     save_weights(model.network(), o.save, {{"model", o.model}, {"format", "pt"}});
     std::printf("Saved %s\n", o.save.c_str());
@@ -86,6 +97,8 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--seed", options->seed, "Seeds the initial weights and the shuffling")->capture_default_str();
   cmd->add_flag("--drop-last", options->drop_last, "Drop the last incomplete batch of each epoch");
   cmd->add_option("--metrics", options->metrics, "Write one JSON object per epoch to this file");
+  cmd->add_option("--csv", options->csv, "Write one CSV row per epoch to this file (Keras' CSVLogger)");
+  cmd->add_option("--report", options->report, "Write an offline HTML report (charts, compute table)");
   cmd->add_option("--save", options->save, "Save the trained weights (safetensors)");
   cmd->add_option("--load", options->load, "Start from these weights (safetensors)");
   return [options] { return train(*options); };

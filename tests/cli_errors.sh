@@ -32,6 +32,7 @@ expect_error "shorter than the 8-byte header length" inspect "$tmp/bad.safetenso
 expect_error "does not exist" inspect "$tmp/missing.safetensors"
 expect_error "file is required" inspect
 expect_error "bad.safetensors" export --load "$tmp/bad.safetensors" -o "$tmp/m.onnx"
+expect_error "no \"epoch\" column" plot "$tmp/bad.safetensors" -o "$tmp/plot.html"
 expect_error "--format: onnx2 not in" export --format onnx2 --load "$tmp/bad.safetensors" -o "$tmp/m.onnx"
 echo "$failures failed"
 [ $failures -eq 0 ]

@@ -179,6 +179,10 @@ class CSVLogger : public Callback {
   std::FILE* file_;
 };
 
+// The rows of a CSVLogger file (any separator it may have used: ',', ';' or tab), for plots
+// and reports. Needs the epoch and loss columns; the others may be absent (NaN).
+std::vector<EpochLogs> read_metrics_csv(const std::string& path);
+
 // Keras' TerminateOnNaN: stops training after an epoch whose loss is NaN or infinite. It sees
 // the epoch's loss only (reading it every batch would stall the GPU).
 class TerminateOnNaN : public Callback {

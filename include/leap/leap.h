@@ -12,6 +12,7 @@
 #include "leap/onnx.h"
 #include "leap/optim.h"
 #include "leap/predictor.h"
+#include "leap/report.h"
 #include "leap/safetensors.h"
 #include "leap/schedule.h"
 #include "leap/sequential.h"

@@ -16,8 +16,8 @@ std::string errno_text() { return std::strerror(errno); }
 
 // Makes a rename inside `dir` durable.
 void sync_directory(const std::string& file) {
-  std::string dir = std::filesystem::path(file).parent_path().string();
-  if (dir.empty()) dir = ".";
+  const std::filesystem::path parent = std::filesystem::path(file).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   check(fd >= 0, dir + ": cannot open directory to sync " + file + " (" + errno_text() + ")");
   int code = ::fsync(fd);
