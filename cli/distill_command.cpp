@@ -93,7 +93,9 @@ int distill(const DistillCommandOptions& o) {
                 static_cast<long long>(r.parameters), static_cast<long long>(r.flops), r.batch1_us,
                 r.batch1024_us);
   if (!o.report.empty()) {
-    ReportTable table{"distillation (T=" + std::to_string(o.temperature) + ", alpha=" + std::to_string(o.alpha) + ")",
+    char title[64];
+    std::snprintf(title, sizeof title, "distillation (T=%g, alpha=%g)", o.temperature, o.alpha);
+    ReportTable table{title,
                       {"model", "test accuracy", "parameters", "FLOPs/sample", "batch 1 (us)", "batch 1024 (us)"}, {}};
     for (const Row& r : rows) {
       char figures[3][32];

@@ -34,7 +34,7 @@ constexpr int kShapeDim = 1, kDimValue = 1, kDimParam = 2;
 }  // namespace field
 
 constexpr int kFloat = 1;          // TensorProto.DataType.FLOAT
-constexpr int kAttributeInt = 2;   // AttributeProto.AttributeType.INT
+constexpr int kIntAttribute = 2;   // AttributeProto.AttributeType.INT
 const char* const kBatchAxis = "batch";
 
 Message initializer(const Parameter& parameter) {
@@ -73,7 +73,7 @@ Message int_attribute(const std::string& name, int64_t value) {
   return Message()
       .bytes(field::kAttributeName, name)
       .varint(field::kAttributeInt, static_cast<uint64_t>(value))
-      .varint(field::kAttributeType, kAttributeInt);
+      .varint(field::kAttributeType, kIntAttribute);
 }
 
 // The layers that have a node at inference, each with its index in the network.
