@@ -10,6 +10,7 @@
 #include "leap/distill.h"
 #include "leap/idx.h"
 #include "leap/predictor.h"
+#include "leap/report.h"
 #include "progress.h"
 
 namespace leap::cli {
@@ -19,7 +20,7 @@ struct DistillCommandOptions {
   std::string teacher_model = "784-512-256-10", teacher_load, teacher_save;
   float teacher_dropout = 0.3f;
   int teacher_epochs = 30;
-  std::string student_model = "784-128-10", save, data, device = "auto";
+  std::string student_model = "784-128-10", save, data, device = "auto", report;
   float temperature = 2.0f, alpha = 0.5f, lr = 1e-3f;
   int epochs = 10, batch_size = 64;
   uint64_t seed = 0;
@@ -61,6 +62,7 @@ int distill(const DistillCommandOptions& o) {
                  .validation_data = &data.test, .callbacks = {&progress}, .verbose = true};
 
   Model teacher(Sequential::from_spec(o.teacher_model, o.seed + 1000, device, o.teacher_dropout));
+  Report report{"leap distill: " + o.teacher_model + " into " + o.student_model, {}, {}};
   if (!o.teacher_load.empty()) {
     load_weights(teacher.network(), o.teacher_load);
   } else {
@@ -68,18 +70,18 @@ int distill(const DistillCommandOptions& o) {
     teacher.compile(adam({.lr = o.lr}));
     FitOptions teacher_fit = fit;
     teacher_fit.epochs = o.teacher_epochs;
-    teacher.fit(data.train, teacher_fit);
+    report.runs.push_back({"teacher", teacher.fit(data.train, teacher_fit).epochs});
     if (!o.teacher_save.empty()) save_weights(teacher.network(), o.teacher_save);
   }
   std::printf("== student %s alone\n", o.student_model.c_str());
   Model alone(Sequential::from_spec(o.student_model, o.seed, device));
   alone.compile(adam({.lr = o.lr}));
-  alone.fit(data.train, fit);
+  report.runs.push_back({"student alone", alone.fit(data.train, fit).epochs});
   std::printf("== student %s distilled, T=%.2f, alpha=%.2f\n", o.student_model.c_str(), o.temperature, o.alpha);
   Model student(Sequential::from_spec(o.student_model, o.seed, device));
   Distiller distiller(teacher.network(), student, {.temperature = o.temperature, .alpha = o.alpha});
   distiller.compile(adam({.lr = o.lr}));
-  distiller.fit(data.train, fit);
+  report.runs.push_back({"student distilled", distiller.fit(data.train, fit).epochs});
   if (!o.save.empty()) save_weights(student.network(), o.save, {{"model", o.student_model}});
 
   const Row rows[] = {measure("teacher", teacher, data.test), measure("student alone", alone, data.test),
@@ -90,6 +92,23 @@ int distill(const DistillCommandOptions& o) {
     std::printf("%-18s %9.4f %11lld %13lld %13.1f %16.1f\n", r.name.c_str(), r.accuracy,
                 static_cast<long long>(r.parameters), static_cast<long long>(r.flops), r.batch1_us,
                 r.batch1024_us);
+  if (!o.report.empty()) {
+    char title[64];
+    std::snprintf(title, sizeof title, "distillation (T=%g, alpha=%g)", o.temperature, o.alpha);
+    ReportTable table{title,
+                      {"model", "test accuracy", "parameters", "FLOPs/sample", "batch 1 (us)", "batch 1024 (us)"}, {}};
+    for (const Row& r : rows) {
+      char figures[3][32];
+      std::snprintf(figures[0], 32, "%.4f", r.accuracy);
+      std::snprintf(figures[1], 32, "%.1f", r.batch1_us);
+      std::snprintf(figures[2], 32, "%.1f", r.batch1024_us);
+      table.rows.push_back({r.name, figures[0], std::to_string(r.parameters), std::to_string(r.flops),
+                            figures[1], figures[2]});
+    }
+    report.tables.push_back(table);
+    write_report(o.report, report);
+    std::printf("Wrote %s\n", o.report.c_str());
+  }
   const double gap = rows[0].accuracy - rows[1].accuracy, gain = rows[2].accuracy - rows[1].accuracy;
   std::printf("distillation: %+.2f points over the student alone", 100 * gain);
   if (gap > 0)
@@ -121,6 +140,7 @@ Command add_distill_command(CLI::App& app) {
   cmd->add_option("--seed", o->seed, "Seeds the students' weights and batch order (shared)")
       ->capture_default_str()->check(digits_only);
   cmd->add_option("--save", o->save, "Save the distilled student (safetensors)");
+  cmd->add_option("--report", o->report, "Write an offline HTML report (curves of all three, the table)");
   return [o] { return distill(*o); };
 }
 

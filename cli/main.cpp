@@ -93,6 +93,9 @@ int main(int argc, char** argv) {
   add(leap::cli::add_eval_command);
   add(leap::cli::add_predict_command);
   add(leap::cli::add_distill_command);
+  add(leap::cli::add_inspect_command);
+  add(leap::cli::add_export_command);
+  add(leap::cli::add_plot_command);
   try {
     app.parse(argc, argv);
     for (auto& [subcommand, command] : commands)

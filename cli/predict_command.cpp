@@ -6,13 +6,14 @@
 #include "commands.h"
 #include "leap/error.h"
 #include "leap/idx.h"
+#include "leap/safetensors.h"
 #include "leap/trainer.h"
 
 namespace leap::cli {
 namespace {
 
 struct PredictOptions : SavedModelOptions {
-  std::string images, output;
+  std::string images, output, logits;
 };
 
 int predict(const PredictOptions& o) {
@@ -26,7 +27,10 @@ int predict(const PredictOptions& o) {
   check(data.features() == model.network().input_width(),
         "the images have " + std::to_string(data.features()) + " pixels but --model " + o.model +
             " takes " + std::to_string(model.network().input_width()) + " inputs");
-  const std::vector<float> logits = model.predict(data.images).to_vector();
+  const Tensor logits_tensor = model.predict(data.images).to(Device::cpu);
+  // Logits in safetensors, so that other frameworks can be compared with leap to the bit.
+  if (!o.logits.empty()) save_safetensors(o.logits, {{"logits", logits_tensor}});
+  const std::vector<float> logits = logits_tensor.to_vector();
   const int classes = model.network().output_width();
 
   std::FILE* out = o.output.empty() ? stdout : std::fopen(o.output.c_str(), "w");
@@ -60,6 +64,7 @@ Command add_predict_command(CLI::App& app) {
   cmd->add_option("--images", options->images, "An IDX image file to predict instead of --data's")
       ->excludes(cmd->get_option("--data"));
   cmd->add_option("-o,--output", options->output, "Write the CSV here instead of stdout");
+  cmd->add_option("--logits", options->logits, "Also write the logits [n, classes] here (safetensors, tensor \"logits\")");
   return [options] { return predict(*options); };
 }
 

@@ -12,6 +12,7 @@
 #include "leap/data_files.h"
 #include "leap/idx.h"
 #include "leap/error.h"
+#include "leap/report.h"
 #include "leap/trainer.h"
 #include "leap/training_checkpoint.h"
 #include "progress.h"
@@ -34,7 +35,7 @@ struct TrainOptions {
   uint64_t seed = 0;
   bool drop_last = false;
   bool cpu_fallback = false;
-  std::string metrics, save, load;
+  std::string metrics, csv, report, save, load;
   std::string run_dir = "leap-run", checkpoint_every, resume, on_nan = "stop";
 };
 
@@ -86,11 +87,21 @@ int train_on(const TrainOptions& o, Device device) {
     metrics = std::make_unique<JsonlLogger>(o.metrics);
     fit.callbacks.push_back(metrics.get());
   }
+  std::unique_ptr<CSVLogger> csv;
+  if (!o.csv.empty()) {
+    csv = std::make_unique<CSVLogger>(o.csv);
+    fit.callbacks.push_back(csv.get());
+  }
   History history;
   try {
     history = model.fit(data.train, fit);
   } catch (const Interrupted& e) {
     throw Interrupted(std::string(e.what()) + "\nleap: to continue, run the same command with --resume " + o.run_dir);
+  }
+  if (!o.report.empty()) {
+    write_report(o.report, {"leap train " + o.model, {{o.model, history.epochs}},
+                            {compute_table(model, history, o.batch_size)}});
+    std::printf("Wrote %s\n", o.report.c_str());
   }
   if (!o.save.empty()) {
     save_weights(model.network(), o.save, {{"model", o.model}, {"format", "pt"}});
@@ -141,6 +152,8 @@ Command add_train_command(CLI::App& app) {
       ->capture_default_str()->check(digits_only);
   cmd->add_flag("--drop-last", options->drop_last, "Drop the last incomplete batch of each epoch");
   cmd->add_option("--metrics", options->metrics, "Write one JSON object per epoch to this file");
+  cmd->add_option("--csv", options->csv, "Write one CSV row per epoch to this file (Keras' CSVLogger)");
+  cmd->add_option("--report", options->report, "Write an offline HTML report (charts, compute table)");
   cmd->add_option("--save", options->save, "Save the trained weights (safetensors)");
   cmd->add_option("--load", options->load, "Start from these weights (safetensors)");
   cmd->add_flag("--cpu-fallback", options->cpu_fallback,

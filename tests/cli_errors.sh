@@ -50,5 +50,11 @@ expect_error "nope.safetensors: file does not exist" train --device cpu --model 
 expect_error "bad.safetensors: 7 bytes, shorter than the 8-byte header" train --device cpu --model 2-3 --data "$tmp/ok.csv" --resume "$tmp/bad.safetensors"
 # Out of memory: what was asked and what is available, no crash.
 expect_error "out of host memory allocating 4398046511104 bytes" train --device cpu --model 784-1048576-1048576-10 --data "$tmp/ok.csv"
+expect_error "shorter than the 8-byte header length" inspect "$tmp/bad.safetensors"
+expect_error "does not exist" inspect "$tmp/missing.safetensors"
+expect_error "file is required" inspect
+expect_error "bad.safetensors" export --load "$tmp/bad.safetensors" -o "$tmp/m.onnx"
+expect_error "no \"epoch\" column" plot "$tmp/bad.safetensors" -o "$tmp/plot.html"
+expect_error "--format: onnx2 not in" export --format onnx2 --load "$tmp/bad.safetensors" -o "$tmp/m.onnx"
 echo "$failures failed"
 [ $failures -eq 0 ]

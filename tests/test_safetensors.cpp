@@ -327,3 +327,27 @@ TEST_F(SafetensorsTest, PythonWriterAndReaderAgree) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(SafetensorsTest, HeaderListsEveryDtypeInDataOrderWithoutLoading) {
+  std::string header = R"({"__metadata__":{"spec":"4-3"},)"
+                       R"("z.weight":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},)"
+                       R"("a.mask":{"dtype":"U8","shape":[5],"data_offsets":[24,29]}})";
+  const std::string file =
+      write("mixed.safetensors", safetensors_bytes(header, std::string(29, '\0')));
+  const leap::SafetensorsHeader info = leap::read_safetensors_header(file);
+  ASSERT_EQ(info.tensors.size(), 2u);
+  EXPECT_EQ(info.tensors[0].name, "z.weight");  // data order, not name order
+  EXPECT_EQ(info.tensors[0].dtype, "F32");
+  EXPECT_EQ(info.tensors[0].shape, (leap::Shape{2, 3}));
+  EXPECT_EQ(info.tensors[0].numel, 6u);
+  EXPECT_EQ(info.tensors[1].dtype, "U8");
+  EXPECT_EQ(info.tensors[1].end - info.tensors[1].begin, 5u);
+  EXPECT_EQ(info.metadata.at("spec"), "4-3");
+  EXPECT_EQ(info.header_bytes, header.size());
+  // Listing is not loading: U8 is a safetensors dtype that leap does not convert.
+  expect_contains(error_of([&] { leap::load_safetensors(file); }), {"a.mask", "unsupported dtype \"U8\""});
+}
+
+}  // namespace

@@ -3,8 +3,10 @@
 // Files written here load with the official library (and PyTorch), and the other way round.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "leap/tensor.h"
 
@@ -22,6 +24,25 @@ void save_safetensors(const std::string& path, const TensorMap& tensors,
 // (an I64 value that does not fit is an error). Fills `metadata` when it is not null.
 TensorMap load_safetensors(const std::string& path,
                            std::map<std::string, std::string>* metadata = nullptr);
+
+// One tensor's entry in a file's header, as stored there (before any conversion).
+struct SafetensorsEntry {
+  std::string name;
+  std::string dtype;  // as the file names it: "F32", "BF16", "I64", "U8", ...
+  Shape shape;
+  uint64_t numel = 0;
+  uint64_t begin = 0, end = 0;  // byte offsets into the data section
+};
+
+struct SafetensorsHeader {
+  std::vector<SafetensorsEntry> tensors;  // in the order of their data
+  std::map<std::string, std::string> metadata;
+  uint64_t file_bytes = 0, header_bytes = 0;
+};
+
+// Reads and checks a file's header (every dtype of the format, offsets within the file)
+// without reading the tensor data: what `leap inspect` shows.
+SafetensorsHeader read_safetensors_header(const std::string& path);
 
 // The tensor `name` of `tensors` (loaded from `file`), which must have `shape`.
 Tensor require(const TensorMap& tensors, const std::string& name, const Shape& shape,

@@ -1,8 +1,6 @@
 #include "leap/safetensors.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cmath>
@@ -15,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "atomic_file.h"
 #include "leap/error.h"
 
 namespace leap {
@@ -65,78 +64,19 @@ std::string make_header(const std::string& path, const TensorMap& tensors,
   return text;
 }
 
-// A file beside the target that is removed unless commit() renamed it into place.
-class TempFile {
- public:
-  explicit TempFile(std::string path) : path_(std::move(path)) {
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    check(fd_ >= 0, path_ + ": cannot create (" + errno_text() + ")");
-  }
-  ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(path_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  void write(const void* data, size_t size) {
-    const char* bytes = static_cast<const char*>(data);
-    while (size > 0) {
-      ssize_t written = ::write(fd_, bytes, size);
-      if (written < 0 && errno == EINTR) continue;
-      check(written > 0, path_ + ": write failed (" + errno_text() + ")");
-      bytes += written;
-      size -= static_cast<size_t>(written);
-    }
-  }
-
-  // Makes the bytes durable, then moves them over `target` in one step.
-  void commit(const std::string& target) {
-    check(::fsync(fd_) == 0, path_ + ": fsync failed (" + errno_text() + ")");
-    int code = ::close(fd_);
-    fd_ = -1;
-    check(code == 0, path_ + ": close failed (" + errno_text() + ")");
-    check(::rename(path_.c_str(), target.c_str()) == 0,
-          target + ": cannot rename " + path_ + " over it (" + errno_text() + ")");
-    committed_ = true;
-  }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-  bool committed_ = false;
-};
-
-// Makes a rename inside `dir` durable.
-void sync_directory(const std::string& file) {
-  std::string dir = std::filesystem::path(file).parent_path().string();
-  if (dir.empty()) dir = ".";
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  check(fd >= 0, dir + ": cannot open directory to sync " + file + " (" + errno_text() + ")");
-  int code = ::fsync(fd);
-  int fsync_errno = errno;
-  ::close(fd);
-  // Some file systems cannot sync a directory (EINVAL); the rename itself has happened.
-  check(code == 0 || fsync_errno == EINVAL, dir + ": fsync of directory failed after writing " +
-                                                file + " (" + std::strerror(fsync_errno) + ")");
-}
-
 // ---- loading ----
 
-struct DtypeInfo {
-  std::string name;
-  size_t itemsize;
-};
-
-DtypeInfo parse_dtype(const std::string& where, const Json& value) {
-  check(value.is_string(), where + ": \"dtype\" is not a string");
+// Every dtype of the format and its item size; leap converts only some of them (convert()).
+size_t parse_dtype_size(const std::string& where, const Json& value) {
   const std::string name = value.get<std::string>();
-  for (const DtypeInfo& known : {DtypeInfo{"F32", 4}, DtypeInfo{"I32", 4}, DtypeInfo{"F64", 8},
-                                 DtypeInfo{"I64", 8}, DtypeInfo{"F16", 2}, DtypeInfo{"BF16", 2}}) {
-    if (known.name == name) return known;
-  }
-  throw Error(where + ": unsupported dtype \"" + name +
-              "\" (leap reads F32, F64, F16, BF16, I32, I64)");
+  static const std::map<std::string, size_t> kSizes = {
+      {"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"F8_E4M3", 1}, {"F8_E5M2", 1}, {"I16", 2},
+      {"U16", 2},  {"F16", 2}, {"BF16", 2}, {"I32", 4},    {"U32", 4},     {"F32", 4},
+      {"I64", 8},  {"U64", 8}, {"F64", 8}};
+  auto found = kSizes.find(name);
+  check(found != kSizes.end(), where + ": unsupported dtype \"" + name +
+                                   "\" (not a safetensors dtype; leap reads F32, F64, F16, BF16, I32, I64)");
+  return found->second;
 }
 
 uint64_t json_count(const std::string& where, const Json& value, const char* what) {
@@ -146,20 +86,15 @@ uint64_t json_count(const std::string& where, const Json& value, const char* wha
 }
 
 // One tensor's entry in the header, checked against the data section.
-struct Entry {
-  DtypeInfo dtype;
-  Shape shape;
-  uint64_t numel = 1;
-  uint64_t begin = 0, end = 0;
-};
-
-Entry parse_entry(const std::string& where, const Json& info, uint64_t data_size) {
+SafetensorsEntry parse_entry(const std::string& where, const Json& info, uint64_t data_size) {
   check(info.is_object(), where + ": entry is " + info.dump() + ", not an object");
   for (const char* key : {"dtype", "shape", "data_offsets"}) {
     check(info.contains(key), where + ": entry lacks \"" + std::string(key) + "\"");
   }
-  Entry entry;
-  entry.dtype = parse_dtype(where, info["dtype"]);
+  check(info["dtype"].is_string(), where + ": \"dtype\" is not a string");
+  SafetensorsEntry entry;
+  entry.dtype = info["dtype"].get<std::string>();
+  const size_t itemsize = parse_dtype_size(where, info["dtype"]);
   const Json& shape = info["shape"];
   check(shape.is_array(), where + ": \"shape\" is " + shape.dump() + ", not an array");
   bool empty = false;
@@ -171,12 +106,12 @@ Entry parse_entry(const std::string& where, const Json& info, uint64_t data_size
     empty = empty || value == 0;
   }
   // Bounding the element count by the data section keeps the products below overflow.
-  const uint64_t max_numel = data_size / entry.dtype.itemsize;
+  const uint64_t max_numel = data_size / itemsize;
   entry.numel = empty ? 0 : 1;
   for (int64_t extent : entry.shape) {
     if (empty) break;
     check(static_cast<uint64_t>(extent) <= max_numel / entry.numel,
-          where + ": shape " + to_string(entry.shape) + " of " + entry.dtype.name +
+          where + ": shape " + to_string(entry.shape) + " of " + entry.dtype +
               " needs more than the " + std::to_string(data_size) + " bytes of the data section");
     entry.numel *= static_cast<uint64_t>(extent);
   }
@@ -189,11 +124,11 @@ Entry parse_entry(const std::string& where, const Json& info, uint64_t data_size
         where + ": data_offsets [" + std::to_string(entry.begin) + ", " +
             std::to_string(entry.end) + "] fall outside the data section of " +
             std::to_string(data_size) + " bytes");
-  const uint64_t expected = entry.numel * entry.dtype.itemsize;
+  const uint64_t expected = entry.numel * itemsize;
   check(entry.end - entry.begin == expected,
         where + ": data_offsets [" + std::to_string(entry.begin) + ", " +
             std::to_string(entry.end) + "] span " + std::to_string(entry.end - entry.begin) +
-            " bytes, but shape " + to_string(entry.shape) + " of " + entry.dtype.name + " needs " +
+            " bytes, but shape " + to_string(entry.shape) + " of " + entry.dtype + " needs " +
             std::to_string(expected));
   return entry;
 }
@@ -219,8 +154,12 @@ T load_little_endian(const char* bytes) {
 }
 
 // Builds the leap tensor from one entry's raw bytes, converting wider or narrower types.
-Tensor convert(const std::string& where, const Entry& entry, const std::vector<char>& bytes) {
-  const std::string& dtype = entry.dtype.name;
+Tensor convert(const std::string& where, const SafetensorsEntry& entry,
+               const std::vector<char>& bytes) {
+  const std::string& dtype = entry.dtype;
+  check(dtype == "F32" || dtype == "I32" || dtype == "F64" || dtype == "I64" || dtype == "F16" ||
+            dtype == "BF16",
+        where + ": unsupported dtype \"" + dtype + "\" (leap reads F32, F64, F16, BF16, I32, I64)");
   const bool integer = dtype == "I32" || dtype == "I64";
   Tensor tensor(entry.shape, integer ? DType::int32 : DType::float32, Device::cpu);
   const size_t count = entry.numel;
@@ -288,11 +227,9 @@ void save_safetensors(const std::string& path, const TensorMap& tensors,
   temp.write(header.data(), header.size());
   for (const auto& [name, tensor] : host) temp.write(raw_bytes(tensor), tensor.bytes());
   temp.commit(path);
-  sync_directory(path);
 }
 
-TensorMap load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata) {
-  if (metadata) metadata->clear();
+SafetensorsHeader read_safetensors_header(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code error;
   fs::file_status status = fs::status(path, error);
@@ -324,20 +261,34 @@ TensorMap load_safetensors(const std::string& path, std::map<std::string, std::s
   }
   check(header.is_object(), path + ": header is not a JSON object");
 
-  const uint64_t data_start = 8 + header_size;
-  const uint64_t data_size = file_size - data_start;
-  TensorMap tensors;
+  SafetensorsHeader result;
+  result.file_bytes = file_size;
+  result.header_bytes = header_size;
+  const uint64_t data_size = file_size - 8 - header_size;
   for (const auto& [name, info] : header.items()) {
     if (name == kMetadataKey) {
-      std::map<std::string, std::string> values = parse_metadata(path, info);
-      if (metadata) *metadata = std::move(values);
+      result.metadata = parse_metadata(path, info);
       continue;
     }
-    const std::string where = path + ": tensor '" + name + "'";
-    Entry entry = parse_entry(where, info, data_size);
+    result.tensors.push_back(parse_entry(path + ": tensor '" + name + "'", info, data_size));
+    result.tensors.back().name = name;
+  }
+  std::stable_sort(result.tensors.begin(), result.tensors.end(),
+                   [](const SafetensorsEntry& a, const SafetensorsEntry& b) { return a.begin < b.begin; });
+  return result;
+}
+
+TensorMap load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata) {
+  SafetensorsHeader header = read_safetensors_header(path);
+  if (metadata) *metadata = header.metadata;
+  std::ifstream in(path, std::ios::binary);
+  check(in.is_open(), path + ": cannot open for reading (" + errno_text() + ")");
+  const uint64_t data_start = 8 + header.header_bytes;
+  TensorMap tensors;
+  for (const SafetensorsEntry& entry : header.tensors) {
     std::vector<char> bytes(entry.end - entry.begin);
     read_exactly(in, path, data_start + entry.begin, bytes.data(), bytes.size());
-    tensors[name] = convert(where, entry, bytes);
+    tensors[entry.name] = convert(path + ": tensor '" + entry.name + "'", entry, bytes);
   }
   return tensors;
 }

@@ -14,22 +14,27 @@ double monitored_value(const EpochLogs& logs, const std::string& monitor) {
   throw Error("unknown monitor '" + monitor + "' (expected loss, accuracy, val_loss or val_accuracy)");
 }
 
-static bool higher_is_better(const std::string& monitor) {
-  return monitor.find("accuracy") != std::string::npos;
+Monitor::Monitor(std::string name, const std::string& mode, double min_delta)
+    : name_(std::move(name)), min_delta_(min_delta) {
+  monitored_value(EpochLogs{}, name_);  // rejects unknown names now, not at the first epoch
+  check(mode == "auto" || mode == "min" || mode == "max",
+        "unknown mode '" + mode + "' for monitor '" + name_ + "' (expected auto, min or max)");
+  higher_is_better_ = mode == "max" || (mode == "auto" && name_.find("accuracy") != std::string::npos);
 }
+
+bool Monitor::improved(double value, double best) const {
+  return higher_is_better_ ? value > best + min_delta_ : value < best - min_delta_;
+}
+
+double Monitor::worst() const { return higher_is_better_ ? -INFINITY : INFINITY; }
 
 EarlyStopping::EarlyStopping(std::string monitor, int patience, double min_delta)
-    : monitor_(std::move(monitor)), patience_(patience), min_delta_(min_delta),
-      best_(higher_is_better(monitor_) ? -INFINITY : INFINITY) {
-  EpochLogs probe;
-  monitored_value(probe, monitor_);  // rejects unknown names now, not at the first epoch
-}
+    : monitor_(std::move(monitor), "auto", min_delta), patience_(patience), best_(monitor_.worst()) {}
 
 bool EarlyStopping::on_epoch_end(const EpochLogs& logs) {
-  double value = monitored_value(logs, monitor_);
+  double value = monitor_.value(logs);
   if (std::isnan(value)) return false;
-  bool improved = higher_is_better(monitor_) ? value > best_ + min_delta_ : value < best_ - min_delta_;
-  if (improved) {
+  if (monitor_.improved(value, best_)) {
     best_ = value;
     wait_ = 0;
     return false;
