@@ -28,5 +28,7 @@ expect_error "--epochs: Value -3 not in range 1 to" train --epochs -3
 expect_error "not expected" train --no-such-flag
 expect_error "bad.safetensors" eval --device cpu --load "$tmp/bad.safetensors" --data "$tmp/empty"
 expect_error "--load is required" eval
+expect_error "--schedule: warmup not in {none,step,cosine}" distill --schedule warmup
+expect_error "--weight-decay: Value -1 not in range" distill --weight-decay -1
 echo "$failures failed"
 [ $failures -eq 0 ]
