@@ -1,11 +1,15 @@
 """Distillation recipes on Fashion-MNIST, paired over seeds: one teacher trained once
-(784-512-256-10, dropout, Adam), then for each recipe (temperature, alpha) and seed, the
-784-128-10 student alone and distilled from the same initial weights and batch order
-(`leap distill --teacher-load`). Prints the mean gain and the share of the gap recovered
-per recipe and writes JSON.
+(784-512-256-10, dropout, Adam) or loaded, then for each recipe (temperature, alpha) and seed,
+the 784-128-10 student alone and distilled from the same initial weights and batch order
+(`leap distill --teacher-load`). Teacher and both students share the optimizer, learning-rate
+schedule and weight decay; both students share the epochs. Prints per seed, then the mean gain,
+its spread over seeds, the share of the teacher-student gap recovered and leap distill's report
+table (accuracy, parameters, FLOPs, latency) for the first recipe; writes JSON.
 
-usage: python3 bench/distill_sweep.py --leap build/leap [--data DIR] [--device cuda]
-       [--seeds 3] [--recipes 2:0.5,4:0.9] [--teacher-epochs 30] [--epochs 10] [--json FILE]"""
+The defaults are leap distill's recipe, so that a bare run is the acceptance check:
+usage: python3 bench/distill_sweep.py --leap build/leap [--data DIR] [--device cpu|cuda]
+       [--seeds 5] [--recipes 2:0.5,1:1.0] [--teacher-epochs 30] [--epochs 60]
+       [--schedule none|step|cosine] [--weight-decay 0] [--teacher-load FILE] [--json FILE]"""
 import argparse
 import json
 import os
@@ -29,54 +33,77 @@ def run(leap, args):
     return rows
 
 
+def report(runs):
+    """leap distill's table, accuracies averaged over the seeds and latencies their medians."""
+    print(f"{'':18} {'test acc':>9} {'parameters':>11} {'FLOPs/sample':>13} {'batch 1 (us)':>13} {'batch 1024 (us)':>16}")
+    for name in ("teacher", "student alone", "student distilled"):
+        rows = [r[name] for r in runs]
+        print(f"{name:18} {statistics.mean(r['accuracy'] for r in rows):9.4f} {rows[0]['parameters']:11d} "
+              f"{rows[0]['flops_per_sample']:13d} {statistics.median(r['batch1_us'] for r in rows):13.1f} "
+              f"{statistics.median(r['batch1024_us'] for r in rows):16.1f}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--leap", required=True)
     parser.add_argument("--data", default=os.environ.get("LEAP_DATA_DIR", "/usr/share/datasets/fashion-mnist"))
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--recipes", default="2:0.5,4:0.5,4:0.9,8:0.9")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--recipes", default="2:0.5", help="temperature:alpha,...")
     parser.add_argument("--teacher-epochs", type=int, default=30)
     parser.add_argument("--teacher-dropout", type=float, default=0.3)
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--schedule", default="none", choices=["none", "step", "cosine"])
+    parser.add_argument("--weight-decay", type=float, default=0.0)
+    parser.add_argument("--teacher-load", help="saved teacher weights (skips training one)")
     parser.add_argument("--json")
     args = parser.parse_args()
-    common = ["--data", args.data, "--device", args.device, "--epochs", str(args.epochs)]
+    shared = ["--data", args.data, "--device", args.device, "--schedule", args.schedule,
+              "--weight-decay", str(args.weight_decay), "--teacher-dropout", str(args.teacher_dropout)]
     with tempfile.TemporaryDirectory() as tmp:
-        teacher = os.path.join(tmp, "teacher.safetensors")
-        first = run(args.leap, common + ["--teacher-epochs", str(args.teacher_epochs), "--teacher-dropout",
-                                         str(args.teacher_dropout), "--teacher-save", teacher, "--seed", "0"])
-        print(f"teacher: {first['teacher']['accuracy']:.4f}", flush=True)
+        teacher = args.teacher_load or os.path.join(tmp, "teacher.safetensors")
+        if not args.teacher_load:  # one teacher for every recipe and seed; the students here are throwaway
+            run(args.leap, shared + ["--teacher-epochs", str(args.teacher_epochs), "--teacher-save", teacher,
+                                     "--epochs", "1"])
         results = []
         for recipe in args.recipes.split(","):
             temperature, alpha = recipe.split(":")
             runs = []
             for seed in range(args.seeds):
-                rows = run(args.leap, common + ["--teacher-load", teacher, "--teacher-dropout", str(args.teacher_dropout),
+                rows = run(args.leap, shared + ["--teacher-load", teacher, "--epochs", str(args.epochs),
                                                 "--temperature", temperature, "--alpha", alpha, "--seed", str(seed)])
                 runs.append(rows)
-                print(f"  T={temperature} alpha={alpha} seed {seed}: alone {rows['student alone']['accuracy']:.4f}, "
+                print(f"  T={temperature} alpha={alpha} seed {seed}: teacher {rows['teacher']['accuracy']:.4f}, "
+                      f"alone {rows['student alone']['accuracy']:.4f}, "
                       f"distilled {rows['student distilled']['accuracy']:.4f}", flush=True)
+            teacher_accuracy = runs[0]["teacher"]["accuracy"]
             alone = statistics.mean(r["student alone"]["accuracy"] for r in runs)
             distilled = statistics.mean(r["student distilled"]["accuracy"] for r in runs)
-            teacher_accuracy = first["teacher"]["accuracy"]
+            gains = [r["student distilled"]["accuracy"] - r["student alone"]["accuracy"] for r in runs]
             gap = teacher_accuracy - alone
             results.append({"temperature": float(temperature), "alpha": float(alpha), "seeds": args.seeds,
                             "teacher": teacher_accuracy, "student_alone": alone, "distilled": distilled,
                             "gain_points": 100 * (distilled - alone),
+                            "gain_stdev_points": 100 * statistics.stdev(gains) if len(gains) > 1 else None,
                             "gap_recovered": (distilled - alone) / gap if gap > 0 else None, "runs": runs})
-    print(f"\nteacher {args.teacher_epochs} epochs, dropout {args.teacher_dropout}: {first['teacher']['accuracy']:.4f}; "
-          f"student {args.epochs} epochs; means over {args.seeds} paired seeds")
-    print(f"{'T':>5} {'alpha':>6} {'alone':>8} {'distilled':>10} {'gain pt':>8} {'gap recovered':>14}")
+    print(f"\nteacher 784-512-256-10, "
+          f"{args.teacher_epochs} epochs, dropout {args.teacher_dropout}: {results[0]['teacher']:.4f}; "
+          f"students 784-128-10, {args.epochs} epochs; schedule {args.schedule}, weight decay {args.weight_decay}; "
+          f"means over {args.seeds} paired seeds")
+    print(f"{'T':>5} {'alpha':>6} {'alone':>8} {'distilled':>10} {'gain pt':>8} {'sd pt':>6} {'gap recovered':>14}  pass")
     for r in results:
         recovered = f"{100 * r['gap_recovered']:.0f}%" if r["gap_recovered"] is not None else "n/a"
+        spread = f"{r['gain_stdev_points']:6.2f}" if r["gain_stdev_points"] is not None else f"{'-':>6}"
+        passed = r["gain_points"] >= 0.5 and (r["gap_recovered"] is None or r["gap_recovered"] >= 0.5)
         print(f"{r['temperature']:5.1f} {r['alpha']:6.2f} {r['student_alone']:8.4f} {r['distilled']:10.4f} "
-              f"{r['gain_points']:+8.2f} {recovered:>14}")
-    print("acceptance: gain >= 0.5 points and >= 50% of the gap recovered")
+              f"{r['gain_points']:+8.2f} {spread} {recovered:>14}  {'yes' if passed else 'no'}")
+    print("acceptance: gain >= 0.5 points and >= 50% of the gap recovered\n")
+    report(results[0]["runs"])
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"benchmark": "distill_sweep", "teacher_epochs": args.teacher_epochs,
-                       "teacher_dropout": args.teacher_dropout, "epochs": args.epochs, "results": results}, f, indent=2)
+            json.dump({"benchmark": "distill_sweep", "device": args.device, "teacher_epochs": args.teacher_epochs,
+                       "teacher_dropout": args.teacher_dropout, "epochs": args.epochs, "schedule": args.schedule,
+                       "weight_decay": args.weight_decay, "results": results}, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -21,8 +21,9 @@ struct DistillCommandOptions {
   float teacher_dropout = 0.3f;
   int teacher_epochs = 30;
   std::string student_model = "784-128-10", save, data, device = "auto", report;
-  float temperature = 2.0f, alpha = 0.5f, lr = 1e-3f;
+  float temperature = 2.0f, alpha = 0.5f, lr = 1e-3f, weight_decay = 0.0f;
   int epochs = 10, batch_size = 64;
+  std::string schedule = "none";
   uint64_t seed = 0;
 };
 
@@ -58,8 +59,11 @@ int distill(const DistillCommandOptions& o) {
   const Device device = choose_device(o.device);
   MnistSplits data = load_mnist_dir(o.data.empty() ? default_data_dir() : o.data);
   KerasProgress progress;
+  // Both student arms share every setting but the loss: epochs, schedule, seed, optimizer.
   FitOptions fit{.epochs = o.epochs, .batch_size = o.batch_size, .seed = o.seed,
-                 .validation_data = &data.test, .callbacks = {&progress}, .verbose = true};
+                 .validation_data = &data.test, .callbacks = {&progress},
+                 .schedule = schedule_by_name(o.schedule, o.epochs), .verbose = true};
+  const OptimizerFactory optimizer = adam({.lr = o.lr, .weight_decay = o.weight_decay});
 
   Model teacher(Sequential::from_spec(o.teacher_model, o.seed + 1000, device, o.teacher_dropout));
   Report report{"leap distill: " + o.teacher_model + " into " + o.student_model, {}, {}};
@@ -67,20 +71,21 @@ int distill(const DistillCommandOptions& o) {
     load_weights(teacher.network(), o.teacher_load);
   } else {
     std::printf("== teacher %s, dropout %.2f, %d epochs\n", o.teacher_model.c_str(), o.teacher_dropout, o.teacher_epochs);
-    teacher.compile(adam({.lr = o.lr}));
+    teacher.compile(optimizer);
     FitOptions teacher_fit = fit;
     teacher_fit.epochs = o.teacher_epochs;
+    teacher_fit.schedule = schedule_by_name(o.schedule, o.teacher_epochs);
     report.runs.push_back({"teacher", teacher.fit(data.train, teacher_fit).epochs});
     if (!o.teacher_save.empty()) save_weights(teacher.network(), o.teacher_save);
   }
   std::printf("== student %s alone\n", o.student_model.c_str());
   Model alone(Sequential::from_spec(o.student_model, o.seed, device));
-  alone.compile(adam({.lr = o.lr}));
+  alone.compile(optimizer);
   report.runs.push_back({"student alone", alone.fit(data.train, fit).epochs});
   std::printf("== student %s distilled, T=%.2f, alpha=%.2f\n", o.student_model.c_str(), o.temperature, o.alpha);
   Model student(Sequential::from_spec(o.student_model, o.seed, device));
   Distiller distiller(teacher.network(), student, {.temperature = o.temperature, .alpha = o.alpha});
-  distiller.compile(adam({.lr = o.lr}));
+  distiller.compile(optimizer);
   report.runs.push_back({"student distilled", distiller.fit(data.train, fit).epochs});
   if (!o.save.empty()) save_weights(student.network(), o.save, {{"model", o.student_model}});
 
@@ -132,9 +137,13 @@ Command add_distill_command(CLI::App& app) {
   cmd->add_option("--student-model", o->student_model)->capture_default_str();
   cmd->add_option("--temperature", o->temperature)->capture_default_str()->check(CLI::Range(0.01f, 100.0f));
   cmd->add_option("--alpha", o->alpha, "Weight of the soft-target loss")->capture_default_str()->check(CLI::Range(0.0f, 1.0f));
-  cmd->add_option("--epochs", o->epochs, "Student epochs")->capture_default_str()->check(CLI::Range(1, 100000));
+  cmd->add_option("--epochs", o->epochs, "Epochs of each student, alone and distilled")->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_option("--batch-size", o->batch_size)->capture_default_str()->check(CLI::Range(1, 1 << 24));
   cmd->add_option("--lr", o->lr)->capture_default_str()->check(finite_non_negative & CLI::Range(0.0, 1e6));
+  cmd->add_option("--weight-decay", o->weight_decay, "Adam's L2 weight decay, teacher and students")
+      ->capture_default_str()->check(finite_non_negative & CLI::Range(0.0, 1.0));
+  cmd->add_option("--schedule", o->schedule, "Learning-rate schedule of the teacher and both students")
+      ->capture_default_str()->check(CLI::IsMember({"none", "step", "cosine"}));
   cmd->add_option("--data", o->data, "Directory with the IDX files (default: Debian's Fashion-MNIST)");
   cmd->add_option("--device", o->device)->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   cmd->add_option("--seed", o->seed, "Seeds the students' weights and batch order (shared)")
