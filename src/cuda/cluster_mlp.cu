@@ -149,11 +149,11 @@ __device__ inline SmallParameter small_parameter(const ClusterMlpArgs& a, int ti
   const int b1_unit = tid - (kThreads - kUnits), b2_class = tid - kB2Thread;
   const int w2_count = a.classes * kUnits;
   if (tid < w2_count)
-    return {int64_t(tid / kUnits) * a.hid + unit0 + tid % kUnits, a.w2, a.m_w2, a.v_w2, l.w2 + tid, tid};
+    return {int64_t(tid / kUnits) * a.hid + unit0 + tid % kUnits, a.weights.w2, a.weights.m_w2, a.weights.v_w2, l.w2 + tid, tid};
   if (b1_unit >= 0)
-    return {unit0 + b1_unit, a.b1, a.m_b1, a.v_b1, l.b1 + b1_unit, w2_count + b1_unit};
+    return {unit0 + b1_unit, a.weights.b1, a.weights.m_b1, a.weights.v_b1, l.b1 + b1_unit, w2_count + b1_unit};
   if (rank == 0 && b2_class >= 0 && b2_class < a.classes)
-    return {b2_class, a.b2, a.m_b2, a.v_b2, l.b2 + b2_class, w2_count + kUnits + b2_class};
+    return {b2_class, a.weights.b2, a.weights.m_b2, a.weights.v_b2, l.b2 + b2_class, w2_count + kUnits + b2_class};
   return {-1, nullptr, nullptr, nullptr, 0, 0};
 }
 
@@ -195,9 +195,9 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     const bool valid = column < a.in;  // the input width is even, so column + 1 is valid too
 #pragma unroll
     for (int j = 0; j < 2; ++j) {
-      w[kc][j] = valid ? a.w1[i + j] : 0.0f;
-      moments[(kc * 2 + j) * 32] = valid ? a.m_w1[i + j] : 0.0f;
-      moments[v_offset + (kc * 2 + j) * 32] = valid ? a.v_w1[i + j] : 0.0f;
+      w[kc][j] = valid ? a.weights.w1[i + j] : 0.0f;
+      moments[(kc * 2 + j) * 32] = valid ? a.weights.m_w1[i + j] : 0.0f;
+      moments[v_offset + (kc * 2 + j) * 32] = valid ? a.weights.v_w1[i + j] : 0.0f;
     }
   }
   // The small parameters, one per owning thread.
@@ -422,9 +422,9 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       const int64_t i = int64_t(unit0 + g) * a.in + column;
 #pragma unroll
       for (int j = 0; j < 2; ++j) {
-        a.w1[i + j] = w[kc][j];
-        a.m_w1[i + j] = moments[(kc * 2 + j) * 32];
-        a.v_w1[i + j] = moments[v_offset + (kc * 2 + j) * 32];
+        a.weights.w1[i + j] = w[kc][j];
+        a.weights.m_w1[i + j] = moments[(kc * 2 + j) * 32];
+        a.weights.v_w1[i + j] = moments[v_offset + (kc * 2 + j) * 32];
       }
     }
   }

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cuda/mlp_weights.h"
 #include "cuda/optimizer.h"
 
 namespace leap::cuda_detail {
@@ -27,8 +28,7 @@ struct ClusterMlpArgs {
   int64_t steps;
   int64_t adam_steps;    // Adam steps taken before the launch
   float lr;
-  float *w1, *b1, *w2, *b2;  // [hid, in], [hid], [classes, hid], [classes]
-  float *m_w1, *v_w1, *m_b1, *v_b1, *m_w2, *v_w2, *m_b2, *v_b2;
+  MlpWeights weights;
   double* loss_sum;  // the launch adds its summed loss and correct count here
   int64_t* correct;
   int batch, in, hid, classes;

@@ -8,6 +8,7 @@
 
 #include "cuda/cluster_mlp.h"
 #include "cuda/cuda_backend.h"
+#include "cuda/mlp_plan_weights.h"
 
 namespace leap::cuda_detail {
 
@@ -70,18 +71,7 @@ void ClusterMlpRunner::run(const int32_t* order, int64_t first_batch, int64_t st
                       steps,
                       adam_step,
                       lr,
-                      hidden.weight,
-                      hidden.bias,
-                      output.weight,
-                      output.bias,
-                      hidden.exp_avg_weight,
-                      hidden.exp_avg_sq_weight,
-                      hidden.exp_avg_bias,
-                      hidden.exp_avg_sq_bias,
-                      output.exp_avg_weight,
-                      output.exp_avg_sq_weight,
-                      output.exp_avg_bias,
-                      output.exp_avg_sq_bias,
+                      mlp_weights(plan_),
                       loss_sum,
                       correct,
                       plan_.batch,

@@ -36,7 +36,7 @@ __global__ void __launch_bounds__(kForwardWarps * 32) hidden_forward_kernel(Fuse
   const float* x[kTileRows];
   const float* w[kTileUnits];
   for (int i = 0; i < kTileRows; ++i) x[i] = sample_row(a, batch_index, row0 + i);
-  for (int j = 0; j < kTileUnits; ++j) w[j] = a.w1 + int64_t(unit0 + j) * a.in;
+  for (int j = 0; j < kTileUnits; ++j) w[j] = a.weights.w1 + int64_t(unit0 + j) * a.in;
   float sum[kTileRows][kTileUnits] = {};
 #pragma unroll 4
   for (int k = warp * 32 + lane; k < a.in; k += kForwardWarps * 32) {
@@ -54,7 +54,7 @@ __global__ void __launch_bounds__(kForwardWarps * 32) hidden_forward_kernel(Fuse
   __syncthreads();
   if (threadIdx.x < kTileRows * kTileUnits) {
     const int i = threadIdx.x / kTileUnits, j = threadIdx.x % kTileUnits;
-    float total = a.b1[unit0 + j];
+    float total = a.weights.b1[unit0 + j];
     for (int v = 0; v < kForwardWarps; ++v) total += partial[v][threadIdx.x];
     a.hidden[(row0 + i) * a.hid + unit0 + j] = fmaxf(total, 0.0f);
   }
@@ -71,9 +71,9 @@ __global__ void __launch_bounds__(kRowThreads) head_row_kernel(FusedMlpArgs a) {
   __syncthreads();
   for (int c = warp; c < C; c += warps) {
     float z = 0;
-    for (int k = lane; k < H; k += 32) z = fmaf(s_hidden[k], a.w2[c * H + k], z);
+    for (int k = lane; k < H; k += 32) z = fmaf(s_hidden[k], a.weights.w2[c * H + k], z);
     z = warp_sum(z);
-    if (lane == 0) s_z[c] = z + a.b2[c];
+    if (lane == 0) s_z[c] = z + a.weights.b2[c];
   }
   __syncthreads();
   if (warp == 0) {  // classes <= 32: one per lane
@@ -99,7 +99,7 @@ __global__ void __launch_bounds__(kRowThreads) head_row_kernel(FusedMlpArgs a) {
   __syncthreads();
   for (int k = threadIdx.x; k < H; k += kRowThreads) {
     float g = 0;
-    for (int c = 0; c < C; ++c) g = fmaf(s_z[c], a.w2[c * H + k], g);
+    for (int c = 0; c < C; ++c) g = fmaf(s_z[c], a.weights.w2[c * H + k], g);
     a.grad_hidden[r * H + k] = s_hidden[k] > 0.0f ? g : 0.0f;
   }
 }
@@ -151,7 +151,7 @@ __global__ void __launch_bounds__(kInputsPerBlock) update_kernel(FusedMlpArgs a,
       }
       for (int j = 0; j < kUnitsPerBlock; ++j) {
         const int64_t i = int64_t(unit0 + j) * a.in + k;
-        adam_apply(a.w1[i], a.m_w1[i], a.v_w1[i], g[j], h);
+        adam_apply(a.weights.w1[i], a.weights.m_w1[i], a.weights.v_w1[i], g[j], h);
       }
     }
   } else if (block < w1_blocks + C) {
@@ -164,13 +164,13 @@ __global__ void __launch_bounds__(kInputsPerBlock) update_kernel(FusedMlpArgs a,
     for (int k = tid; k < H; k += blockDim.x) {
       float g = 0;
       for (int r = 0; r < B; ++r) g = fmaf(s_dz[r], s_batch[r * H + k], g);
-      adam_apply(a.w2[c * H + k], a.m_w2[c * H + k], a.v_w2[c * H + k], g, h);
+      adam_apply(a.weights.w2[c * H + k], a.weights.m_w2[c * H + k], a.weights.v_w2[c * H + k], g, h);
     }
     if (warp == 0) {
       float g = 0;
       for (int r = lane; r < B; r += 32) g += s_dz[r];
       g = warp_tree_sum(g);
-      if (lane == 0) adam_apply(a.b2[c], a.m_b2[c], a.v_b2[c], g, h);
+      if (lane == 0) adam_apply(a.weights.b2[c], a.weights.m_b2[c], a.weights.v_b2[c], g, h);
     }
   } else {
     stage(s_batch, a.grad_hidden, B * H);
@@ -178,7 +178,7 @@ __global__ void __launch_bounds__(kInputsPerBlock) update_kernel(FusedMlpArgs a,
     for (int k = tid; k < H; k += blockDim.x) {
       float g = 0;
       for (int r = 0; r < B; ++r) g += s_batch[r * H + k];
-      adam_apply(a.b1[k], a.m_b1[k], a.v_b1[k], g, h);
+      adam_apply(a.weights.b1[k], a.weights.m_b1[k], a.weights.v_b1[k], g, h);
     }
     if (warp == 0) {
       double loss = 0;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "cuda/mlp_weights.h"
 #include "cuda/optimizer.h"
 #include "cuda/runner_kernels.h"
 
@@ -17,8 +18,7 @@ struct FusedMlpArgs {
   RunnerState* state;
   const float* images;  // [samples, in]
   const int32_t* labels;
-  float *w1, *b1, *w2, *b2;  // [hidden, in], [hidden], [classes, hidden], [classes]
-  float *m_w1, *v_w1, *m_b1, *v_b1, *m_w2, *v_w2, *m_b2, *v_b2;
+  MlpWeights weights;
   float* hidden;       // [batch, hidden]: ReLU output of the step's batch
   float* grad_hidden;  // [batch, hidden]: d(loss)/d(hidden pre-activation)
   float* grad_logits;  // [batch, classes]

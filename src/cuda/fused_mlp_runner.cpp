@@ -1,6 +1,7 @@
 #include "cuda/cuda_backend.h"
 #include "cuda/fused_mlp.h"
 #include "cuda/graph_runner.h"
+#include "cuda/mlp_plan_weights.h"
 
 namespace leap::cuda_detail {
 
@@ -29,18 +30,7 @@ void FusedMlpRunner::queue_step() {
   FusedMlpArgs args{state_,
                     plan_.images,
                     plan_.labels,
-                    hidden.weight,
-                    hidden.bias,
-                    output.weight,
-                    output.bias,
-                    hidden.exp_avg_weight,
-                    hidden.exp_avg_sq_weight,
-                    hidden.exp_avg_bias,
-                    hidden.exp_avg_sq_bias,
-                    output.exp_avg_weight,
-                    output.exp_avg_sq_weight,
-                    output.exp_avg_bias,
-                    output.exp_avg_sq_bias,
+                    mlp_weights(plan_),
                     hidden_.data(),
                     grad_hidden_.data(),
                     grad_logits_.data(),
