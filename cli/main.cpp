@@ -81,7 +81,6 @@ Sequential load_saved_model(const SavedModelOptions& options) {
 }  // namespace leap::cli
 
 int main(int argc, char** argv) {
-  leap::install_stop_handlers();
   CLI::App app{"leap: fast neural-network training on CPUs and GPUs"};
   app.require_subcommand(1);
   std::map<CLI::App*, leap::cli::Command> commands;
