@@ -35,10 +35,14 @@ void add_data_options(CLI::App* command, DataFiles& files);
 // The options that name saved weights and where to run them, shared by eval and predict.
 struct SavedModelOptions {
   std::string model = "784-128-10";
-  std::string load, data, device = "auto";
+  std::string load, device = "auto";
+  DataFiles data;
 };
 void add_saved_model_options(CLI::App* command, SavedModelOptions& options);
 // The network of --model on --device with the weights of --load.
 Sequential load_saved_model(const SavedModelOptions& options);
+// The data eval and predict work on: the t10k split of an IDX directory, or the CSV/NumPy
+// file of --data itself.
+Dataset test_data(const DataFiles& files);
 
 }  // namespace leap::cli

@@ -11,7 +11,7 @@ namespace {
 
 int evaluate(const SavedModelOptions& o) {
   Model model(load_saved_model(o));
-  const Dataset test = load_mnist_dir(o.data.empty() ? default_data_dir() : o.data).test;
+  const Dataset test = test_data(o.data);
   check_dataset(test, model.network().input_width(), model.network().output_width(), "test data");
   Evaluation result = model.evaluate(test);
   std::printf("test_loss: %.4f - test_accuracy: %.4f (%lld samples)\n", result.loss,

@@ -68,8 +68,13 @@ void add_data_options(CLI::App* command, DataFiles& files) {
 void add_saved_model_options(CLI::App* command, SavedModelOptions& options) {
   command->add_option("--load", options.load, "Weights (safetensors)")->required();
   command->add_option("--model", options.model, "The spec the weights were trained with")->capture_default_str();
-  command->add_option("--data", options.data, "Directory with the t10k- IDX files (default: Debian's Fashion-MNIST)");
+  add_data_options(command, options.data);
   command->add_option("--device", options.device)->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+}
+
+Dataset test_data(const DataFiles& files) {
+  MnistSplits splits = load_data_files(files);
+  return data_format(files.format, files.data) == DataFormat::idx ? splits.test : splits.train;
 }
 
 Sequential load_saved_model(const SavedModelOptions& options) {
@@ -81,7 +86,6 @@ Sequential load_saved_model(const SavedModelOptions& options) {
 }  // namespace leap::cli
 
 int main(int argc, char** argv) {
-  leap::install_stop_handlers();
   CLI::App app{"leap: fast neural-network training on CPUs and GPUs"};
   app.require_subcommand(1);
   std::map<CLI::App*, leap::cli::Command> commands;

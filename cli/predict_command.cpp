@@ -22,7 +22,7 @@ int predict(const PredictOptions& o) {
   if (!o.images.empty()) {
     data.images = read_idx_images(o.images);
   } else {
-    data = load_mnist_dir(o.data.empty() ? default_data_dir() : o.data).test;
+    data = test_data(o.data);
   }
   check(data.features() == model.network().input_width(),
         "the images have " + std::to_string(data.features()) + " pixels but --model " + o.model +

@@ -12,6 +12,7 @@
 #include "leap/data_files.h"
 #include "leap/idx.h"
 #include "leap/error.h"
+#include "leap/interrupt.h"
 #include "leap/report.h"
 #include "leap/trainer.h"
 #include "leap/training_checkpoint.h"
@@ -94,6 +95,7 @@ int train_on(const TrainOptions& o, Device device) {
   }
   History history;
   try {
+    StopSignalScope stop_on_signals;
     history = model.fit(data.train, fit);
   } catch (const Interrupted& e) {
     throw Interrupted(std::string(e.what()) + "\nleap: to continue, run the same command with --resume " + o.run_dir);

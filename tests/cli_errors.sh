@@ -48,6 +48,10 @@ expect_error "--checkpoint-every '3x'" train --device cpu --model 2-3 --data "$t
 expect_error "--on-nan: halt not in" train --on-nan halt
 expect_error "nope.safetensors: file does not exist" train --device cpu --model 2-3 --data "$tmp/ok.csv" --resume "$tmp/nope.safetensors"
 expect_error "bad.safetensors: 7 bytes, shorter than the 8-byte header" train --device cpu --model 2-3 --data "$tmp/ok.csv" --resume "$tmp/bad.safetensors"
+# A pipe or a device would block or never end: refused before it is opened.
+mkfifo "$tmp/fifo"
+expect_error "fifo: not a regular file" train --device cpu --model 2-3 --data "$tmp/fifo" --data-format csv
+expect_error "/dev/zero: not a regular file" eval --device cpu --load /dev/zero
 # Out of memory: what was asked and what is available, no crash.
 expect_error "out of host memory allocating 4398046511104 bytes" train --device cpu --model 784-1048576-1048576-10 --data "$tmp/ok.csv"
 expect_error "shorter than the 8-byte header length" inspect "$tmp/bad.safetensors"

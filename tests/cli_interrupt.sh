@@ -36,3 +36,9 @@ echo "ok: $(grep 'stopped by' first.log)"
 grep -q "Resuming from" resumed.log || fail "did not resume: $(head -5 resumed.log)"
 cmp straight.safetensors resumed.safetensors || fail "resumed weights differ from the straight run's"
 echo "ok: stopped and resumed, the weights equal the straight run's bit for bit"
+
+# The weights evaluate on the same CSV file.
+"$leap" eval --device cpu --model 40-128-64-3 --load resumed.safetensors --data train.csv > eval.log 2>&1 ||
+  fail "eval on CSV: $(cat eval.log)"
+grep -q "test_accuracy" eval.log || fail "eval printed no accuracy: $(cat eval.log)"
+echo "ok: $(cat eval.log)"

@@ -235,6 +235,7 @@ SafetensorsHeader read_safetensors_header(const std::string& path) {
   fs::file_status status = fs::status(path, error);
   check(fs::exists(status), path + ": file does not exist");
   check(!fs::is_directory(status), path + ": is a directory, not a safetensors file");
+  check(fs::is_regular_file(status), path + ": not a regular file (a pipe or device?)");
   const uint64_t file_size = fs::file_size(path, error);
   check(!error, path + ": cannot read its size (" + error.message() + ")");
   std::ifstream in(path, std::ios::binary);

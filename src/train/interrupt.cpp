@@ -27,6 +27,11 @@ void install_stop_handlers() {
   std::signal(SIGTERM, on_stop_signal);
 }
 
+void remove_stop_handlers() {
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
+
 void request_stop(int signal) {
   stop_cause.store(signal);
   stop_flag.store(true);
