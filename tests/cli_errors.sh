@@ -30,5 +30,6 @@ expect_error "bad.safetensors" eval --device cpu --load "$tmp/bad.safetensors" -
 expect_error "--load is required" eval
 expect_error "--schedule: warmup not in {none,step,cosine}" distill --schedule warmup
 expect_error "--weight-decay: Value -1 not in range" distill --weight-decay -1
+expect_error "--teacher-schedule: linear not in {none,step,cosine}" distill --teacher-schedule linear
 echo "$failures failed"
 [ $failures -eq 0 ]
