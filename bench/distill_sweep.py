@@ -9,7 +9,7 @@ table (accuracy, parameters, FLOPs, latency) for the first recipe; writes JSON.
 The defaults are leap distill's recipe, so that a bare run is the acceptance check:
 usage: python3 bench/distill_sweep.py --leap build/leap [--data DIR] [--device cpu|cuda]
        [--seeds 5] [--recipes 2:0.5,1:1.0] [--teacher-epochs 30] [--epochs 100]
-       [--schedule none|step|cosine] [--teacher-schedule cosine] [--weight-decay 0]
+       [--schedule none|step|cosine] [--teacher-schedule none|step|cosine] [--weight-decay 0]
        [--teacher-load FILE] [--json FILE]"""
 import argparse
 import json
@@ -52,7 +52,7 @@ def main():
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--recipes", default="2:0.5", help="temperature:alpha,...")
     parser.add_argument("--teacher-epochs", type=int, default=30)
-    parser.add_argument("--teacher-dropout", type=float, default=0.3)
+    parser.add_argument("--teacher-dropout", type=float, default=0.5)
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--schedule", default="none", choices=["none", "step", "cosine"])
     parser.add_argument("--teacher-schedule", default="cosine", choices=["none", "step", "cosine"])
