@@ -1,15 +1,16 @@
 """Distillation recipes on Fashion-MNIST, paired over seeds: one teacher trained once
 (784-512-256-10, dropout, Adam) or loaded, then for each recipe (temperature, alpha) and seed,
 the 784-128-10 student alone and distilled from the same initial weights and batch order
-(`leap distill --teacher-load`). Teacher and both students share the optimizer, learning-rate
-schedule and weight decay; both students share the epochs. Prints per seed, then the mean gain,
+(`leap distill --teacher-load`). Teacher and both students share the optimizer and weight
+decay; both students share the epochs and learning-rate schedule. Prints per seed, then the mean gain,
 its spread over seeds, the share of the teacher-student gap recovered and leap distill's report
 table (accuracy, parameters, FLOPs, latency) for the first recipe; writes JSON.
 
 The defaults are leap distill's recipe, so that a bare run is the acceptance check:
 usage: python3 bench/distill_sweep.py --leap build/leap [--data DIR] [--device cpu|cuda]
-       [--seeds 5] [--recipes 2:0.5,1:1.0] [--teacher-epochs 30] [--epochs 60]
-       [--schedule none|step|cosine] [--weight-decay 0] [--teacher-load FILE] [--json FILE]"""
+       [--seeds 5] [--recipes 2:0.5,1:1.0] [--teacher-epochs 30] [--epochs 100]
+       [--schedule none|step|cosine] [--teacher-schedule none|step|cosine] [--weight-decay 0]
+       [--teacher-load FILE] [--json FILE]"""
 import argparse
 import json
 import os
@@ -51,9 +52,10 @@ def main():
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--recipes", default="2:0.5", help="temperature:alpha,...")
     parser.add_argument("--teacher-epochs", type=int, default=30)
-    parser.add_argument("--teacher-dropout", type=float, default=0.3)
-    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--teacher-dropout", type=float, default=0.5)
+    parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--schedule", default="none", choices=["none", "step", "cosine"])
+    parser.add_argument("--teacher-schedule", default="cosine", choices=["none", "step", "cosine"])
     parser.add_argument("--weight-decay", type=float, default=0.0)
     parser.add_argument("--teacher-load", help="saved teacher weights (skips training one)")
     parser.add_argument("--json")
@@ -63,8 +65,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         teacher = args.teacher_load or os.path.join(tmp, "teacher.safetensors")
         if not args.teacher_load:  # one teacher for every recipe and seed; the students here are throwaway
-            run(args.leap, shared + ["--teacher-epochs", str(args.teacher_epochs), "--teacher-save", teacher,
-                                     "--epochs", "1"])
+            run(args.leap, shared + ["--teacher-epochs", str(args.teacher_epochs), "--teacher-schedule",
+                                     args.teacher_schedule, "--teacher-save", teacher, "--epochs", "1"])
         results = []
         for recipe in args.recipes.split(","):
             temperature, alpha = recipe.split(":")
@@ -86,8 +88,9 @@ def main():
                             "gain_points": 100 * (distilled - alone),
                             "gain_stdev_points": 100 * statistics.stdev(gains) if len(gains) > 1 else None,
                             "gap_recovered": (distilled - alone) / gap if gap > 0 else None, "runs": runs})
-    print(f"\nteacher 784-512-256-10, "
-          f"{args.teacher_epochs} epochs, dropout {args.teacher_dropout}: {results[0]['teacher']:.4f}; "
+    teacher_recipe = (f"loaded from {args.teacher_load}" if args.teacher_load else
+                      f"{args.teacher_epochs} epochs, dropout {args.teacher_dropout}, schedule {args.teacher_schedule}")
+    print(f"\nteacher 784-512-256-10, {teacher_recipe}: {results[0]['teacher']:.4f}; "
           f"students 784-128-10, {args.epochs} epochs; schedule {args.schedule}, weight decay {args.weight_decay}; "
           f"means over {args.seeds} paired seeds")
     print(f"{'T':>5} {'alpha':>6} {'alone':>8} {'distilled':>10} {'gain pt':>8} {'sd pt':>6} {'gap recovered':>14}  pass")
@@ -102,7 +105,8 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"benchmark": "distill_sweep", "device": args.device, "teacher_epochs": args.teacher_epochs,
-                       "teacher_dropout": args.teacher_dropout, "epochs": args.epochs, "schedule": args.schedule,
+                       "teacher_dropout": args.teacher_dropout, "teacher_schedule": args.teacher_schedule,
+                       "teacher_load": args.teacher_load, "epochs": args.epochs, "schedule": args.schedule,
                        "weight_decay": args.weight_decay, "results": results}, f, indent=2)
 
 

@@ -126,6 +126,22 @@ TEST(Distiller, WithAlphaZeroItIsPlainCrossEntropyTraining) {
   }
 }
 
+// leap distill's two arms share the schedule: the distilled fit must step it as plain fit does.
+TEST(Distiller, FollowsTheLearningRateScheduleAsPlainTrainingDoes) {
+  const Dataset data = blobs(320, 4);
+  Sequential teacher = Sequential::from_spec("4-16-3", 9);
+  Model plain(Sequential::from_spec("4-8-3", 5)), distilled(Sequential::from_spec("4-8-3", 5));
+  plain.compile(adam({.lr = 1e-2f}));
+  Distiller distiller(teacher, distilled, {.temperature = 2.0f, .alpha = 0.5f});
+  distiller.compile(adam({.lr = 1e-2f}));
+  const FitOptions options{.epochs = 4, .batch_size = 64, .schedule = schedule_by_name("cosine", 4)};
+  History a = plain.fit(data, options), b = distiller.fit(data, options);
+  for (int epoch = 0; epoch < 4; ++epoch) {
+    EXPECT_FLOAT_EQ(b.epochs[epoch].lr, CosineLR(4).lr(epoch, 1e-2f)) << "epoch " << epoch;
+    EXPECT_FLOAT_EQ(a.epochs[epoch].lr, b.epochs[epoch].lr) << "epoch " << epoch;
+  }
+}
+
 TEST(Distiller, WithAlphaOneTheStudentLearnsTheTeachersAnswers) {
   // The teacher is an untrained network: only distillation can teach its answers.
   const Dataset data = blobs(2000, 3);
