@@ -2,7 +2,7 @@
 # One call on a GPU machine (the workplace's device tool): unpacks a build made elsewhere
 # (bench/pack_gpu_build.sh), runs the whole test suite on the GPU, PyTorch parity, batch-1
 # latency and the side-by-side seed benchmark. Logs and JSON go to $OUT.
-# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused] [script options...]
+# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|onnx] [script options...]
 set -uo pipefail
 what=${1:-all}
 shift || true
@@ -20,6 +20,11 @@ if [ "$what" = distill ]; then
   echo "== distillation recipes"
   python3 bench/distill_sweep.py --leap /tmp/leap/leap --data "$LEAP_DATA_DIR" --device cuda \
     --json "$OUT/distill-sweep.json" "$@" 2>&1 | tee "$OUT/distill-sweep.txt"
+  exit 0
+fi
+if [ "$what" = onnx ]; then
+  echo "== ONNX export under onnxruntime"
+  python3 bench/onnx_check.py --leap /tmp/leap/leap --data "$LEAP_DATA_DIR" --json "$OUT/onnx-check.json" "$@" 2>&1 | tee "$OUT/onnx-check.txt"
   exit 0
 fi
 if [ "$what" = fused ]; then

@@ -53,6 +53,10 @@ struct MlpEpochPlan {
   int64_t samples;
   int batch;
   float beta1, beta2, eps, weight_decay;
+  // Knowledge distillation: the teacher's logits [samples, classes], or null for plain
+  // cross-entropy; the loss is then Backend::distillation_loss with these two settings.
+  const float* soft_targets = nullptr;
+  float temperature = 1.0f, alpha = 0.0f;
 };
 
 class MlpEpochRunner {

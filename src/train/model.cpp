@@ -99,12 +99,16 @@ void Model::save_checkpoint(const FitOptions& options, const TrainingProgress& p
 
 std::unique_ptr<MlpEpochRunner> Model::plan_runner(const DataLoader& loader,
                                                    const FitOptions& options) {
-  std::string why_not = distillation_                        ? "the fast path knows cross-entropy only"
-                        : options.on_nan == NanPolicy::skip ? "--on-nan skip checks every step"
-                                                            : "fast path turned off";
-  if (options.fast_path && !distillation_ && options.on_nan != NanPolicy::skip) {
+  std::string why_not = options.on_nan == NanPolicy::skip ? "--on-nan skip checks every step"
+                                                         : "fast path turned off";
+  if (options.fast_path && options.on_nan != NanPolicy::skip) {
     std::optional<MlpEpochPlan> plan =
         describe_mlp_epoch(network_, *optimizer_, loader.data(), options.batch_size, &why_not);
+    if (plan && distillation_) {
+      plan->soft_targets = loader.data().soft_targets.data();
+      plan->temperature = distillation_->temperature();
+      plan->alpha = distillation_->alpha();
+    }
     if (plan) {
       std::unique_ptr<MlpEpochRunner> runner = backend(device()).plan_mlp_epoch(*plan);
       if (runner) {
