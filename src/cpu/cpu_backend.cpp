@@ -48,6 +48,10 @@ void flush_denormals_on_every_thread() {
   _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
 }
 
+size_t physical_host_bytes() {
+  return size_t(sysconf(_SC_PHYS_PAGES)) * size_t(sysconf(_SC_PAGESIZE));
+}
+
 size_t available_host_bytes() {
   return size_t(sysconf(_SC_AVPHYS_PAGES)) * size_t(sysconf(_SC_PAGESIZE));
 }
@@ -63,8 +67,10 @@ class CpuBackend final : public Backend {
   }
 
   void* allocate(size_t bytes) override {
-    // 64-byte alignment suits AVX-512 loads and cache lines.
-    void* pointer = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    // 64-byte alignment suits AVX-512 loads and cache lines. A request beyond the machine's
+    // physical memory is refused up front: where the kernel overcommits, malloc would
+    // succeed and the first touch of the pages would bring the OOM killer instead.
+    void* pointer = bytes <= physical_host_bytes() ? std::aligned_alloc(64, (bytes + 63) / 64 * 64) : nullptr;
     if (!pointer)
       throw OutOfMemory("out of host memory allocating " + std::to_string(bytes) + " bytes (" +
                         std::to_string(available_host_bytes()) + " bytes available)");
