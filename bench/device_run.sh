@@ -53,6 +53,8 @@ fi
 if [ "$what" = all ] || [ "$what" = bench ] || [ "$what" = latency ]; then
   echo "== batch-1 latency"
   /tmp/leap/bench_latency --json "$OUT/latency.json" 2>&1 | tee "$OUT/latency.txt"
+  echo "== batch-1 latency through the CUDA graph path (LEAP_INFERENCE_PATH=graph)"
+  LEAP_INFERENCE_PATH=graph /tmp/leap/bench_latency --json "$OUT/latency-graph.json" 2>&1 | tee -a "$OUT/latency.txt"
   python3 bench/latency_peers.py --json "$OUT/latency-peers.json" 2>&1 | tee -a "$OUT/latency.txt"
 fi
 if [ "$what" = all ] || [ "$what" = bench ]; then

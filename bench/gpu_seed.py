@@ -4,8 +4,9 @@ shuffled each epoch, the last partial batch of 32 included (938 steps an epoch),
 
 Variants, one after another in this process:
   leap      the leap binary, --device cuda (its own JSONL metrics): the path leap picks (for this
-            model the persistent cluster kernel); leapgraph: leap forced onto its earlier path, the
-            fused step replayed as a CUDA graph (LEAP_TRAINING_PATH=fused); leap4096: batch 4096
+            model the fused step replayed as a CUDA graph, its kernels launched as dependent
+            launches); leapgraph: the same graph with dependent launches off
+            (LEAP_DEPENDENT_LAUNCH=0); leap4096: batch 4096
   seed      PyTorch as the seed code writes it: DataLoader over CPU tensors, .to('cuda') per batch
   eager     PyTorch eager, data resident on the GPU, Adam(fused=True)
   graph     PyTorch with the whole step captured in a CUDA graph (one for 64, one for the last 32)
@@ -116,7 +117,7 @@ def timed_epochs(name, epochs, run_epoch, sync, evaluate, reset):
 # ---------------------------------------------------------------- leap
 
 
-def run_leap_binary(binary, data_dir, epochs, batch, seed, train_samples, path_choice=None):
+def run_leap_binary(binary, data_dir, epochs, batch, seed, train_samples, settings=None):
     if not os.path.isfile(binary):
         raise FileNotFoundError(f"leap binary not found: {binary} (build it, or pass --leap)")
     with tempfile.TemporaryDirectory() as tmp:
@@ -127,9 +128,9 @@ def run_leap_binary(binary, data_dir, epochs, batch, seed, train_samples, path_c
         print("  $ " + " ".join(command), flush=True)
         path = None
         env = dict(os.environ)
-        if path_choice:
-            env["LEAP_TRAINING_PATH"] = path_choice
-            print(f"  (LEAP_TRAINING_PATH={path_choice})", flush=True)
+        for key, value in (settings or {}).items():
+            env[key] = value
+            print(f"  ({key}={value})", flush=True)
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         for line in process.stdout:
             print("  | " + line.rstrip(), flush=True)
@@ -570,7 +571,7 @@ def main():
     runners = {
         "leap": lambda: run_leap_binary(args.leap, data_dir, args.epochs, BATCH, args.seed, len(data["train_labels"])),
         "leapgraph": lambda: run_leap_binary(args.leap, data_dir, args.epochs, BATCH, args.seed,
-                                             len(data["train_labels"]), path_choice="fused"),
+                                             len(data["train_labels"]), settings={"LEAP_DEPENDENT_LAUNCH": "0"}),
         "leap4096": lambda: run_leap_binary(args.leap, data_dir, args.big_epochs, BIG_BATCH, args.seed,
                                             len(data["train_labels"])),
         "seed": lambda: run_seed(data, args.epochs, args.seed),

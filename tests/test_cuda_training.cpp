@@ -86,7 +86,7 @@ TEST(CudaTraining, PredictAndEvaluateEqualCpu) {
   for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(x[i], y[i], 1e-4) << i;
 }
 
-TEST(CudaTraining, PredictorGraphEqualsCpu) {
+TEST(CudaTraining, PredictorEqualsCpu) {
   if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
   Sequential cpu = Sequential::from_spec("784-128-10", 4, Device::cpu);
   Sequential gpu = Sequential::from_spec("784-128-10", 4, Device::cuda);

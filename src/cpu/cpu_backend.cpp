@@ -14,6 +14,7 @@
 
 #include "backends.h"
 #include "leap/error.h"
+#include "small_batch_predictor.h"
 
 namespace leap {
 namespace {
@@ -260,6 +261,10 @@ class CpuBackend final : public Backend {
   void gather_labels(const int32_t* src, const int32_t* index, int32_t* dst,
                      int count) override {
     for (int i = 0; i < count; ++i) dst[i] = src[index[i]];
+  }
+
+  std::unique_ptr<InferenceRunner> plan_inference(const InferencePlan& plan) override {
+    return plan_small_batch_inference(plan);
   }
 };
 
