@@ -4,9 +4,8 @@ shuffled each epoch, the last partial batch of 32 included (938 steps an epoch),
 
 Variants, one after another in this process:
   leap      the leap binary, --device cuda (its own JSONL metrics): the path leap picks (for this
-            model the fused step replayed as a CUDA graph, its kernels launched as dependent
-            launches); leapgraph: the same graph with dependent launches off
-            (LEAP_DEPENDENT_LAUNCH=0); leap4096: batch 4096
+            model the fused step replayed as a CUDA graph); leapgraph: the layer calls as a
+            graph (LEAP_TRAINING_PATH=layers); leap4096: batch 4096
   seed      PyTorch as the seed code writes it: DataLoader over CPU tensors, .to('cuda') per batch
   eager     PyTorch eager, data resident on the GPU, Adam(fused=True)
   graph     PyTorch with the whole step captured in a CUDA graph (one for 64, one for the last 32)
@@ -571,7 +570,7 @@ def main():
     runners = {
         "leap": lambda: run_leap_binary(args.leap, data_dir, args.epochs, BATCH, args.seed, len(data["train_labels"])),
         "leapgraph": lambda: run_leap_binary(args.leap, data_dir, args.epochs, BATCH, args.seed,
-                                             len(data["train_labels"]), settings={"LEAP_DEPENDENT_LAUNCH": "0"}),
+                                             len(data["train_labels"]), settings={"LEAP_TRAINING_PATH": "layers"}),
         "leap4096": lambda: run_leap_binary(args.leap, data_dir, args.big_epochs, BIG_BATCH, args.seed,
                                             len(data["train_labels"])),
         "seed": lambda: run_seed(data, args.epochs, args.seed),

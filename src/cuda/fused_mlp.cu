@@ -2,7 +2,6 @@
 
 #include "cuda/adam_math.cuh"
 #include "cuda/cuda_check.h"
-#include "cuda/dependent_launch.cuh"
 #include "cuda/fused_mlp.h"
 
 namespace leap::cuda_detail {
@@ -30,8 +29,6 @@ __device__ inline const float* sample_row(const FusedMlpArgs& a, int64_t batch_i
 // with many loads in flight; shared memory joins the warps' partial sums.
 __global__ void __launch_bounds__(kForwardWarps * 32) hidden_forward_kernel(FusedMlpArgs a) {
   __shared__ float partial[kForwardWarps][kTileRows * kTileUnits];
-  allow_next_kernel();
-  wait_for_previous_kernel();
   const int unit_tiles = a.hid / kTileUnits;
   const int row0 = blockIdx.x / unit_tiles * kTileRows, unit0 = blockIdx.x % unit_tiles * kTileUnits;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -94,8 +91,6 @@ __device__ inline SoftTerm soft_term(float z, float z_peak, const float* teacher
 __global__ void __launch_bounds__(kRowThreads) head_row_kernel(FusedMlpArgs a) {
   extern __shared__ float s_hidden[];  // [hid], then the logits [classes]
   float* s_z = s_hidden + a.hid;
-  allow_next_kernel();
-  wait_for_previous_kernel();
   const int r = blockIdx.x, H = a.hid, C = a.classes;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = kRowThreads / 32;
   for (int k = threadIdx.x; k < H; k += kRowThreads) s_hidden[k] = a.hidden[r * H + k];
@@ -168,8 +163,6 @@ __device__ inline T warp_tree_sum(T value) {
 __global__ void __launch_bounds__(kInputsPerBlock) update_kernel(FusedMlpArgs a, int w1_blocks) {
   __shared__ __align__(16) float s_batch[kMaxStaged];  // the block's batch-sized operand
   __shared__ int64_t s_offset[kMaxBatch];
-  allow_next_kernel();
-  wait_for_previous_kernel();
   const int B = a.batch, H = a.hid, C = a.classes, tid = threadIdx.x;
   const int warp = tid / 32, lane = tid % 32;
   const int64_t batch_index = a.state->batch_index;
@@ -256,11 +249,13 @@ bool fused_mlp_supports(int batch, int in, int hid, int classes) {
 
 void launch_fused_mlp_step(const FusedMlpArgs& a, cudaStream_t stream) {
   const int forward_blocks = (a.batch / kTileRows) * (a.hid / kTileUnits);
-  // Dependent launches: each kernel is scheduled while the one before it drains.
-  launch_dependent(hidden_forward_kernel, forward_blocks, kForwardWarps * 32, 0, stream, a);
-  launch_dependent(head_row_kernel, a.batch, kRowThreads, sizeof(float) * (a.hid + a.classes), stream, a);
+  hidden_forward_kernel<<<forward_blocks, kForwardWarps * 32, 0, stream>>>(a);
+  LEAP_CUDA_CHECK_LAUNCH();
+  head_row_kernel<<<a.batch, kRowThreads, sizeof(float) * (a.hid + a.classes), stream>>>(a);
+  LEAP_CUDA_CHECK_LAUNCH();
   const int w1_blocks = (a.in + kInputsPerBlock - 1) / kInputsPerBlock * (a.hid / kUnitsPerBlock);
-  launch_dependent(update_kernel, w1_blocks + a.classes + 1, kInputsPerBlock, 0, stream, a, w1_blocks);
+  update_kernel<<<w1_blocks + a.classes + 1, kInputsPerBlock, 0, stream>>>(a, w1_blocks);
+  LEAP_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace leap::cuda_detail
