@@ -14,6 +14,7 @@
 
 #include "backends.h"
 #include "leap/error.h"
+#include "shuffle_key.h"
 #include "small_batch_predictor.h"
 
 namespace leap {
@@ -261,6 +262,13 @@ class CpuBackend final : public Backend {
   void gather_labels(const int32_t* src, const int32_t* index, int32_t* dst,
                      int count) override {
     for (int i = 0; i < count; ++i) dst[i] = src[index[i]];
+  }
+
+  void shuffled_order(uint64_t seed, int32_t* order, int64_t count) override {
+    std::vector<std::pair<uint64_t, int32_t>> keyed(count);
+    for (int64_t i = 0; i < count; ++i) keyed[i] = {shuffle_key(seed, i), int32_t(i)};
+    std::sort(keyed.begin(), keyed.end());
+    for (int64_t i = 0; i < count; ++i) order[i] = keyed[i].second;
   }
 
   std::unique_ptr<InferenceRunner> plan_inference(const InferencePlan& plan) override {
