@@ -5,7 +5,8 @@ shuffled each epoch, the last partial batch of 32 included (938 steps an epoch),
 Variants, one after another in this process:
   leap      the leap binary, --device cuda (its own JSONL metrics): the path leap picks (for this
             model the fused step replayed as a CUDA graph); leapgraph: the layer calls as a
-            graph (LEAP_TRAINING_PATH=layers); leap4096: batch 4096
+            graph (LEAP_TRAINING_PATH=layers); leapnopf: the fused graph without prefetching the next
+            batch into L2 (LEAP_PREFETCH=0); leap4096: batch 4096
   seed      PyTorch as the seed code writes it: DataLoader over CPU tensors, .to('cuda') per batch
   eager     PyTorch eager, data resident on the GPU, Adam(fused=True)
   graph     PyTorch with the whole step captured in a CUDA graph (one for 64, one for the last 32)
@@ -54,7 +55,7 @@ LR, BETA1, BETA2, EPS = 1e-3, 0.9, 0.999, 1e-8
 FORWARD = 2 * (784 * 128 + 128 * 10)
 SAMPLE_FLOPS = 2 * FORWARD + 2 * 128 * 10
 STEP_FLOPS = BATCH * SAMPLE_FLOPS
-VARIANTS = ("leap", "leapgraph", "leap4096", "seed", "eager", "graph", "jax")
+VARIANTS = ("leap", "leapgraph", "leapnopf", "leap4096", "seed", "eager", "graph", "jax")
 # leap_fused_us_per_step: the fully fused issue's target for the persistent kernel.
 TARGETS = {"leap_us_per_step": 15.0, "leap_fused_us_per_step": 5.0, "vs_jax": 1.9, "vs_eager": 70.0,
            "leap_test_accuracy": 0.877}
@@ -501,7 +502,7 @@ def print_report(results, info, epochs):
     header = f"{'name':10} | {'us/step':>9} | {f's total ({epochs} ep)':>14} | {'test acc':>8} | {'vs leap':>8}"
     print(header)
     print("-" * len(header))
-    for name in ("leap", "leapgraph", "seed", "eager", "graph", "jax"):
+    for name in ("leap", "leapgraph", "leapnopf", "seed", "eager", "graph", "jax"):
         r = results.get(name)
         if r is None:
             continue
@@ -571,6 +572,8 @@ def main():
         "leap": lambda: run_leap_binary(args.leap, data_dir, args.epochs, BATCH, args.seed, len(data["train_labels"])),
         "leapgraph": lambda: run_leap_binary(args.leap, data_dir, args.epochs, BATCH, args.seed,
                                              len(data["train_labels"]), settings={"LEAP_TRAINING_PATH": "layers"}),
+        "leapnopf": lambda: run_leap_binary(args.leap, data_dir, args.epochs, BATCH, args.seed,
+                                            len(data["train_labels"]), settings={"LEAP_PREFETCH": "0"}),
         "leap4096": lambda: run_leap_binary(args.leap, data_dir, args.big_epochs, BIG_BATCH, args.seed,
                                             len(data["train_labels"])),
         "seed": lambda: run_seed(data, args.epochs, args.seed),

@@ -155,6 +155,16 @@ __device__ inline T warp_tree_sum(T value) {
   return value;
 }
 
+// Asks L2 for the rows of batch `next`, one 128-byte line per thread of the grid.
+__device__ inline void prefetch_next_batch(const FusedMlpArgs& a, int64_t next) {
+  const int lines_per_row = (a.in * int(sizeof(float)) + 127) / 128;
+  const int line = blockIdx.x * blockDim.x + threadIdx.x;
+  const int r = line / lines_per_row;
+  if (r >= a.batch || next * a.batch + r >= a.samples) return;
+  const float* row = a.images + int64_t(a.state->order[next * a.batch + r]) * a.in;
+  asm volatile("prefetch.global.L2 [%0];" ::"l"(row + (line % lines_per_row) * 32));
+}
+
 // Every weight gradient with its Adam update. Blocks [0, w1_blocks) take 256 inputs x 4
 // hidden units of w1 each (one input position per thread, the batch's rows read coalesced);
 // the next `classes` blocks take one row of w2 and its bias each; the last block takes the
@@ -168,6 +178,7 @@ __global__ void __launch_bounds__(kInputsPerBlock) update_kernel(FusedMlpArgs a,
   const int64_t batch_index = a.state->batch_index;
   const AdamScalars h = adam_scalars_for_step(a.adam, a.state->lr, a.state->adam_steps + 1);
   const int block = blockIdx.x;
+  if (a.prefetch_next) prefetch_next_batch(a, batch_index + 1);
   if (block < w1_blocks) {
     const int input_tiles = (a.in + kInputsPerBlock - 1) / kInputsPerBlock;
     const int unit0 = block / input_tiles * kUnitsPerBlock;

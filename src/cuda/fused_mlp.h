@@ -30,6 +30,10 @@ struct FusedMlpArgs {
   // Distillation: the teacher's logits [samples, classes], or null for cross-entropy.
   const float* soft_targets;
   float temperature, alpha;
+  // Samples in the epoch order; with prefetch_next the update kernel asks L2 for the next
+  // batch's rows, so that the next forward finds them there rather than in HBM.
+  int64_t samples;
+  bool prefetch_next;
 };
 
 // The shapes the fused step handles; others take the layer-by-layer graph.

@@ -1,9 +1,21 @@
+#include <cstdlib>
+#include <string>
+
 #include "cuda/cuda_backend.h"
 #include "cuda/fused_mlp.h"
 #include "cuda/graph_runner.h"
 #include "cuda/mlp_plan_weights.h"
 
 namespace leap::cuda_detail {
+namespace {
+
+// On unless LEAP_PREFETCH=0 (the benchmark compares both in one run).
+bool prefetch_next_batch() {
+  const char* setting = std::getenv("LEAP_PREFETCH");
+  return !setting || std::string(setting) != "0";
+}
+
+}  // namespace
 
 bool fused_mlp_fits(const MlpEpochPlan& plan) {
   if (plan.layers.size() != 2 || !plan.layers[0].relu || plan.layers[1].relu) return false;
@@ -45,7 +57,9 @@ void FusedMlpRunner::queue_step() {
                     {0.0f, 1.0f, plan_.beta1, plan_.beta2, plan_.eps, plan_.weight_decay},
                     plan_.soft_targets,
                     plan_.temperature,
-                    plan_.alpha};
+                    plan_.alpha,
+                    plan_.samples,
+                    prefetch_next_batch()};
   launch_fused_mlp_step(args, stream_);
 }
 
