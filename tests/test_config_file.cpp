@@ -1,6 +1,10 @@
 // Configuration files: the TOML subset leap reads, each value kind spelled as a command line
 // would take it, and malformed text refused with the file and line.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "error_matchers.h"
 #include "leap/config_file.h"
@@ -77,6 +81,12 @@ TEST(ConfigFile, RefusesMalformedLinesNamingFileAndLine) {
 TEST(ConfigFile, RefusesWhatIsNotAFile) {
   expect_contains(error_of([] { read_config_file("/nonexistent/run.toml"); }), {"run.toml", "does not exist"});
   expect_contains(error_of([] { read_config_file("/dev/zero"); }), {"/dev/zero", "not a regular file"});
+  // Refused by its size before it is read.
+  const std::filesystem::path big = std::filesystem::temp_directory_path() / ("leap_big_" + std::to_string(::getpid()) + ".toml");
+  std::ofstream(big) << std::string(2 << 20, '#');
+  expect_contains(error_of([&] { read_config_file(big.string()); }),
+                  {"2097152 bytes, more than a configuration file of at most 1048576 bytes holds"});
+  std::filesystem::remove(big);
 }
 
 }  // namespace
