@@ -138,7 +138,8 @@ void add_config_options(CLI::App* command) {
       required_by_command()[command].push_back(option);
     }
   }
-  command->add_option("--config", "Read options from this TOML file (the command line wins over it)");
+  command->add_option("--config", "Read options from this TOML file (the command line wins over it)")
+      ->type_name("FILE");
   command->add_flag("--print-config")->description("Print the resolved options as TOML (for --config) and exit");
 }
 

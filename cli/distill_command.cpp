@@ -81,6 +81,10 @@ History fit_model(Trainer& trainer, Sequential& network, const std::string& spec
 int distill(const DistillCommandOptions& o, const CLI::App* command) {
   const Device device = choose_device(o.device);
   MnistSplits data = load_mnist_dir(o.data.empty() ? default_data_dir() : o.data);
+  // The models and the teacher's weights are checked before a run directory is made.
+  Model teacher(Sequential::from_spec(o.teacher_model, o.seed + 1000, device, o.teacher_dropout));
+  if (!o.teacher_load.empty()) load_weights(teacher.network(), o.teacher_load);
+  Model alone(Sequential::from_spec(o.student_model, o.seed, device));
   const std::string run_dir = open_run_directory(o.run, command);
   KerasProgress progress;
   // Both student arms share every setting but the loss: epochs, schedule, seed, optimizer.
@@ -89,11 +93,8 @@ int distill(const DistillCommandOptions& o, const CLI::App* command) {
                  .schedule = schedule_by_name(o.schedule, o.epochs), .verbose = true};
   const OptimizerFactory optimizer = adam({.lr = o.lr, .weight_decay = o.weight_decay});
 
-  Model teacher(Sequential::from_spec(o.teacher_model, o.seed + 1000, device, o.teacher_dropout));
   Report report{"leap distill: " + o.teacher_model + " into " + o.student_model, {}, {}};
-  if (!o.teacher_load.empty()) {
-    load_weights(teacher.network(), o.teacher_load);
-  } else {
+  if (o.teacher_load.empty()) {
     std::printf("== teacher %s, dropout %.2f, %d epochs, schedule %s\n", o.teacher_model.c_str(),
                 o.teacher_dropout, o.teacher_epochs, o.teacher_schedule.c_str());
     teacher.compile(optimizer);
@@ -105,7 +106,6 @@ int distill(const DistillCommandOptions& o, const CLI::App* command) {
     if (!o.teacher_save.empty()) save_weights(teacher.network(), o.teacher_save);
   }
   std::printf("== student %s alone\n", o.student_model.c_str());
-  Model alone(Sequential::from_spec(o.student_model, o.seed, device));
   alone.compile(optimizer);
   report.runs.push_back({"student alone", fit_model(alone, alone.network(), o.student_model, data.train,
                                                    fit, run_dir, "student-alone").epochs});
