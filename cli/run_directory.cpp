@@ -71,7 +71,8 @@ std::string open_run_directory(const RunDirectoryOptions& options, const CLI::Ap
 }
 
 void write_reports(const Report& report, const std::string& run_dir, const std::string& report_path) {
-  for (const std::string& path : {run_dir.empty() ? "" : (fs::path(run_dir) / "report.html").string(), report_path}) {
+  const std::string in_run_dir = run_dir.empty() ? "" : (fs::path(run_dir) / "report.html").string();
+  for (const std::string& path : {in_run_dir, report_path}) {
     if (path.empty()) continue;
     write_report(path, report);
     std::printf("Wrote %s\n", path.c_str());

@@ -81,9 +81,10 @@ std::unique_ptr<RunMetrics> use_run_directory(const std::string& run_dir, FitOpt
   fit.checkpoint_path = checkpoint_file(run_dir);
   fit.checkpoint_at_end = true;
   std::error_code error;
-  const bool resumed_here = !fit.resume_from.empty() && std::filesystem::equivalent(fit.checkpoint_path, fit.resume_from, error);
-  auto metrics = std::make_unique<RunMetrics>(run_dir, resumed_here ? epochs_before(run_dir, fit.resume_from)
-                                                                    : std::vector<EpochLogs>{});
+  const bool resumed_here =
+      !fit.resume_from.empty() && std::filesystem::equivalent(fit.checkpoint_path, fit.resume_from, error);
+  auto metrics = std::make_unique<RunMetrics>(
+      run_dir, resumed_here ? epochs_before(run_dir, fit.resume_from) : std::vector<EpochLogs>{});
   metrics->add_to(fit.callbacks);
   return metrics;
 }
@@ -135,7 +136,8 @@ int train_on(const TrainOptions& o, Device device, const CLI::App* command) {
     history = model.fit(data.train, fit);
   } catch (const Interrupted& e) {
     if (run_dir.empty()) throw;
-    throw Interrupted(std::string(e.what()) + "\nleap: to continue, run the same command with --resume " + run_dir);
+    throw Interrupted(std::string(e.what()) +
+                      "\nleap: to continue, run the same command with --resume " + run_dir);
   }
   const Report report = train_report(o, model, history, run_metrics ? run_metrics->csv_path() : "");
   write_reports(report, run_dir, o.report);

@@ -82,7 +82,8 @@ TEST(ConfigFile, RefusesWhatIsNotAFile) {
   expect_contains(error_of([] { read_config_file("/nonexistent/run.toml"); }), {"run.toml", "does not exist"});
   expect_contains(error_of([] { read_config_file("/dev/zero"); }), {"/dev/zero", "not a regular file"});
   // Refused by its size before it is read.
-  const std::filesystem::path big = std::filesystem::temp_directory_path() / ("leap_big_" + std::to_string(::getpid()) + ".toml");
+  const std::filesystem::path big =
+      std::filesystem::temp_directory_path() / ("leap_big_" + std::to_string(::getpid()) + ".toml");
   std::ofstream(big) << std::string(2 << 20, '#');
   expect_contains(error_of([&] { read_config_file(big.string()); }),
                   {"2097152 bytes, more than a configuration file of at most 1048576 bytes holds"});
