@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "leap/config_file.h"
@@ -72,7 +73,8 @@ CLI::Option* find_option(CLI::App* command, const std::string& key) {
   return nullptr;
 }
 
-void apply(CLI::App* command, const ConfigValue& value, const std::string& path) {
+void apply(CLI::App* command, const ConfigValue& value, const std::string& path,
+           const std::set<const CLI::Option*>& on_command_line) {
   const std::string where = path + ":" + std::to_string(value.line) + ": ";
   CLI::Option* option = find_option(command, value.key);
   if (!option) {
@@ -93,8 +95,10 @@ void apply(CLI::App* command, const ConfigValue& value, const std::string& path)
   // A default leaves the option unset, as on the command line: `no-run-dir = false` beside
   // `run-dir = "x"` is no conflict.
   if (value.text == default_text(option)) return;
-  for (const CLI::Option* other : option->get_excludes())
+  for (const CLI::Option* other : option->get_excludes()) {
+    if (on_command_line.count(other)) return;  // `--run-dir x` wins over `no-run-dir = true`
     check(other->count() == 0, where + "'" + value.key + "' cannot go with " + other->get_name());
+  }
   option->add_result(value.text);
   try {
     option->run_callback();
@@ -148,7 +152,10 @@ void apply_config_file(CLI::App* command) {
   if (!config) return;
   if (config->count() > 0) {
     const std::string path = config->as<std::string>();
-    for (const ConfigValue& value : read_config_file(path)) apply(command, value, path);
+    std::set<const CLI::Option*> on_command_line;
+    for (const CLI::Option* option : command->get_options())
+      if (option->count() > 0) on_command_line.insert(option);
+    for (const ConfigValue& value : read_config_file(path)) apply(command, value, path, on_command_line);
   }
   for (const CLI::Option* option : required_by_command()[command])
     if (option->count() == 0) throw CLI::RequiredError(option->get_name());

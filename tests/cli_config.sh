@@ -54,6 +54,15 @@ else
   fail "override: $(cat merged.toml)"
 fi
 
+# ... also over a file's option that excludes one the command line gave.
+printf 'no-run-dir = true\n' > none.toml
+if "$leap" train --config none.toml --run-dir chosen --print-config > chosen.toml 2>&1 &&
+   grep -qx 'run-dir = "chosen"' chosen.toml && grep -qx 'no-run-dir = false' chosen.toml; then
+  ok "command-line --run-dir overrides the file's no-run-dir = true"
+else
+  fail "--run-dir over no-run-dir: $(cat chosen.toml)"
+fi
+
 # A configuration gives the same run as the command line it was printed from.
 awk 'BEGIN { srand(3); printf "label"; for (j = 0; j < 12; j++) printf ",f%d", j; print "";
              for (i = 0; i < 200; i++) { line = ""; best = 0;
