@@ -82,7 +82,7 @@ def run_pytorch(epochs, seed, seed_code, threads):
 def run_leap(binary, epochs, seed):
     with tempfile.TemporaryDirectory() as tmp:
         metrics = os.path.join(tmp, "run.jsonl")
-        subprocess.run([binary, "train", "--model", "784-128-10", "--data", DATA, "--epochs", str(epochs),
+        subprocess.run([binary, "train", "--no-run-dir", "--model", "784-128-10", "--data", DATA, "--epochs", str(epochs),
                         "--batch-size", str(BATCH), "--lr", "0.001", "--optimizer", "adam", "--device", "cpu",
                         "--seed", str(seed), "--metrics", metrics], check=True)
         rows = [json.loads(line) for line in open(metrics)]

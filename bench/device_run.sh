@@ -34,7 +34,7 @@ if [ "$what" = fused ]; then
   /tmp/leap/leap_tests --gtest_filter='ClusterMlp.*:CudaTraining.*' 2>&1 | tee "$OUT/fused-tests.txt" | grep -vE '^\[ RUN|^\[       OK'
   for path in cluster fused; do
     echo "== leap train, 10 epochs, LEAP_TRAINING_PATH=$path"
-    LEAP_TRAINING_PATH=$path /tmp/leap/leap train --epochs 10 --device cuda --data "$LEAP_DATA_DIR" 2>&1 | tee "$OUT/train-$path.txt" | grep -vE '^ *[0-9]+/[0-9]+ \['
+    LEAP_TRAINING_PATH=$path /tmp/leap/leap train --no-run-dir --epochs 10 --device cuda --data "$LEAP_DATA_DIR" 2>&1 | tee "$OUT/train-$path.txt" | grep -vE '^ *[0-9]+/[0-9]+ \['
   done
   exit 0
 fi
@@ -48,7 +48,7 @@ fi
 if [ "$what" = profile ]; then
   echo "== kernel times of the training step (ncu, clocks as found)"
   ncu --clock-control none --metrics gpu__time_duration.sum --launch-skip 600 --launch-count 12 \
-    /tmp/leap/leap train --epochs 1 --device cuda 2>&1 | grep -E '^  [a-zA-Z_].*\(|gpu__time_duration' | tee "$OUT/profile.txt"
+    /tmp/leap/leap train --no-run-dir --epochs 1 --device cuda 2>&1 | grep -E '^  [a-zA-Z_].*\(|gpu__time_duration' | tee "$OUT/profile.txt"
 fi
 if [ "$what" = all ] || [ "$what" = bench ] || [ "$what" = latency ]; then
   echo "== batch-1 latency"

@@ -24,7 +24,7 @@ ROW = re.compile(r"^(teacher|student alone|student distilled)\s+([0-9.]+)\s+(\d+
 
 
 def run(leap, args):
-    out = subprocess.run([leap, "distill", *args], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([leap, "distill", "--no-run-dir", *args], check=True, capture_output=True, text=True).stdout
     rows = {}
     for line in out.splitlines():
         m = EPOCH.match(line.strip())

@@ -122,7 +122,7 @@ def run_leap_binary(binary, data_dir, epochs, batch, seed, train_samples, settin
         raise FileNotFoundError(f"leap binary not found: {binary} (build it, or pass --leap)")
     with tempfile.TemporaryDirectory() as tmp:
         metrics = os.path.join(tmp, "run.jsonl")
-        command = [binary, "train", "--model", "784-128-10", "--data", data_dir, "--epochs", str(epochs),
+        command = [binary, "train", "--no-run-dir", "--model", "784-128-10", "--data", data_dir, "--epochs", str(epochs),
                    "--batch-size", str(batch), "--lr", "0.001", "--optimizer", "adam", "--device", "cuda",
                    "--seed", str(seed), "--metrics", metrics]
         print("  $ " + " ".join(command), flush=True)

@@ -61,7 +61,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         weights = args.load or os.path.join(tmp, "w.safetensors")
         if not args.load:
-            subprocess.run([args.leap, "train", "--model", args.model, "--epochs", "1", "--device",
+            subprocess.run([args.leap, "train", "--no-run-dir", "--model", args.model, "--epochs", "1", "--device",
                             args.device, "--data", args.data, "--save", weights], check=True,
                            stdout=subprocess.DEVNULL)
         model_file, logits_file = os.path.join(tmp, "model.onnx"), os.path.join(tmp, "logits.safetensors")

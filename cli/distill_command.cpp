@@ -3,16 +3,19 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <vector>
 
 #include "commands.h"
+#include "config_options.h"
 #include "leap/checkpoint.h"
 #include "leap/distill.h"
 #include "leap/idx.h"
 #include "leap/predictor.h"
 #include "leap/report.h"
 #include "progress.h"
+#include "run_directory.h"
 
 namespace leap::cli {
 namespace {
@@ -30,6 +33,7 @@ struct DistillCommandOptions {
   int epochs = 100, batch_size = 64;
   std::string schedule = "none", teacher_schedule = "cosine";
   uint64_t seed = 0;
+  RunDirectoryOptions run;
 };
 
 struct Row {
@@ -70,9 +74,29 @@ double median_epoch_seconds(const History& history) {
   return seconds[seconds.size() / 2];
 }
 
-int distill(const DistillCommandOptions& o) {
+// Trains one of the three models with `fit`; with a run directory, RUN_DIR/NAME/ gets its
+// metrics.csv and metrics.jsonl (a run directory of its own for leap plot) and its weights.
+template <typename Trainer>
+History fit_model(Trainer& trainer, Sequential& network, const std::string& spec, const Dataset& train,
+                  FitOptions fit, const std::string& run_dir, const std::string& name) {
+  if (run_dir.empty()) return trainer.fit(train, fit);
+  const std::filesystem::path dir = std::filesystem::path(run_dir) / name;
+  std::filesystem::create_directories(dir);
+  RunMetrics metrics(dir.string());
+  metrics.add_to(fit.callbacks);
+  History history = trainer.fit(train, fit);
+  save_weights(network, (dir / "model.safetensors").string(), {{"model", spec}});
+  return history;
+}
+
+int distill(const DistillCommandOptions& o, const CLI::App* command) {
   const Device device = choose_device(o.device);
   MnistSplits data = load_mnist_dir(o.data.empty() ? default_data_dir() : o.data);
+  // The models and the teacher's weights are checked before a run directory is made.
+  Model teacher(Sequential::from_spec(o.teacher_model, o.seed + 1000, device, o.teacher_dropout));
+  if (!o.teacher_load.empty()) load_weights(teacher.network(), o.teacher_load);
+  Model alone(Sequential::from_spec(o.student_model, o.seed, device));
+  const std::string run_dir = open_run_directory(o.run, command);
   KerasProgress progress;
   // Both student arms share every setting but the loss: epochs, schedule, seed, optimizer.
   FitOptions fit{.epochs = o.epochs, .batch_size = o.batch_size, .seed = o.seed,
@@ -80,30 +104,29 @@ int distill(const DistillCommandOptions& o) {
                  .schedule = schedule_by_name(o.schedule, o.epochs), .verbose = true};
   const OptimizerFactory optimizer = adam({.lr = o.lr, .weight_decay = o.weight_decay});
 
-  Model teacher(Sequential::from_spec(o.teacher_model, o.seed + 1000, device, o.teacher_dropout));
   Report report{"leap distill: " + o.teacher_model + " into " + o.student_model, {}, {}};
-  if (!o.teacher_load.empty()) {
-    load_weights(teacher.network(), o.teacher_load);
-  } else {
+  if (o.teacher_load.empty()) {
     std::printf("== teacher %s, dropout %.2f, %d epochs, schedule %s\n", o.teacher_model.c_str(),
                 o.teacher_dropout, o.teacher_epochs, o.teacher_schedule.c_str());
     teacher.compile(optimizer);
     FitOptions teacher_fit = fit;
     teacher_fit.epochs = o.teacher_epochs;
     teacher_fit.schedule = schedule_by_name(o.teacher_schedule, o.teacher_epochs);
-    report.runs.push_back({"teacher", teacher.fit(data.train, teacher_fit).epochs});
+    report.runs.push_back({"teacher", fit_model(teacher, teacher.network(), o.teacher_model, data.train,
+                                                teacher_fit, run_dir, "teacher").epochs});
     if (!o.teacher_save.empty()) save_weights(teacher.network(), o.teacher_save);
   }
   std::printf("== student %s alone\n", o.student_model.c_str());
-  Model alone(Sequential::from_spec(o.student_model, o.seed, device));
   alone.compile(optimizer);
-  const History alone_history = alone.fit(data.train, fit);
+  const History alone_history = fit_model(alone, alone.network(), o.student_model, data.train, fit,
+                                         run_dir, "student-alone");
   report.runs.push_back({"student alone", alone_history.epochs});
   std::printf("== student %s distilled, T=%.2f, alpha=%.2f\n", o.student_model.c_str(), o.temperature, o.alpha);
   Model student(Sequential::from_spec(o.student_model, o.seed, device));
   Distiller distiller(teacher.network(), student, {.temperature = o.temperature, .alpha = o.alpha});
   distiller.compile(optimizer);
-  const History distilled_history = distiller.fit(data.train, fit);
+  const History distilled_history = fit_model(distiller, student.network(), o.student_model, data.train,
+                                             fit, run_dir, "student-distilled");
   report.runs.push_back({"student distilled", distilled_history.epochs});
   if (!o.save.empty()) save_weights(student.network(), o.save, {{"model", o.student_model}});
 
@@ -115,7 +138,7 @@ int distill(const DistillCommandOptions& o) {
     std::printf("%-18s %9.4f %11lld %13lld %13.1f %16.1f\n", r.name.c_str(), r.accuracy,
                 static_cast<long long>(r.parameters), static_cast<long long>(r.flops), r.batch1_us,
                 r.batch1024_us);
-  if (!o.report.empty()) {
+  {
     char title[64];
     std::snprintf(title, sizeof title, "distillation (T=%g, alpha=%g)", o.temperature, o.alpha);
     ReportTable table{title,
@@ -129,9 +152,8 @@ int distill(const DistillCommandOptions& o) {
                             figures[1], figures[2]});
     }
     report.tables.push_back(table);
-    write_report(o.report, report);
-    std::printf("Wrote %s\n", o.report.c_str());
   }
+  write_reports(report, run_dir, o.report);
   const double alone_epoch = median_epoch_seconds(alone_history);
   const double distilled_epoch = median_epoch_seconds(distilled_history);
   std::printf("epoch time (median): student alone %.2f ms, distilled %.2f ms (%.2fx)\n",
@@ -174,7 +196,9 @@ Command add_distill_command(CLI::App& app) {
       ->capture_default_str()->check(digits_only);
   cmd->add_option("--save", o->save, "Save the distilled student (safetensors)");
   cmd->add_option("--report", o->report, "Write an offline HTML report (curves of all three, the table)");
-  return [o] { return distill(*o); };
+  add_run_directory_options(cmd, o->run);
+  add_config_options(cmd);
+  return [o, cmd] { return distill(*o, cmd); };
 }
 
 }  // namespace leap::cli

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "config_options.h"
 #include "leap/idx.h"
 #include "leap/trainer.h"
 
@@ -23,7 +24,9 @@ int evaluate(const SavedModelOptions& o) {
 
 Command add_eval_command(CLI::App& app) {
   auto options = std::make_shared<SavedModelOptions>();
-  add_saved_model_options(app.add_subcommand("eval", "Test loss and accuracy of saved weights"), *options);
+  CLI::App* cmd = app.add_subcommand("eval", "Test loss and accuracy of saved weights");
+  add_saved_model_options(cmd, *options);
+  add_config_options(cmd);
   return [options] { return evaluate(*options); };
 }
 

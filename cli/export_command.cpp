@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "config_options.h"
 #include "leap/checkpoint.h"
 #include "leap/onnx.h"
 
@@ -31,6 +32,7 @@ Command add_export_command(CLI::App& app) {
   cmd->add_option("--load", options->load, "Weights (safetensors)")->required();
   cmd->add_option("--model", options->model, "The spec the weights were trained with")->capture_default_str();
   cmd->add_option("-o,--output", options->output, "The model file to write")->required();
+  add_config_options(cmd);
   return [options] { return export_model(*options); };
 }
 

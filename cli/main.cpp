@@ -7,6 +7,7 @@
 #include <map>
 
 #include "commands.h"
+#include "config_options.h"
 #include "leap/backend.h"
 #include "leap/checkpoint.h"
 #include "leap/error.h"
@@ -102,8 +103,15 @@ int main(int argc, char** argv) {
   add(leap::cli::add_plot_command);
   try {
     app.parse(argc, argv);
-    for (auto& [subcommand, command] : commands)
-      if (subcommand->parsed()) return command();
+    for (auto& [subcommand, command] : commands) {
+      if (!subcommand->parsed()) continue;
+      leap::cli::apply_config_file(subcommand);
+      if (leap::cli::print_config_requested(subcommand)) {
+        std::fputs(leap::cli::resolved_config(subcommand).c_str(), stdout);
+        return 0;
+      }
+      return command();
+    }
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const leap::Interrupted& e) {

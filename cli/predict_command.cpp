@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "config_options.h"
 #include "leap/error.h"
 #include "leap/idx.h"
 #include "leap/safetensors.h"
@@ -65,6 +66,7 @@ Command add_predict_command(CLI::App& app) {
       ->excludes(cmd->get_option("--data"));
   cmd->add_option("-o,--output", options->output, "Write the CSV here instead of stdout");
   cmd->add_option("--logits", options->logits, "Also write the logits [n, classes] here (safetensors, tensor \"logits\")");
+  add_config_options(cmd);
   return [options] { return predict(*options); };
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "config_options.h"
 #include "leap/backend.h"
 #include "leap/checkpoint.h"
 #include "leap/data_files.h"
@@ -17,6 +18,7 @@
 #include "leap/trainer.h"
 #include "leap/training_checkpoint.h"
 #include "progress.h"
+#include "run_directory.h"
 
 namespace leap::cli {
 namespace {
@@ -37,7 +39,8 @@ struct TrainOptions {
   bool drop_last = false;
   bool cpu_fallback = false;
   std::string metrics, csv, report, save, load;
-  std::string run_dir = "leap-run", checkpoint_every, resume, on_nan = "stop";
+  RunDirectoryOptions run;
+  std::string checkpoint_every, resume, on_nan = "stop";
 };
 
 // "N" or "Nepochs": every N epochs; "Nsteps": every N steps.
@@ -58,13 +61,41 @@ FitOptions fit_options(const TrainOptions& o) {
   FitOptions fit{.epochs = o.epochs, .batch_size = o.batch_size, .drop_last = o.drop_last,
                  .seed = o.seed, .schedule = schedule_by_name(o.schedule, o.epochs), .verbose = true};
   parse_checkpoint_every(o.checkpoint_every, fit);
-  fit.checkpoint_path = (std::filesystem::path(o.run_dir) / "checkpoint.safetensors").string();
   if (!o.resume.empty()) fit.resume_from = checkpoint_file(o.resume);
   fit.on_nan = o.on_nan == "skip" ? NanPolicy::skip : NanPolicy::stop;
   return fit;
 }
 
-int train_on(const TrainOptions& o, Device device) {
+// --resume RUN_DIR without --run-dir goes on in that directory.
+RunDirectoryOptions run_directory_of(const TrainOptions& o) {
+  RunDirectoryOptions run = o.run;
+  if (run.path.empty() && !run.none && !o.resume.empty() && std::filesystem::is_directory(o.resume))
+    run.path = o.resume;
+  return run;
+}
+
+// Checkpoints and metrics go to the run directory (if any); a run resumed there keeps the
+// metrics of the epochs before its checkpoint.
+std::unique_ptr<RunMetrics> use_run_directory(const std::string& run_dir, FitOptions& fit) {
+  if (run_dir.empty()) return nullptr;
+  fit.checkpoint_path = checkpoint_file(run_dir);
+  fit.checkpoint_at_end = true;
+  std::error_code error;
+  const bool resumed_here =
+      !fit.resume_from.empty() && std::filesystem::equivalent(fit.checkpoint_path, fit.resume_from, error);
+  auto metrics = std::make_unique<RunMetrics>(
+      run_dir, resumed_here ? epochs_before(run_dir, fit.resume_from) : std::vector<EpochLogs>{});
+  metrics->add_to(fit.callbacks);
+  return metrics;
+}
+
+// The report of the run directory's whole metrics.csv (a resumed run's earlier epochs too).
+Report train_report(const TrainOptions& o, Model& model, const History& history, const std::string& csv) {
+  return {"leap train " + o.model, {{o.model, csv.empty() ? history.epochs : read_metrics_csv(csv)}},
+          {compute_table(model, history, o.batch_size)}};
+}
+
+int train_on(const TrainOptions& o, Device device, const CLI::App* command) {
   // The cheap checks (options, spec, device, weights) come before the data is read.
   FitOptions fit = fit_options(o);
   Model model(Sequential::from_spec(o.model, o.seed, device, o.dropout));
@@ -73,6 +104,11 @@ int train_on(const TrainOptions& o, Device device) {
   std::printf("Data: %s (%lld train, %lld validation samples)\n",
               (o.data.data.empty() ? default_data_dir() : o.data.data).c_str(),
               static_cast<long long>(data.train.size()), static_cast<long long>(data.test.size()));
+  fit.validation_data = data.test.size() > 0 ? &data.test : nullptr;
+  // Bad data is refused before a run directory is made for it.
+  const int inputs = model.network().input_width(), classes = model.network().output_width();
+  check_dataset(data.train, inputs, classes, "training data");
+  if (fit.validation_data) check_dataset(*fit.validation_data, inputs, classes, "validation data");
 
   model.compile(optimizer_by_name(o.optimizer, o.lr, o.momentum, o.weight_decay));
   std::printf("Device: %s\n%s\n%lld parameters; optimizer %s; batch %d\n",
@@ -80,10 +116,11 @@ int train_on(const TrainOptions& o, Device device) {
               static_cast<long long>(model.network().parameter_count()),
               model.optimizer().describe().c_str(), o.batch_size);
 
+  const std::string run_dir = open_run_directory(run_directory_of(o), command);
   KerasProgress progress;
-  std::unique_ptr<JsonlLogger> metrics;
-  fit.validation_data = data.test.size() > 0 ? &data.test : nullptr;
   fit.callbacks = {&progress};
+  std::unique_ptr<RunMetrics> run_metrics = use_run_directory(run_dir, fit);
+  std::unique_ptr<JsonlLogger> metrics;
   if (!o.metrics.empty()) {
     metrics = std::make_unique<JsonlLogger>(o.metrics);
     fit.callbacks.push_back(metrics.get());
@@ -98,13 +135,12 @@ int train_on(const TrainOptions& o, Device device) {
     StopSignalScope stop_on_signals;
     history = model.fit(data.train, fit);
   } catch (const Interrupted& e) {
-    throw Interrupted(std::string(e.what()) + "\nleap: to continue, run the same command with --resume " + o.run_dir);
+    if (run_dir.empty()) throw;
+    throw Interrupted(std::string(e.what()) +
+                      "\nleap: to continue, run the same command with --resume " + run_dir);
   }
-  if (!o.report.empty()) {
-    write_report(o.report, {"leap train " + o.model, {{o.model, history.epochs}},
-                            {compute_table(model, history, o.batch_size)}});
-    std::printf("Wrote %s\n", o.report.c_str());
-  }
+  const Report report = train_report(o, model, history, run_metrics ? run_metrics->csv_path() : "");
+  write_reports(report, run_dir, o.report);
   if (!o.save.empty()) {
     save_weights(model.network(), o.save, {{"model", o.model}, {"format", "pt"}});
     std::printf("Saved %s\n", o.save.c_str());
@@ -115,15 +151,15 @@ int train_on(const TrainOptions& o, Device device) {
   return 0;
 }
 
-int train(const TrainOptions& o) {
+int train(const TrainOptions& o, const CLI::App* command) {
   const Device device = choose_device(o.device);
   try {
-    return train_on(o, device);
+    return train_on(o, device, command);
   } catch (const OutOfMemory& e) {
     if (device == Device::cpu) throw;
     if (o.device == "auto" && o.cpu_fallback) {
       std::fprintf(stderr, "leap: %s\nleap: --cpu-fallback: training on the CPU from the start\n", e.what());
-      return train_on(o, Device::cpu);
+      return train_on(o, Device::cpu, command);
     }
     throw OutOfMemory(std::string(e.what()) +
                       " (a smaller --batch-size or model may fit; with --device auto, "
@@ -160,21 +196,22 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--load", options->load, "Start from these weights (safetensors)");
   cmd->add_flag("--cpu-fallback", options->cpu_fallback,
                 "With --device auto: when the GPU runs out of memory, train on the CPU instead");
-  cmd->add_option("--run-dir", options->run_dir,
-                  "Where checkpoints go (checkpoint.safetensors, written atomically)")
-      ->capture_default_str();
+  add_run_directory_options(cmd, options->run);
   cmd->add_option("--checkpoint-every", options->checkpoint_every,
-                  "Write a checkpoint every N epochs ('N' or 'Nepochs') or steps ('Nsteps'); "
-                  "one is also written on SIGINT/SIGTERM");
+                  "Write RUN_DIR/checkpoint.safetensors (atomically) every N epochs ('N' or "
+                  "'Nepochs') or steps ('Nsteps'); one is also written at the end and on SIGINT/SIGTERM")
+      ->excludes("--no-run-dir");
   cmd->add_option("--resume", options->resume,
-                  "Continue the run of this checkpoint (or run directory) with the same options")
+                  "Continue the run of this checkpoint or run directory (there, unless --run-dir "
+                  "says otherwise) with the same options")
       ->excludes("--load");
   cmd->add_option("--on-nan", options->on_nan,
                   "On a NaN/Inf loss or gradient: stop (keeping the last checkpoint), or skip the "
                   "batch (every step is then checked, which turns the GPU fast path off; stop "
                   "checks the fast path per chunk of up to 64 steps)")
       ->capture_default_str()->check(CLI::IsMember({"stop", "skip"}));
-  return [options] { return train(*options); };
+  add_config_options(cmd);
+  return [options, cmd] { return train(*options, cmd); };
 }
 
 }  // namespace leap::cli

@@ -5,6 +5,7 @@ set -u
 leap=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"  # a run that got as far as training would write its run directory here
 failures=0
 
 # expect STATUS_IS_NONZERO MESSAGE_FRAGMENT -- ARGS...

@@ -49,17 +49,26 @@ struct Recipe {
   std::string spec = "12-16-8-3";
   float dropout = 0.2f;
   bool sgd = false;
+  Device device = Device::cpu;
+  // 103 samples in batches of 10: each epoch ends with a partial batch.
+  int64_t samples = 103;
+  int batch_size = 10;
 };
 
 Model fresh_model(const Recipe& recipe) {
-  Model model(Sequential::from_spec(recipe.spec, 3, Device::cpu, recipe.dropout));
+  Model model(Sequential::from_spec(recipe.spec, 3, recipe.device, recipe.dropout));
   model.compile(recipe.sgd ? sgd({.lr = 0.05f, .momentum = 0.9f}) : adam({.lr = 3e-3f}));
   return model;
 }
 
-FitOptions fit_options(int epochs) {
-  // 103 samples in batches of 10: each epoch ends with a partial batch.
-  return {.epochs = epochs, .batch_size = 10, .seed = 5};
+FitOptions fit_options(int epochs, const Recipe& recipe = {}) {
+  return {.epochs = epochs, .batch_size = recipe.batch_size, .seed = 5};
+}
+
+// The recipe's data: as many features and classes as its spec's first and last widths.
+Dataset recipe_data(const Recipe& recipe, uint64_t seed) {
+  Sequential shape = Sequential::from_spec(recipe.spec);
+  return toy_data(recipe.samples, shape.input_width(), shape.output_width(), seed);
 }
 
 // Asks for a stop after `at_step` steps of the run.
@@ -74,16 +83,17 @@ class StopAt : public Callback {
   int64_t at_step_, steps_ = 0;
 };
 
-// Ten epochs straight against a run stopped after `stop_step` steps and resumed.
+// Ten epochs straight against a run stopped after `stop_step` steps and resumed. (Steps as
+// the callbacks see them: a backend's fast path reports a chunk of steps at a time.)
 void expect_resume_is_exact(const Recipe& recipe, int64_t stop_step, const std::string& name) {
-  const Dataset data = toy_data(103, 12, 3, 1);
+  const Dataset data = recipe_data(recipe, 1);
   Model straight = fresh_model(recipe);
-  straight.fit(data, fit_options(10));
+  straight.fit(data, fit_options(10, recipe));
 
   const fs::path dir = temp_dir(name);
   Model first = fresh_model(recipe);
   StopAt stop(stop_step);
-  FitOptions options = fit_options(10);
+  FitOptions options = fit_options(10, recipe);
   options.checkpoint_path = (dir / "checkpoint.safetensors").string();
   options.callbacks = {&stop};
   const std::string message = error_of([&] {
@@ -94,13 +104,16 @@ void expect_resume_is_exact(const Recipe& recipe, int64_t stop_step, const std::
     }
   });
   clear_stop_request();
-  expect_contains(message, {"after step " + std::to_string(stop_step), options.checkpoint_path});
+  expect_contains(message, {"stopped by", options.checkpoint_path});
+  if (recipe.device == Device::cpu) expect_contains(message, {"after step " + std::to_string(stop_step)});
 
   Model resumed = fresh_model(recipe);
-  FitOptions rest = fit_options(10);
+  FitOptions rest = fit_options(10, recipe);
   rest.resume_from = checkpoint_file(dir.string());
   History history = resumed.fit(data, rest);
   EXPECT_EQ(history.epochs.back().epoch, 10);
+  std::printf("%s: trained by %s; resumed from %s\n", name.c_str(), resumed.training_path().c_str(),
+              message.substr(message.find("after step")).c_str());
   EXPECT_EQ(all_weights(resumed), all_weights(straight)) << name;
   fs::remove_all(dir);
 }
@@ -134,6 +147,24 @@ TEST(Resume, EpochCheckpointsAndResumeGiveTheSameWeights) {
   // The checkpoint's weights load as plain weights too (its optimizer state is ignored).
   Sequential plain = Sequential::from_spec("12-16-8-3", 9, Device::cpu, 0.2f);
   load_weights(plain, options.checkpoint_path);
+  fs::remove_all(dir);
+}
+
+TEST(Resume, TheCheckpointAtTheEndContinuesWithMoreEpochs) {
+  const Dataset data = toy_data(103, 12, 3, 2);
+  Model straight = fresh_model({});
+  straight.fit(data, fit_options(10));
+  const fs::path dir = temp_dir("at_end");
+  Model first = fresh_model({});
+  FitOptions options = fit_options(5);
+  options.checkpoint_path = (dir / "checkpoint.safetensors").string();
+  options.checkpoint_at_end = true;
+  first.fit(data, options);
+  Model resumed = fresh_model({});
+  FitOptions rest = fit_options(10);
+  rest.resume_from = options.checkpoint_path;
+  resumed.fit(data, rest);
+  EXPECT_EQ(all_weights(resumed), all_weights(straight));
   fs::remove_all(dir);
 }
 
@@ -188,6 +219,38 @@ TEST(Resume, RefusesOtherSettingsAndFinishedRuns) {
   resume.resume_from = (dir / "weights.safetensors").string();
   expect_contains(error_of([&] { plain.fit(data, resume); }), {"not a training checkpoint"});
   fs::remove_all(dir);
+}
+
+// On the GPU, resuming is bit-identical too, on every training path: no sum that reaches the
+// weights uses atomics (the fused step reduces in a fixed order within each block, cuBLASLt
+// picks the same algorithm for the same shapes and is run without atomics, dropout masks come
+// from a counter-based generator whose count the checkpoint keeps). Only the logged loss,
+// summed across blocks with atomics, may differ in its last bits. Skipped without a GPU.
+Recipe gpu_recipe(const std::string& spec, float dropout, bool use_sgd) {
+  // 20 full batches of 64 (what the fused step takes) and a partial one of 16 an epoch.
+  return {.spec = spec, .dropout = dropout, .sgd = use_sgd, .device = Device::cuda,
+          .samples = 20 * 64 + 16, .batch_size = 64};
+}
+
+TEST(Resume, OnTheGpuFusedStepIsBitIdentical) {
+  if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
+  // The fast path reports a chunk (20 steps) and then the partial batch: call 7 is mid-epoch 4.
+  expect_resume_is_exact(gpu_recipe("784-128-10", 0.0f, false), 7, "gpu_fused");
+}
+
+TEST(Resume, OnTheGpuLayerGraphIsBitIdentical) {
+  if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
+  expect_resume_is_exact(gpu_recipe("784-64-32-10", 0.0f, false), 9, "gpu_layer_graph");
+}
+
+TEST(Resume, OnTheGpuLayerByLayerWithDropoutIsBitIdentical) {
+  if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
+  expect_resume_is_exact(gpu_recipe("784-64-32-10", 0.2f, false), 75, "gpu_dropout");
+}
+
+TEST(Resume, OnTheGpuWithSgdMomentumIsBitIdentical) {
+  if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
+  expect_resume_is_exact(gpu_recipe("784-64-32-10", 0.0f, true), 50, "gpu_sgd");
 }
 
 }  // namespace

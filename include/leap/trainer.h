@@ -45,6 +45,8 @@ struct FitOptions {
   std::string checkpoint_path;
   int64_t checkpoint_every = 0;
   bool checkpoint_in_steps = false;
+  // Also write one when the run ends, so that it can go on later with more epochs.
+  bool checkpoint_at_end = false;
   // Continue the run this checkpoint file was written by; its loader settings must match.
   std::string resume_from;
   // Checked every step, except on the backend's fast path (per chunk of up to 64 steps,

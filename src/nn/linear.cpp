@@ -7,10 +7,16 @@
 
 namespace leap {
 
+// Allocated on its device before anything is drawn, so that a model too big for a GPU fails
+// naming the GPU's memory, before any host work; on the CPU the values are drawn in place.
 static Tensor uniform_tensor(Shape shape, float bound, Random& random, Device device) {
-  std::vector<float> values(Tensor(shape).numel());
-  for (float& v : values) v = random.uniform(-bound, bound);
-  return Tensor::from_vector(std::move(shape), values, device);
+  Tensor tensor(std::move(shape), DType::float32, device);
+  const int64_t count = tensor.numel();
+  std::vector<float> staging(device == Device::cpu ? 0 : size_t(count));
+  float* values = device == Device::cpu ? tensor.data() : staging.data();
+  for (int64_t i = 0; i < count; ++i) values[i] = random.uniform(-bound, bound);
+  if (device != Device::cpu) backend(device).copy_from_host(tensor.data(), staging.data(), tensor.bytes());
+  return tensor;
 }
 
 Linear::Linear(int in_features, int out_features, Random& random, Device device)

@@ -87,6 +87,9 @@ History Model::fit(const Dataset& train, const FitOptions& options) {
     for (Callback* callback : options.callbacks) stop |= callback->on_epoch_end(logs);
     if (stop) break;
   }
+  const std::string end_mark = options.checkpoint_path + " (step " + std::to_string(progress.step) + ")";
+  if (options.checkpoint_at_end && !options.checkpoint_path.empty() && last_checkpoint_ != end_mark)
+    save_checkpoint(options, progress);
   for (Callback* callback : options.callbacks) callback->on_train_end(history);
   return history;
 }

@@ -83,7 +83,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         # leap -> torch: weights leap trained for one epoch.
         leap_weights = os.path.join(tmp, "leap.safetensors")
-        subprocess.run([args.leap, "train", "--model", SPEC, "--epochs", "1", "--device", "cpu",
+        subprocess.run([args.leap, "train", "--no-run-dir", "--model", SPEC, "--epochs", "1", "--device", "cpu",
                         "--seed", "3", "--data", args.data, "--save", leap_weights], check=True,
                        stdout=subprocess.DEVNULL)
         listing = subprocess.run([args.leap, "inspect", leap_weights], check=True,

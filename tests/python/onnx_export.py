@@ -49,7 +49,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         weights, model_file, logits_file = (os.path.join(tmp, name) for name in
                                             ("w.safetensors", "model.onnx", "logits.safetensors"))
-        subprocess.run([args.leap, "train", "--model", SPEC, "--epochs", "1", "--device", "cpu",
+        subprocess.run([args.leap, "train", "--no-run-dir", "--model", SPEC, "--epochs", "1", "--device", "cpu",
                         "--seed", "2", "--data", args.data, "--save", weights], check=True,
                        stdout=subprocess.DEVNULL)
         subprocess.run([args.leap, "export", "--format", "onnx", "--load", weights, "--model", SPEC,

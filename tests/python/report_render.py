@@ -1,4 +1,4 @@
-"""The HTML that `leap plot` and `leap train --report` write is offline (no script, nothing
+"""The HTML that `leap plot` and `leap train` (report.html of its run directory) write is offline (no script, nothing
 fetched) and draws: headless Chromium renders it, and the screenshot holds the runs' line
 colours in quantity.
 
@@ -74,9 +74,11 @@ def main():
                         os.path.join(tmp, "narrow", "metrics.csv"), "-o", plot], check=True)
         pages = [(plot, ["blue", "red"])]
         if os.path.exists(os.path.join(args.data, "t10k-images-idx3-ubyte.gz")):
-            report = os.path.join(tmp, "report.html")
+            # The report of leap train's run directory.
+            run = os.path.join(tmp, "run")
             subprocess.run([args.leap, "train", "--model", "784-16-10", "--epochs", "2", "--device", "cpu",
-                            "--data", args.data, "--report", report], check=True, stdout=subprocess.DEVNULL)
+                            "--data", args.data, "--run-dir", run], check=True, stdout=subprocess.DEVNULL)
+            report = os.path.join(run, "report.html")
             pages.append((report, ["blue"]))
         for page, _ in pages:
             failures += check_offline(page)
