@@ -19,7 +19,8 @@ std::string to_string(const Shape& shape) {
 static int64_t count_of(const Shape& shape) {
   int64_t count = 1;
   for (int64_t extent : shape) {
-    check(extent >= 0, "tensor shape " + to_string(shape) + " has a negative extent");
+    // Branch first: the message is built only when it is needed (numel() runs in loops).
+    if (extent < 0) throw Error("tensor shape " + to_string(shape) + " has a negative extent");
     count *= extent;
   }
   return count;
