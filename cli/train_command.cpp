@@ -17,6 +17,7 @@
 #include "leap/trainer.h"
 #include "leap/training_checkpoint.h"
 #include "progress.h"
+#include "ranks.h"
 
 namespace leap::cli {
 namespace {
@@ -36,6 +37,9 @@ struct TrainOptions {
   uint64_t seed = 0;
   bool drop_last = false;
   bool cpu_fallback = false;
+  int gpus = 1;
+  bool batch_per_rank = false;
+  double collective_timeout = kDefaultCollectiveTimeout;
   std::string metrics, csv, report, save, load;
   std::string run_dir = "leap-run", checkpoint_every, resume, on_nan = "stop";
 };
@@ -54,9 +58,15 @@ void parse_checkpoint_every(const std::string& text, FitOptions& fit) {
   fit.checkpoint_in_steps = unit == "steps";
 }
 
-FitOptions fit_options(const TrainOptions& o) {
-  FitOptions fit{.epochs = o.epochs, .batch_size = o.batch_size, .drop_last = o.drop_last,
-                 .seed = o.seed, .schedule = schedule_by_name(o.schedule, o.epochs), .verbose = true};
+FitOptions fit_options(const TrainOptions& o, Communicator* communicator) {
+  const int ranks = communicator ? communicator->ranks() : 1;
+  const int64_t batch = o.batch_per_rank ? int64_t(o.batch_size) * ranks : o.batch_size;
+  check(batch <= (1 << 24), "--batch-size " + std::to_string(o.batch_size) + " on each of " +
+                                std::to_string(ranks) + " ranks is a global batch above 2^24");
+  FitOptions fit{.epochs = o.epochs, .batch_size = int(batch), .drop_last = o.drop_last,
+                 .seed = o.seed, .schedule = schedule_by_name(o.schedule, o.epochs),
+                 .verbose = !communicator || communicator->rank() == 0};
+  fit.communicator = communicator;
   parse_checkpoint_every(o.checkpoint_every, fit);
   fit.checkpoint_path = (std::filesystem::path(o.run_dir) / "checkpoint.safetensors").string();
   if (!o.resume.empty()) fit.resume_from = checkpoint_file(o.resume);
@@ -64,32 +74,40 @@ FitOptions fit_options(const TrainOptions& o) {
   return fit;
 }
 
-int train_on(const TrainOptions& o, Device device) {
-  // The cheap checks (options, spec, device, weights) come before the data is read.
-  FitOptions fit = fit_options(o);
-  Model model(Sequential::from_spec(o.model, o.seed, device, o.dropout));
-  if (!o.load.empty()) load_weights(model.network(), o.load);
-  MnistSplits data = load_data_files(o.data);
+void print_setup(const TrainOptions& o, Model& model, const FitOptions& fit, const MnistSplits& data) {
   std::printf("Data: %s (%lld train, %lld validation samples)\n",
               (o.data.data.empty() ? default_data_dir() : o.data.data).c_str(),
               static_cast<long long>(data.train.size()), static_cast<long long>(data.test.size()));
-
-  model.compile(optimizer_by_name(o.optimizer, o.lr, o.momentum, o.weight_decay));
   std::printf("Device: %s\n%s\n%lld parameters; optimizer %s; batch %d\n",
-              backend(device).describe().c_str(), model.network().describe().c_str(),
+              backend(model.device()).describe().c_str(), model.network().describe().c_str(),
               static_cast<long long>(model.network().parameter_count()),
-              model.optimizer().describe().c_str(), o.batch_size);
+              model.optimizer().describe().c_str(), fit.batch_size);
+  if (fit.communicator && fit.communicator->ranks() > 1)
+    std::printf("Data parallel: %d ranks share each batch of %d; rank 0: %s\n",
+                fit.communicator->ranks(), fit.batch_size, fit.communicator->describe().c_str());
+}
+
+// One rank's training; alone when communicator is null. Rank 0 alone prints, logs and saves.
+int train_on(const TrainOptions& o, Device device, Communicator* communicator, SharedData& files) {
+  // The cheap checks (options, spec, device, weights) come before the data is read.
+  FitOptions fit = fit_options(o, communicator);
+  const bool leader = fit.verbose;
+  Model model(Sequential::from_spec(o.model, o.seed, device, o.dropout));
+  if (!o.load.empty()) load_weights(model.network(), o.load);
+  const MnistSplits& data = files.get();
+  model.compile(optimizer_by_name(o.optimizer, o.lr, o.momentum, o.weight_decay));
+  if (leader) print_setup(o, model, fit, data);
 
   KerasProgress progress;
   std::unique_ptr<JsonlLogger> metrics;
   fit.validation_data = data.test.size() > 0 ? &data.test : nullptr;
-  fit.callbacks = {&progress};
-  if (!o.metrics.empty()) {
+  if (leader) fit.callbacks = {&progress};
+  if (leader && !o.metrics.empty()) {
     metrics = std::make_unique<JsonlLogger>(o.metrics);
     fit.callbacks.push_back(metrics.get());
   }
   std::unique_ptr<CSVLogger> csv;
-  if (!o.csv.empty()) {
+  if (leader && !o.csv.empty()) {
     csv = std::make_unique<CSVLogger>(o.csv);
     fit.callbacks.push_back(csv.get());
   }
@@ -100,9 +118,10 @@ int train_on(const TrainOptions& o, Device device) {
   } catch (const Interrupted& e) {
     throw Interrupted(std::string(e.what()) + "\nleap: to continue, run the same command with --resume " + o.run_dir);
   }
+  if (!leader) return 0;
   if (!o.report.empty()) {
     write_report(o.report, {"leap train " + o.model, {{o.model, history.epochs}},
-                            {compute_table(model, history, o.batch_size)}});
+                            {compute_table(model, history, fit.batch_size)}});
     std::printf("Wrote %s\n", o.report.c_str());
   }
   if (!o.save.empty()) {
@@ -116,19 +135,24 @@ int train_on(const TrainOptions& o, Device device) {
 }
 
 int train(const TrainOptions& o) {
-  const Device device = choose_device(o.device);
-  try {
-    return train_on(o, device);
-  } catch (const OutOfMemory& e) {
-    if (device == Device::cpu) throw;
-    if (o.device == "auto" && o.cpu_fallback) {
-      std::fprintf(stderr, "leap: %s\nleap: --cpu-fallback: training on the CPU from the start\n", e.what());
-      return train_on(o, Device::cpu);
+  SharedData files(o.data);
+  const RankOptions ranks{.device = o.device, .gpus = o.gpus, .collective_timeout = o.collective_timeout};
+  return run_training_ranks(ranks, [&](Device device, Communicator* communicator) {
+    // Ranks must agree on their device: only a process alone may change its own.
+    if (communicator) return train_on(o, device, communicator, files);
+    try {
+      return train_on(o, device, nullptr, files);
+    } catch (const OutOfMemory& e) {
+      if (device == Device::cpu) throw;
+      if (o.device == "auto" && o.cpu_fallback) {
+        std::fprintf(stderr, "leap: %s\nleap: --cpu-fallback: training on the CPU from the start\n", e.what());
+        return train_on(o, Device::cpu, nullptr, files);
+      }
+      throw OutOfMemory(std::string(e.what()) +
+                        " (a smaller --batch-size or model may fit; with --device auto, "
+                        "--cpu-fallback trains on the CPU instead)");
     }
-    throw OutOfMemory(std::string(e.what()) +
-                      " (a smaller --batch-size or model may fit; with --device auto, "
-                      "--cpu-fallback trains on the CPU instead)");
-  }
+  });
 }
 
 }  // namespace
@@ -139,7 +163,23 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--model", options->model, "Layer widths, ReLU between Linear layers")->capture_default_str();
   add_data_options(cmd, options->data);
   cmd->add_option("--epochs", options->epochs)->capture_default_str()->check(CLI::Range(1, 1000000));
-  cmd->add_option("--batch-size", options->batch_size)->capture_default_str()->check(CLI::Range(1, 1 << 24));
+  cmd->add_option("--batch-size", options->batch_size,
+                  "Samples per step, over all ranks: the processes of mpirun or the GPUs of "
+                  "--gpus share each batch, so results do not depend on their number "
+                  "(see --batch-per-rank)")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 24));
+  cmd->add_flag("--batch-per-rank", options->batch_per_rank,
+                "--batch-size is each rank's share: the global batch grows with the ranks "
+                "(weak scaling)");
+  cmd->add_option("--gpus", options->gpus,
+                  "Train on this many GPUs of this machine from one process: a replica a GPU, "
+                  "each batch shared, gradients averaged with NCCL (for several processes or "
+                  "nodes, start leap under mpirun instead)")
+      ->capture_default_str()->check(CLI::Range(1, 1024));
+  cmd->add_option("--collective-timeout", options->collective_timeout,
+                  "Seconds a rank waits for the others (a gradient sum, a broadcast) before it "
+                  "stops the job, saying that another rank failed or stalled")
+      ->capture_default_str()->check(CLI::Range(0.1, 1e6));
   cmd->add_option("--lr", options->lr, "Learning rate")
       ->capture_default_str()->check(finite_non_negative & CLI::Range(0.0, 1e6));
   cmd->add_option("--optimizer", options->optimizer)->capture_default_str()->check(CLI::IsMember({"adam", "sgd"}));
