@@ -16,5 +16,6 @@ std::unique_ptr<Communicator> nccl_communicator(std::unique_ptr<HostPlane>, doub
   throw Error(kWithoutNccl);
 }
 void run_on_gpus(int, const Replica&, double) { throw Error(kWithoutNccl); }
+void keep_nvlink_multicast_off() {}
 
 }  // namespace leap

@@ -22,6 +22,8 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
 export NCCL_NVLS_ENABLE=0 OMP_NUM_THREADS=1
 mpi() { mpirun -np "$1" --bind-to none "${@:2}"; }
+# The leap processes mpirun started (from /proc: CI images may lack procps).
+ranks_of() { awk -v parent="$1" '$2 == "(leap)" && $4 == parent { print $1 }' /proc/[0-9]*/stat 2>/dev/null; }
 
 # Samples of 64 features; the label is the arg-max of the first ten.
 samples() {
@@ -69,7 +71,7 @@ mpirun -np 2 --bind-to none "$leap" train --device cpu --model 64-48-32-10 --epo
   --data steps50.csv --collective-timeout 3 > stalled.log 2>&1 &
 launcher=$!
 for _ in $(seq 200); do grep -q "Training path" stalled.log && break; sleep 0.05; done
-ranks=$(pgrep -P $launcher)
+ranks=$(ranks_of $launcher)
 [ -n "$ranks" ] || fail "no rank processes under mpirun: $(cat stalled.log)"
 victim=$(echo "$ranks" | tail -1)
 kill -STOP "$victim"

@@ -33,5 +33,7 @@ std::unique_ptr<HostPlane> mpi_host_plane(double timeout_seconds);
 // leap was built without NCCL.
 std::unique_ptr<Communicator> nccl_communicator(std::unique_ptr<HostPlane> host,
                                                 double timeout_seconds);
+// Sets NCCL_NVLS_ENABLE=0 unless the variable is set (before the threads of run_on_gpus).
+void keep_nvlink_multicast_off();
 
 }  // namespace leap

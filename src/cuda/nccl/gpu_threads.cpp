@@ -13,6 +13,7 @@ void run_on_gpus(int gpus, const Replica& replica, double timeout_seconds) {
   const int usable = cuda_device_count();
   check(gpus >= 1 && gpus <= usable, "--gpus " + std::to_string(gpus) + ": this machine has " +
                                          std::to_string(usable) + " usable GPU(s)");
+  keep_nvlink_multicast_off();
   ThreadGroup group(gpus, timeout_seconds);
   run_rank_threads(group, [&](int rank) {
     use_cuda_device(rank);

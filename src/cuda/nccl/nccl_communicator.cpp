@@ -38,9 +38,7 @@ class NcclCommunicator final : public Communicator {
   NcclCommunicator(std::unique_ptr<HostPlane> host, double timeout_seconds)
       : host_(std::move(host)), timeout_seconds_(timeout_seconds),
         gpu_(static_cast<CudaBackend&>(backend(Device::cuda))) {
-    // NVLink multicast (NVLS) stays off unless asked for: it can take shared GPUs out of
-    // service, and a data-parallel MLP gains little from it.
-    setenv("NCCL_NVLS_ENABLE", "0", 0);
+    keep_nvlink_multicast_off();
     ncclUniqueId id{};
     if (host_->rank() == 0) LEAP_NCCL_CHECK(ncclGetUniqueId(&id));
     host_->broadcast(&id, sizeof id, 0);
@@ -77,8 +75,10 @@ class NcclCommunicator final : public Communicator {
   void start_sum(std::span<const FloatBuffer> bucket, float weight) override {
     after_compute();
     ncclRedOp_t op = ncclSum;
-    if (weight != 1.0f)
+    if (weight != 1.0f) {
       LEAP_NCCL_CHECK(ncclRedOpCreatePreMulSum(&op, &weight, ncclFloat32, ncclScalarHostImmediate, comm_));
+      wait_ready("rank " + std::to_string(rank()) + "'s weighting of its gradients");
+    }
     LEAP_NCCL_CHECK(ncclGroupStart());
     for (const FloatBuffer& buffer : bucket)
       LEAP_NCCL_CHECK(ncclAllReduce(buffer.data, buffer.data, buffer.count, ncclFloat32, op, comm_, stream_));
@@ -153,6 +153,13 @@ class NcclCommunicator final : public Communicator {
 
 }  // namespace
 }  // namespace cuda_detail
+
+void keep_nvlink_multicast_off() {
+  // NVLink multicast (NVLS) stays off unless asked for: it can take shared GPUs out of
+  // service, and a data-parallel MLP gains little from it. setenv is not thread-safe: the
+  // first call comes before any rank thread starts.
+  setenv("NCCL_NVLS_ENABLE", "0", 0);
+}
 
 std::unique_ptr<Communicator> nccl_communicator(std::unique_ptr<HostPlane> host,
                                                 double timeout_seconds) {

@@ -40,7 +40,7 @@ class MpiCommunicator final : public Communicator {
       float* data = buffer.data;
       const size_t count = buffer.count;
       if (weight != 1.0f) {
-#pragma omp parallel for simd if (count > (1 << 15))
+#pragma omp parallel for if (count > (1 << 15))
         for (size_t i = 0; i < count; ++i) data[i] *= weight;
       }
       pending_.emplace_back();
