@@ -3,7 +3,7 @@
 # (bench/pack_gpu_build.sh), runs the whole test suite on the GPU, PyTorch parity, batch-1
 # latency and the side-by-side seed benchmark. Logs and JSON go to $OUT.
 # multigpu (two GPUs): data-parallel parity and leap against PyTorch DDP (bench/multi_gpu.py).
-# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|multigpu] [script options...]
+# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|onnx|multigpu] [script options...]
 set -uo pipefail
 what=${1:-all}
 shift || true
@@ -35,6 +35,11 @@ if [ "$what" = distill ]; then
     --json "$OUT/distill-sweep.json" "$@" 2>&1 | tee "$OUT/distill-sweep.txt"
   exit 0
 fi
+if [ "$what" = onnx ]; then
+  echo "== ONNX export under onnxruntime"
+  python3 bench/onnx_check.py --leap /tmp/leap/leap --data "$LEAP_DATA_DIR" --json "$OUT/onnx-check.json" "$@" 2>&1 | tee "$OUT/onnx-check.txt"
+  exit 0
+fi
 if [ "$what" = fused ]; then
   echo "== cluster barrier cost"
   /tmp/leap/bench_cluster_barrier 2>&1 | tee "$OUT/cluster-barrier.txt"
@@ -61,6 +66,8 @@ fi
 if [ "$what" = all ] || [ "$what" = bench ] || [ "$what" = latency ]; then
   echo "== batch-1 latency"
   /tmp/leap/bench_latency --json "$OUT/latency.json" 2>&1 | tee "$OUT/latency.txt"
+  echo "== batch-1 latency through the CUDA graph path (LEAP_INFERENCE_PATH=graph)"
+  LEAP_INFERENCE_PATH=graph /tmp/leap/bench_latency --json "$OUT/latency-graph.json" 2>&1 | tee -a "$OUT/latency.txt"
   python3 bench/latency_peers.py --json "$OUT/latency-peers.json" 2>&1 | tee -a "$OUT/latency.txt"
 fi
 if [ "$what" = all ] || [ "$what" = bench ]; then

@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import tempfile
 
+EPOCH = re.compile(r"^epoch time \(median\): student alone ([0-9.]+) ms, distilled ([0-9.]+) ms")
 ROW = re.compile(r"^(teacher|student alone|student distilled)\s+([0-9.]+)\s+(\d+)\s+(\d+)\s+([0-9.]+)\s+([0-9.]+)$")
 
 
@@ -26,6 +27,9 @@ def run(leap, args):
     out = subprocess.run([leap, "distill", *args], check=True, capture_output=True, text=True).stdout
     rows = {}
     for line in out.splitlines():
+        m = EPOCH.match(line.strip())
+        if m:
+            rows["epoch_ms"] = {"alone": float(m.group(1)), "distilled": float(m.group(2))}
         m = ROW.match(line.strip())
         if m:
             rows[m.group(1)] = {"accuracy": float(m.group(2)), "parameters": int(m.group(3)),
@@ -102,6 +106,13 @@ def main():
               f"{r['gain_points']:+8.2f} {spread} {recovered:>14}  {'yes' if passed else 'no'}")
     print("acceptance: gain >= 0.5 points and >= 50% of the gap recovered\n")
     report(results[0]["runs"])
+    epochs = [r["epoch_ms"] for r in results[0]["runs"] if "epoch_ms" in r]
+    if epochs:
+        alone_ms = statistics.median(e["alone"] for e in epochs)
+        distilled_ms = statistics.median(e["distilled"] for e in epochs)
+        ratio = distilled_ms / alone_ms
+        print(f"\nepoch time (median over seeds): student alone {alone_ms:.2f} ms, distilled {distilled_ms:.2f} ms, "
+              f"{ratio:.2f}x (target at most 1.2x): {'pass' if ratio <= 1.2 else 'FAIL'}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"benchmark": "distill_sweep", "device": args.device, "teacher_epochs": args.teacher_epochs,

@@ -4,8 +4,9 @@ shuffled each epoch, the last partial batch of 32 included (938 steps an epoch),
 
 Variants, one after another in this process:
   leap      the leap binary, --device cuda (its own JSONL metrics): the path leap picks (for this
-            model the persistent cluster kernel); leapgraph: leap forced onto its earlier path, the
-            fused step replayed as a CUDA graph (LEAP_TRAINING_PATH=fused); leap4096: batch 4096
+            model the fused step replayed as a CUDA graph); leapgraph: the layer calls as a
+            graph (LEAP_TRAINING_PATH=layers); leapnopf: the fused graph without prefetching the next
+            batch into L2 (LEAP_PREFETCH=0); leap4096: batch 4096
   seed      PyTorch as the seed code writes it: DataLoader over CPU tensors, .to('cuda') per batch
   eager     PyTorch eager, data resident on the GPU, Adam(fused=True)
   graph     PyTorch with the whole step captured in a CUDA graph (one for 64, one for the last 32)
@@ -54,7 +55,7 @@ LR, BETA1, BETA2, EPS = 1e-3, 0.9, 0.999, 1e-8
 FORWARD = 2 * (784 * 128 + 128 * 10)
 SAMPLE_FLOPS = 2 * FORWARD + 2 * 128 * 10
 STEP_FLOPS = BATCH * SAMPLE_FLOPS
-VARIANTS = ("leap", "leapgraph", "leap4096", "seed", "eager", "graph", "jax")
+VARIANTS = ("leap", "leapgraph", "leapnopf", "leap4096", "seed", "eager", "graph", "jax")
 # leap_fused_us_per_step: the fully fused issue's target for the persistent kernel.
 TARGETS = {"leap_us_per_step": 15.0, "leap_fused_us_per_step": 5.0, "vs_jax": 1.9, "vs_eager": 70.0,
            "leap_test_accuracy": 0.877}
@@ -116,7 +117,7 @@ def timed_epochs(name, epochs, run_epoch, sync, evaluate, reset):
 # ---------------------------------------------------------------- leap
 
 
-def run_leap_binary(binary, data_dir, epochs, batch, seed, train_samples, path_choice=None):
+def run_leap_binary(binary, data_dir, epochs, batch, seed, train_samples, settings=None):
     if not os.path.isfile(binary):
         raise FileNotFoundError(f"leap binary not found: {binary} (build it, or pass --leap)")
     with tempfile.TemporaryDirectory() as tmp:
@@ -127,9 +128,9 @@ def run_leap_binary(binary, data_dir, epochs, batch, seed, train_samples, path_c
         print("  $ " + " ".join(command), flush=True)
         path = None
         env = dict(os.environ)
-        if path_choice:
-            env["LEAP_TRAINING_PATH"] = path_choice
-            print(f"  (LEAP_TRAINING_PATH={path_choice})", flush=True)
+        for key, value in (settings or {}).items():
+            env[key] = value
+            print(f"  ({key}={value})", flush=True)
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         for line in process.stdout:
             print("  | " + line.rstrip(), flush=True)
@@ -501,7 +502,7 @@ def print_report(results, info, epochs):
     header = f"{'name':10} | {'us/step':>9} | {f's total ({epochs} ep)':>14} | {'test acc':>8} | {'vs leap':>8}"
     print(header)
     print("-" * len(header))
-    for name in ("leap", "leapgraph", "seed", "eager", "graph", "jax"):
+    for name in ("leap", "leapgraph", "leapnopf", "seed", "eager", "graph", "jax"):
         r = results.get(name)
         if r is None:
             continue
@@ -570,7 +571,9 @@ def main():
     runners = {
         "leap": lambda: run_leap_binary(args.leap, data_dir, args.epochs, BATCH, args.seed, len(data["train_labels"])),
         "leapgraph": lambda: run_leap_binary(args.leap, data_dir, args.epochs, BATCH, args.seed,
-                                             len(data["train_labels"]), path_choice="fused"),
+                                             len(data["train_labels"]), settings={"LEAP_TRAINING_PATH": "layers"}),
+        "leapnopf": lambda: run_leap_binary(args.leap, data_dir, args.epochs, BATCH, args.seed,
+                                            len(data["train_labels"]), settings={"LEAP_PREFETCH": "0"}),
         "leap4096": lambda: run_leap_binary(args.leap, data_dir, args.big_epochs, BIG_BATCH, args.seed,
                                             len(data["train_labels"])),
         "seed": lambda: run_seed(data, args.epochs, args.seed),

@@ -37,6 +37,7 @@ def sessions(model_file):
     """(name, session) for each execution provider worth comparing: CUDA (fp32) and CPU."""
     import onnxruntime as ort
     result = []
+    print(f"onnxruntime {ort.__version__}, execution providers: {', '.join(ort.get_available_providers())}")
     if "CUDAExecutionProvider" in ort.get_available_providers():
         # TF32 would round the products to 10 mantissa bits: leap computes in fp32.
         result.append(("onnxruntime CUDA", ort.InferenceSession(

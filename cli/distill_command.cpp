@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <vector>
 
 #include "commands.h"
 #include "leap/checkpoint.h"
@@ -59,6 +60,16 @@ Row measure(const std::string& name, Model& model, const Dataset& test) {
           network.forward_flops_per_sample(), latency_us(network, 1), latency_us(network, 1024)};
 }
 
+// The median epoch's wall time; the first epoch (graph capture, warm caches) is left out
+// when there are others.
+double median_epoch_seconds(const History& history) {
+  std::vector<double> seconds;
+  for (size_t i = history.epochs.size() > 1 ? 1 : 0; i < history.epochs.size(); ++i)
+    seconds.push_back(history.epochs[i].seconds);
+  std::nth_element(seconds.begin(), seconds.begin() + seconds.size() / 2, seconds.end());
+  return seconds[seconds.size() / 2];
+}
+
 int distill(const DistillCommandOptions& o) {
   const Device device = choose_device(o.device);
   MnistSplits data = load_mnist_dir(o.data.empty() ? default_data_dir() : o.data);
@@ -86,12 +97,14 @@ int distill(const DistillCommandOptions& o) {
   std::printf("== student %s alone\n", o.student_model.c_str());
   Model alone(Sequential::from_spec(o.student_model, o.seed, device));
   alone.compile(optimizer);
-  report.runs.push_back({"student alone", alone.fit(data.train, fit).epochs});
+  const History alone_history = alone.fit(data.train, fit);
+  report.runs.push_back({"student alone", alone_history.epochs});
   std::printf("== student %s distilled, T=%.2f, alpha=%.2f\n", o.student_model.c_str(), o.temperature, o.alpha);
   Model student(Sequential::from_spec(o.student_model, o.seed, device));
   Distiller distiller(teacher.network(), student, {.temperature = o.temperature, .alpha = o.alpha});
   distiller.compile(optimizer);
-  report.runs.push_back({"student distilled", distiller.fit(data.train, fit).epochs});
+  const History distilled_history = distiller.fit(data.train, fit);
+  report.runs.push_back({"student distilled", distilled_history.epochs});
   if (!o.save.empty()) save_weights(student.network(), o.save, {{"model", o.student_model}});
 
   const Row rows[] = {measure("teacher", teacher, data.test), measure("student alone", alone, data.test),
@@ -119,6 +132,10 @@ int distill(const DistillCommandOptions& o) {
     write_report(o.report, report);
     std::printf("Wrote %s\n", o.report.c_str());
   }
+  const double alone_epoch = median_epoch_seconds(alone_history);
+  const double distilled_epoch = median_epoch_seconds(distilled_history);
+  std::printf("epoch time (median): student alone %.2f ms, distilled %.2f ms (%.2fx)\n",
+              1e3 * alone_epoch, 1e3 * distilled_epoch, distilled_epoch / alone_epoch);
   const double gap = rows[0].accuracy - rows[1].accuracy, gain = rows[2].accuracy - rows[1].accuracy;
   std::printf("distillation: %+.2f points over the student alone", 100 * gain);
   if (gap > 0)

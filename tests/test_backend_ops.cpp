@@ -601,6 +601,33 @@ TEST_P(BackendOps, GatherLabelsCopiesIndexedLabels) {
   }
 }
 
+// The shuffled epoch order against its definition, spelled out here apart from the engine:
+// the samples sorted by splitmix64(splitmix64(seed) + sample). Exact, so that the CPU and
+// the GPU train on the same batches.
+uint64_t reference_mix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+TEST_P(BackendOps, ShuffledOrderIsTheDefinedPermutation) {
+  for (int count : {1, 2, 7, 1000, 60000}) {
+    for (uint64_t seed : {uint64_t(0), uint64_t(12345)}) {
+      Tensor order_t = poisoned(count + 1, DType::int32);
+      ops().shuffled_order(seed, order_t.labels(), count);
+      std::vector<std::pair<uint64_t, int32_t>> keyed;
+      for (int i = 0; i < count; ++i) keyed.push_back({reference_mix(reference_mix(seed) + uint64_t(i)), i});
+      std::sort(keyed.begin(), keyed.end());
+      std::vector<int32_t> want;
+      for (const auto& [key, sample] : keyed) want.push_back(sample);
+      want.push_back(std::bit_cast<int32_t>(kPoison));  // nothing written past the count
+      expect_equal(order_t.to_label_vector(), want,
+                   "shuffled_order count " + std::to_string(count) + " seed " + std::to_string(seed));
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(BackendOps, BackendOps, ::testing::Values(Device::cpu, Device::cuda),
                          [](const ::testing::TestParamInfo<Device>& info) {
                            return to_string(info.param);

@@ -24,20 +24,33 @@ Dataset synthetic_data(int64_t samples, int features, int classes, uint64_t seed
   return {Tensor::from_vector({samples, features}, images), Tensor::from_vector({samples}, labels), classes};
 }
 
+// A teacher's logits for every sample: random, of a teacher's typical spread.
+Dataset with_soft_targets(Dataset data, uint64_t seed) {
+  Random random(seed);
+  std::vector<float> logits(data.size() * data.classes);
+  for (float& z : logits) z = 6.0f * random.uniform() - 3.0f;
+  data.soft_targets = Tensor::from_vector({data.size(), int64_t(data.classes)}, logits);
+  return data;
+}
+
 History train(const std::string& spec, Device device, bool fast_path, const Dataset& data,
               Sequential& out_network, std::string* path = nullptr) {
   Model model(Sequential::from_spec(spec, 11, device));
-  model.compile(adam({.lr = 1e-3f}));
+  if (data.soft_targets.defined())
+    model.compile(adam({.lr = 1e-3f}), DistillationLoss(2.0f, 0.5f));
+  else
+    model.compile(adam({.lr = 1e-3f}));
   History history = model.fit(data, {.epochs = 1, .batch_size = 64, .seed = 3, .fast_path = fast_path});
   if (path) *path = model.training_path();
   out_network = std::move(model.network());
   return history;
 }
 
-void expect_same_training(const std::string& spec, bool fast_path) {
+void expect_same_training(const std::string& spec, bool fast_path, bool distill = false) {
   if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
   // 100 full batches and one partial batch of 16.
-  const Dataset data = synthetic_data(100 * 64 + 16, 784, 10, 5);
+  Dataset data = synthetic_data(100 * 64 + 16, 784, 10, 5);
+  if (distill) data = with_soft_targets(std::move(data), 6);
   Sequential cpu, gpu;
   std::string path;
   History on_cpu = train(spec, Device::cpu, false, data, cpu);
@@ -58,6 +71,8 @@ void expect_same_training(const std::string& spec, bool fast_path) {
 TEST(CudaTraining, LayerByLayerEqualsCpu) { expect_same_training("784-128-10", false); }
 TEST(CudaTraining, FusedStepEqualsCpu) { expect_same_training("784-128-10", true); }
 TEST(CudaTraining, LayerGraphEqualsCpu) { expect_same_training("784-64-32-10", true); }
+TEST(CudaTraining, FusedDistillationEqualsCpu) { expect_same_training("784-128-10", true, true); }
+TEST(CudaTraining, LayerGraphDistillationEqualsCpu) { expect_same_training("784-64-32-10", true, true); }
 
 TEST(CudaTraining, PredictAndEvaluateEqualCpu) {
   if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
@@ -71,7 +86,7 @@ TEST(CudaTraining, PredictAndEvaluateEqualCpu) {
   for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(x[i], y[i], 1e-4) << i;
 }
 
-TEST(CudaTraining, PredictorGraphEqualsCpu) {
+TEST(CudaTraining, PredictorEqualsCpu) {
   if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
   Sequential cpu = Sequential::from_spec("784-128-10", 4, Device::cpu);
   Sequential gpu = Sequential::from_spec("784-128-10", 4, Device::cuda);

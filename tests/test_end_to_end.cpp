@@ -2,6 +2,7 @@
 // accuracy, and fit/evaluate/predict/History agree with each other.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -54,16 +55,40 @@ TEST(EndToEnd, FitRejectsDataThatDoesNotFitTheModel) {
   EXPECT_THROW(model.fit(not_finite, {}), Error);
 }
 
-TEST(EndToEnd, PredictorEqualsForward) {
-  Sequential network = Sequential::from_spec("20-7-3", 1);
-  Predictor predictor(network, 2);
-  std::vector<float> x(40), logits(6, std::nanf(""));
-  Random random(2);
-  for (float& v : x) v = random.uniform();
-  predictor.predict(x.data(), logits.data());
-  network.eval();
-  std::vector<float> want = network.forward(Tensor::from_vector({2, 20}, x)).to_vector();
-  for (size_t i = 0; i < want.size(); ++i) EXPECT_FLOAT_EQ(logits[i], want[i]);
+// The small-batch CPU path against a float64 forward pass, fresh inputs each call, the
+// output poisoned before each; fp32 sums of up to 784 products in another order: 1e-5.
+TEST(EndToEnd, PredictorEqualsFloat64Forward) {
+  for (const char* spec : {"20-7-3", "784-128-10", "784-33-17-5"}) {
+    Sequential network = Sequential::from_spec(spec, 1);
+    for (int batch : {1, 2, 5, 17}) {  // 17: past the small-batch path, layer by layer
+      Predictor predictor(network, batch);
+      const int in = network.input_width(), classes = network.output_width();
+      Random random(batch);
+      for (int call = 0; call < 2; ++call) {
+        std::vector<float> x(size_t(batch) * in), logits(size_t(batch) * classes, std::nanf(""));
+        for (float& v : x) v = random.uniform();
+        predictor.predict(x.data(), logits.data());
+        std::vector<double> a(x.begin(), x.end());
+        int width = in;
+        const std::vector<Parameter*> params = network.parameters();  // weight, bias, ...
+        for (size_t l = 0; l < params.size(); l += 2) {
+          const std::vector<float> w = params[l]->value.to_vector(), b = params[l + 1]->value.to_vector();
+          const int out = int(b.size());
+          std::vector<double> y(size_t(batch) * out);
+          for (int r = 0; r < batch; ++r)
+            for (int j = 0; j < out; ++j) {
+              double sum = b[j];
+              for (int k = 0; k < width; ++k) sum += double(w[size_t(j) * width + k]) * a[size_t(r) * width + k];
+              y[size_t(r) * out + j] = l + 2 < params.size() ? std::max(sum, 0.0) : sum;
+            }
+          a = std::move(y);
+          width = out;
+        }
+        for (size_t i = 0; i < a.size(); ++i)
+          ASSERT_NEAR(logits[i], a[i], 1e-5 * (1 + std::abs(a[i]))) << spec << " batch " << batch << " at " << i;
+      }
+    }
+  }
 }
 
 TEST(EndToEnd, EarlyStoppingStopsAfterPatience) {

@@ -53,6 +53,10 @@ struct MlpEpochPlan {
   int64_t samples;
   int batch;
   float beta1, beta2, eps, weight_decay;
+  // Knowledge distillation: the teacher's logits [samples, classes], or null for plain
+  // cross-entropy; the loss is then Backend::distillation_loss with these two settings.
+  const float* soft_targets = nullptr;
+  float temperature = 1.0f, alpha = 0.0f;
 };
 
 class MlpEpochRunner {
@@ -143,6 +147,9 @@ class Backend {
                            int width) = 0;
   virtual void gather_labels(const int32_t* src, const int32_t* index, int32_t* dst,
                              int count) = 0;
+  // order[0..count) = a shuffled epoch: the samples sorted by shuffle_key(seed, sample), the
+  // same permutation on every backend; order lives in backend memory.
+  virtual void shuffled_order(uint64_t seed, int32_t* order, int64_t count) = 0;
 
   // A faster runner for this plan, or null when the backend has none (then the trainer
   // calls the layers one by one).

@@ -14,6 +14,8 @@
 
 #include "backends.h"
 #include "leap/error.h"
+#include "shuffle_key.h"
+#include "small_batch_predictor.h"
 
 namespace leap {
 namespace {
@@ -48,6 +50,10 @@ void flush_denormals_on_every_thread() {
   _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
 }
 
+size_t physical_host_bytes() {
+  return size_t(sysconf(_SC_PHYS_PAGES)) * size_t(sysconf(_SC_PAGESIZE));
+}
+
 size_t available_host_bytes() {
   return size_t(sysconf(_SC_AVPHYS_PAGES)) * size_t(sysconf(_SC_PAGESIZE));
 }
@@ -63,8 +69,10 @@ class CpuBackend final : public Backend {
   }
 
   void* allocate(size_t bytes) override {
-    // 64-byte alignment suits AVX-512 loads and cache lines.
-    void* pointer = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    // 64-byte alignment suits AVX-512 loads and cache lines. A request beyond the machine's
+    // physical memory is refused up front: where the kernel overcommits, malloc would
+    // succeed and the first touch of the pages would bring the OOM killer instead.
+    void* pointer = bytes <= physical_host_bytes() ? std::aligned_alloc(64, (bytes + 63) / 64 * 64) : nullptr;
     if (!pointer)
       throw OutOfMemory("out of host memory allocating " + std::to_string(bytes) + " bytes (" +
                         std::to_string(available_host_bytes()) + " bytes available)");
@@ -254,6 +262,17 @@ class CpuBackend final : public Backend {
   void gather_labels(const int32_t* src, const int32_t* index, int32_t* dst,
                      int count) override {
     for (int i = 0; i < count; ++i) dst[i] = src[index[i]];
+  }
+
+  void shuffled_order(uint64_t seed, int32_t* order, int64_t count) override {
+    std::vector<std::pair<uint64_t, int32_t>> keyed(count);
+    for (int64_t i = 0; i < count; ++i) keyed[i] = {shuffle_key(seed, i), int32_t(i)};
+    std::sort(keyed.begin(), keyed.end());
+    for (int64_t i = 0; i < count; ++i) order[i] = keyed[i].second;
+  }
+
+  std::unique_ptr<InferenceRunner> plan_inference(const InferencePlan& plan) override {
+    return plan_small_batch_inference(plan);
   }
 };
 

@@ -19,6 +19,10 @@ std::unique_ptr<ClusterMlpRunner> ClusterMlpRunner::create(CudaBackend& backend,
     *why_not = "it takes Linear, ReLU, Linear only";
     return nullptr;
   }
+  if (plan.soft_targets) {
+    *why_not = "it knows cross-entropy only, not distillation";
+    return nullptr;
+  }
   const int in = plan.layers[0].in;
   *why_not = cluster_mlp_rejection(plan.batch, in, plan.layers[0].out, plan.layers[1].out);
   if (!why_not->empty()) return nullptr;

@@ -54,6 +54,7 @@ class CudaBackend final : public Backend {
   void sgd_update(std::span<const ParamSlot> slots, const SgdHyper& hyper) override;
   void gather_rows(const float* src, const int32_t* index, float* dst, int count,
                    int width) override;
+  void shuffled_order(uint64_t seed, int32_t* order, int64_t count) override;
   void gather_labels(const int32_t* src, const int32_t* index, int32_t* dst,
                      int count) override;
   // The whole step as a replayed CUDA graph (graph_runner.cpp).

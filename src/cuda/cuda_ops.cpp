@@ -8,6 +8,7 @@
 #include "cuda/gather.h"
 #include "cuda/linear.h"
 #include "cuda/optimizer.h"
+#include "cuda/shuffle.h"
 
 namespace leap {
 namespace {
@@ -107,6 +108,12 @@ void CudaBackend::sgd_update(std::span<const ParamSlot> slots, const SgdHyper& h
 void CudaBackend::gather_rows(const float* src, const int32_t* index, float* dst, int count,
                               int width) {
   cuda_detail::launch_gather_rows(src, index, dst, count, width, stream_);
+}
+
+void CudaBackend::shuffled_order(uint64_t seed, int32_t* order, int64_t count) {
+  const size_t bytes = cuda_detail::shuffled_order_scratch_bytes(count);
+  Tensor scratch({int64_t((bytes + 3) / 4)}, DType::int32, Device::cuda);
+  cuda_detail::launch_shuffled_order(seed, order, count, scratch.labels(), bytes, stream_);
 }
 
 void CudaBackend::gather_labels(const int32_t* src, const int32_t* index, int32_t* dst,

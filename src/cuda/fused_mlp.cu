@@ -60,7 +60,33 @@ __global__ void __launch_bounds__(kForwardWarps * 32) hidden_forward_kernel(Fuse
   }
 }
 
-// One block per sample: logits, softmax cross-entropy, d(loss)/d(logits), and the hidden
+__device__ inline float warp_max(float value) {
+  for (int offset = 16; offset > 0; offset >>= 1)
+    value = fmaxf(value, __shfl_xor_sync(0xffffffffu, value, offset));
+  return value;
+}
+
+// KL(softmax(t/T) || softmax(z/T)) of a row held one class per lane (`valid` lanes), and its
+// gradient in z times T: softmax(z/T) - softmax(t/T) at this lane's class.
+struct SoftTerm {
+  float kl, grad;
+};
+
+__device__ inline SoftTerm soft_term(float z, float z_peak, const float* teacher, bool valid,
+                                     float temperature) {
+  const float inverse_t = 1.0f / temperature;
+  const float t = valid ? teacher[threadIdx.x % 32] : -FLT_MAX;
+  const float t_peak = warp_max(t);
+  const float q_e = valid ? expf((z - z_peak) * inverse_t) : 0.0f;
+  const float p_e = valid ? expf((t - t_peak) * inverse_t) : 0.0f;
+  const float q_total = warp_sum(q_e), p_total = warp_sum(p_e);
+  const float log_q = (z - z_peak) * inverse_t - logf(q_total);
+  const float log_p = (t - t_peak) * inverse_t - logf(p_total);
+  const float p = p_e / p_total;
+  return {warp_sum(valid ? p * (log_p - log_q) : 0.0f), valid ? q_e / q_total - p : 0.0f};
+}
+
+// One block per sample: logits, softmax cross-entropy (or the distillation loss), d(loss)/d(logits), and the hidden
 // gradient through the old output weights, masked by the ReLU.
 __global__ void __launch_bounds__(kRowThreads) head_row_kernel(FusedMlpArgs a) {
   extern __shared__ float s_hidden[];  // [hid], then the logits [classes]
@@ -84,14 +110,23 @@ __global__ void __launch_bounds__(kRowThreads) head_row_kernel(FusedMlpArgs a) {
     const unsigned at_peak = __ballot_sync(0xffffffffu, lane < C && z == peak);
     const float e = lane < C ? expf(z - peak) : 0.0f;
     const float total = warp_sum(e);
-    const int label = a.labels[a.state->order[a.state->batch_index * a.batch + r]];
+    const int sample = a.state->order[a.state->batch_index * a.batch + r];
+    const int label = a.labels[sample];
     const float z_label = __shfl_sync(0xffffffffu, z, label);
+    float loss = logf(total) - (z_label - peak);
+    float dz = e / total - (lane == label ? 1.0f : 0.0f);
+    if (a.soft_targets) {
+      const SoftTerm soft = soft_term(z, peak, a.soft_targets + int64_t(sample) * C, lane < C,
+                                      a.temperature);
+      loss = a.alpha * a.temperature * a.temperature * soft.kl + (1.0f - a.alpha) * loss;
+      dz = a.alpha * a.temperature * soft.grad + (1.0f - a.alpha) * dz;
+    }
     if (lane == 0) {
-      a.row_loss[r] = logf(total) - (z_label - peak);
+      a.row_loss[r] = loss;
       a.row_correct[r] = (__ffs(at_peak) - 1) == label;
     }
     if (lane < C) {
-      const float dz = (e / total - (lane == label ? 1.0f : 0.0f)) / a.batch;
+      dz /= a.batch;
       s_z[lane] = dz;
       a.grad_logits[r * C + lane] = dz;
     }
@@ -120,6 +155,16 @@ __device__ inline T warp_tree_sum(T value) {
   return value;
 }
 
+// Asks L2 for the rows of batch `next`, one 128-byte line per thread of the grid.
+__device__ inline void prefetch_next_batch(const FusedMlpArgs& a, int64_t next) {
+  const int lines_per_row = (a.in * int(sizeof(float)) + 127) / 128;
+  const int line = blockIdx.x * blockDim.x + threadIdx.x;
+  const int r = line / lines_per_row;
+  if (r >= a.batch || next * a.batch + r >= a.samples) return;
+  const float* row = a.images + int64_t(a.state->order[next * a.batch + r]) * a.in;
+  asm volatile("prefetch.global.L2 [%0];" ::"l"(row + (line % lines_per_row) * 32));
+}
+
 // Every weight gradient with its Adam update. Blocks [0, w1_blocks) take 256 inputs x 4
 // hidden units of w1 each (one input position per thread, the batch's rows read coalesced);
 // the next `classes` blocks take one row of w2 and its bias each; the last block takes the
@@ -133,6 +178,7 @@ __global__ void __launch_bounds__(kInputsPerBlock) update_kernel(FusedMlpArgs a,
   const int64_t batch_index = a.state->batch_index;
   const AdamScalars h = adam_scalars_for_step(a.adam, a.state->lr, a.state->adam_steps + 1);
   const int block = blockIdx.x;
+  if (a.prefetch_next) prefetch_next_batch(a, batch_index + 1);
   if (block < w1_blocks) {
     const int input_tiles = (a.in + kInputsPerBlock - 1) / kInputsPerBlock;
     const int unit0 = block / input_tiles * kUnitsPerBlock;

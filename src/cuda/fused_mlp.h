@@ -1,5 +1,5 @@
 // The fused small-batch training step of an MLP with one hidden layer
-// (Linear -> ReLU -> Linear -> softmax cross-entropy, Adam): three kernels a step, read
+// (Linear -> ReLU -> Linear -> softmax cross-entropy or distillation loss, Adam): three kernels a step, read
 // straight from the resident data set through the epoch order, no gradient ever stored
 // but the hidden layer's.
 #pragma once
@@ -27,6 +27,13 @@ struct FusedMlpArgs {
   unsigned* blocks_done;  // the update kernel's finish count (zero between steps)
   int batch, in, hid, classes;
   AdamScalars adam;  // beta1, beta2, eps, weight_decay (step scalars come from the state)
+  // Distillation: the teacher's logits [samples, classes], or null for cross-entropy.
+  const float* soft_targets;
+  float temperature, alpha;
+  // Samples in the epoch order; with prefetch_next the update kernel asks L2 for the next
+  // batch's rows, so that the next forward finds them there rather than in HBM.
+  int64_t samples;
+  bool prefetch_next;
 };
 
 // The shapes the fused step handles; others take the layer-by-layer graph.

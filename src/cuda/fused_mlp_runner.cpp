@@ -1,9 +1,21 @@
+#include <cstdlib>
+#include <string>
+
 #include "cuda/cuda_backend.h"
 #include "cuda/fused_mlp.h"
 #include "cuda/graph_runner.h"
 #include "cuda/mlp_plan_weights.h"
 
 namespace leap::cuda_detail {
+namespace {
+
+// On unless LEAP_PREFETCH=0 (the benchmark compares both in one run).
+bool prefetch_next_batch() {
+  const char* setting = std::getenv("LEAP_PREFETCH");
+  return !setting || std::string(setting) != "0";
+}
+
+}  // namespace
 
 bool fused_mlp_fits(const MlpEpochPlan& plan) {
   if (plan.layers.size() != 2 || !plan.layers[0].relu || plan.layers[1].relu) return false;
@@ -20,8 +32,9 @@ FusedMlpRunner::FusedMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan)
       blocks_done_(Tensor::zeros({1}, DType::int32, Device::cuda)) {}
 
 std::string FusedMlpRunner::describe() const {
-  return "CUDA graph of the fused step (3 wide kernels a step, fp32; " + std::to_string(kStepsPerGraph) +
-         " steps replayed per launch)";
+  return std::string("CUDA graph of the fused step (3 wide kernels a step, fp32, ") +
+         (plan_.soft_targets ? "distillation loss; " : "cross-entropy; ") +
+         std::to_string(kStepsPerGraph) + " steps replayed per launch)";
 }
 
 void FusedMlpRunner::queue_step() {
@@ -41,7 +54,12 @@ void FusedMlpRunner::queue_step() {
                     hidden.in,
                     hidden.out,
                     output.out,
-                    {0.0f, 1.0f, plan_.beta1, plan_.beta2, plan_.eps, plan_.weight_decay}};
+                    {0.0f, 1.0f, plan_.beta1, plan_.beta2, plan_.eps, plan_.weight_decay},
+                    plan_.soft_targets,
+                    plan_.temperature,
+                    plan_.alpha,
+                    plan_.samples,
+                    prefetch_next_batch()};
   launch_fused_mlp_step(args, stream_);
 }
 

@@ -56,7 +56,7 @@ class LayerStepRunner final : public GraphRunner {
  private:
   void queue_step() override;
 
-  Tensor inputs_, labels_;
+  Tensor inputs_, labels_, soft_targets_;  // the batch, gathered; soft targets when distilling
   std::vector<Tensor> outputs_, grads_;  // per layer [batch, out]
 };
 

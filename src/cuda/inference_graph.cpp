@@ -3,10 +3,13 @@
 // A call is then one host memcpy, one graph launch, one wait and one memcpy back.
 #include <cuda_runtime_api.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "cuda/cuda_backend.h"
 #include "cuda/cuda_check.h"
+#include "cuda/small_batch_inference.h"
 
 namespace leap {
 namespace {
@@ -78,8 +81,15 @@ class InferenceGraph final : public InferenceRunner {
 
 }  // namespace
 
+// The one-kernel path for the small batches it takes, else the graph. LEAP_INFERENCE_PATH=graph
+// forces the graph (for benchmarks comparing the two).
 std::unique_ptr<InferenceRunner> CudaBackend::plan_inference(const InferencePlan& plan) {
   if (plan.layers.empty()) return nullptr;
+  const char* forced = std::getenv("LEAP_INFERENCE_PATH");
+  if (!forced || std::string(forced) != "graph") {
+    std::string why_not;
+    if (auto runner = cuda_detail::plan_small_batch_inference(*this, plan, &why_not)) return runner;
+  }
   return std::make_unique<InferenceGraph>(*this, plan);
 }
 

@@ -10,6 +10,8 @@ LayerStepRunner::LayerStepRunner(CudaBackend& backend, const MlpEpochPlan& plan)
     : GraphRunner(backend, plan),
       inputs_({plan.batch, plan.layers[0].in}, DType::float32, Device::cuda),
       labels_({plan.batch}, DType::int32, Device::cuda) {
+  if (plan.soft_targets)
+    soft_targets_ = Tensor({plan.batch, plan.layers.back().out}, DType::float32, Device::cuda);
   for (const MlpLayer& layer : plan.layers) {
     outputs_.emplace_back(Shape{plan.batch, layer.out}, DType::float32, Device::cuda);
     grads_.emplace_back(Shape{plan.batch, layer.out}, DType::float32, Device::cuda);
@@ -24,8 +26,11 @@ std::string LayerStepRunner::describe() const {
 void LayerStepRunner::queue_step() {
   const int batch = plan_.batch;
   const int layers = int(plan_.layers.size());
+  const MlpLayer& last = plan_.layers.back();
   launch_gather_batch(state_, plan_.images, plan_.labels, inputs_.data(), labels_.labels(), batch,
                       plan_.layers[0].in, stream_);
+  if (plan_.soft_targets)
+    launch_gather_rows(state_, plan_.soft_targets, soft_targets_.data(), batch, last.out, stream_);
   const float* x = inputs_.data();
   for (int l = 0; l < layers; ++l) {
     const MlpLayer& layer = plan_.layers[l];
@@ -33,9 +38,13 @@ void LayerStepRunner::queue_step() {
                             layer.out, layer.relu);
     x = outputs_[l].data();
   }
-  const MlpLayer& last = plan_.layers.back();
-  backend_.cross_entropy(outputs_.back().data(), labels_.labels(), grads_.back().data(), &state_->loss_sum,
-                         &state_->correct, batch, last.out);
+  if (plan_.soft_targets)
+    backend_.distillation_loss(outputs_.back().data(), soft_targets_.data(), labels_.labels(),
+                               grads_.back().data(), &state_->loss_sum, &state_->correct, batch,
+                               last.out, plan_.temperature, plan_.alpha);
+  else
+    backend_.cross_entropy(outputs_.back().data(), labels_.labels(), grads_.back().data(),
+                           &state_->loss_sum, &state_->correct, batch, last.out);
   for (int l = layers - 1; l >= 0; --l) {
     const MlpLayer& layer = plan_.layers[l];
     const float* input = l > 0 ? outputs_[l - 1].data() : inputs_.data();

@@ -15,6 +15,13 @@ __global__ void gather_batch_kernel(const RunnerState* state, const float* image
   if (threadIdx.x == 0) batch_labels[row] = labels[sample];
 }
 
+__global__ void gather_rows_kernel(const RunnerState* state, const float* table, float* rows,
+                                   int batch, int width) {
+  const int row = blockIdx.x;
+  const float* source = table + size_t(state->order[state->batch_index * batch + row]) * width;
+  for (int i = threadIdx.x; i < width; i += blockDim.x) rows[size_t(row) * width + i] = source[i];
+}
+
 __global__ void advance_kernel(RunnerState* state) {
   ++state->batch_index;
   ++state->adam_steps;
@@ -32,6 +39,12 @@ void launch_gather_batch(const RunnerState* state, const float* images, const in
                          cudaStream_t stream) {
   gather_batch_kernel<<<batch, 128, 0, stream>>>(state, images, labels, inputs, batch_labels,
                                                  batch, width);
+  LEAP_CUDA_CHECK_LAUNCH();
+}
+
+void launch_gather_rows(const RunnerState* state, const float* table, float* rows, int batch,
+                        int width, cudaStream_t stream) {
+  gather_rows_kernel<<<batch, 32, 0, stream>>>(state, table, rows, batch, width);
   LEAP_CUDA_CHECK_LAUNCH();
 }
 

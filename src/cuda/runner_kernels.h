@@ -22,6 +22,9 @@ struct RunnerState {
 void launch_gather_batch(const RunnerState* state, const float* images, const int32_t* labels,
                          float* inputs, int32_t* batch_labels, int batch, int width,
                          cudaStream_t stream);
+// rows[row] = table[order[batch_index * batch + row]] for row < batch (rows of `width`).
+void launch_gather_rows(const RunnerState* state, const float* table, float* rows, int batch,
+                        int width, cudaStream_t stream);
 // Moves to the next batch and counts the Adam step.
 void launch_advance(RunnerState* state, cudaStream_t stream);
 // Adds the run's loss sum and correct count to the caller's.

@@ -50,15 +50,16 @@ void DataLoader::start_epoch(int epoch, int64_t first_batch) {
         "DataLoader: batch " + std::to_string(first_batch) + " is outside an epoch of " +
             std::to_string(batches_per_epoch()) + " batches");
   position_ = std::min(first_batch * options_.batch_size, data_.size());
-  std::vector<int32_t> order;
-  if (options_.shuffle) {
-    Random random(options_.seed * 0x9E3779B97F4A7C15ULL + uint64_t(epoch) + 1);
-    order = random.permutation(int32_t(data_.size()));
+  const Device device = data_.images.device();
+  if (options_.shuffle) {  // made where the data are: on the GPU, no host round trip
+    order_ = Tensor({data_.size()}, DType::int32, device);
+    backend(device).shuffled_order(options_.seed * 0x9E3779B97F4A7C15ULL + uint64_t(epoch) + 1,
+                                   order_.labels(), data_.size());
   } else {
-    order.resize(data_.size());
+    std::vector<int32_t> order(data_.size());
     std::iota(order.begin(), order.end(), 0);
+    order_ = Tensor::from_vector({data_.size()}, order, device);
   }
-  order_ = Tensor::from_vector({data_.size()}, order, data_.images.device());
 }
 
 void DataLoader::skip_batches(int64_t count) {

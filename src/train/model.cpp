@@ -109,13 +109,17 @@ void Model::save_checkpoint(const FitOptions& options, const TrainingProgress& p
 std::unique_ptr<MlpEpochRunner> Model::plan_runner(const DataLoader& loader,
                                                    const FitOptions& options) {
   const bool shared = options.communicator && options.communicator->ranks() > 1;
-  std::string why_not = distillation_                        ? "the fast path knows cross-entropy only"
-                        : options.on_nan == NanPolicy::skip ? "--on-nan skip checks every step"
+  std::string why_not = options.on_nan == NanPolicy::skip ? "--on-nan skip checks every step"
                         : shared ? "data-parallel: gradients are averaged layer by layer as backward runs"
                                  : "fast path turned off";
-  if (options.fast_path && !distillation_ && options.on_nan != NanPolicy::skip && !shared) {
+  if (options.fast_path && options.on_nan != NanPolicy::skip && !shared) {
     std::optional<MlpEpochPlan> plan =
         describe_mlp_epoch(network_, *optimizer_, loader.data(), options.batch_size, &why_not);
+    if (plan && distillation_) {
+      plan->soft_targets = loader.data().soft_targets.data();
+      plan->temperature = distillation_->temperature();
+      plan->alpha = distillation_->alpha();
+    }
     if (plan) {
       std::unique_ptr<MlpEpochRunner> runner = backend(device()).plan_mlp_epoch(*plan);
       if (runner) {
