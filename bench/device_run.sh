@@ -2,7 +2,8 @@
 # One call on a GPU machine (the workplace's device tool): unpacks a build made elsewhere
 # (bench/pack_gpu_build.sh), runs the whole test suite on the GPU, PyTorch parity, batch-1
 # latency and the side-by-side seed benchmark. Logs and JSON go to $OUT.
-# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|onnx] [script options...]
+# multigpu (two GPUs): data-parallel parity and leap against PyTorch DDP (bench/multi_gpu.py).
+# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|onnx|multigpu] [script options...]
 set -uo pipefail
 what=${1:-all}
 shift || true
@@ -10,12 +11,24 @@ OUT=${OUT:-/tmp/leap-out}
 mkdir -p "$OUT" /tmp/leap
 tar -xJf .carry/gpu-build.tar.xz -C /tmp/leap
 cublas_dir=$(dirname "$(find / -name 'libcublasLt.so.13*' -not -path '/proc/*' 2>/dev/null | head -n1)")
-export LD_LIBRARY_PATH=/tmp/leap/lib:$cublas_dir:${LD_LIBRARY_PATH:-}
+nccl_dir=$(dirname "$(find / -name 'libnccl.so.2*' -not -path '/proc/*' 2>/dev/null | head -n1)")
+export LD_LIBRARY_PATH=/tmp/leap/lib:$cublas_dir:$nccl_dir:${LD_LIBRARY_PATH:-}
 export LEAP_DATA_DIR=$PWD/.carry/fashion-mnist
-export NCCL_NVLS_ENABLE=0 PYTHONUNBUFFERED=1
+# NVLink multicast stays off in NCCL, PyTorch and NVSHMEM.
+export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1 PYTHONUNBUFFERED=1
+# The packed Open MPI (bench/pack_mpi_runtime.sh), relocated; commands run as root there.
+export OPAL_PREFIX=/tmp/leap/mpi/usr PMIX_PREFIX=/tmp/leap/mpi/usr/lib/x86_64-linux-gnu/pmix2
+export PATH=/tmp/leap/mpi/usr/bin:$PATH OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$OUT/device.txt"
 date -u +%Y-%m-%dT%H:%M:%SZ | tee -a "$OUT/device.txt"
 
+if [ "$what" = multigpu ]; then
+  echo "== data parallel on the GPUs of this machine: tests, then parity and speed against DDP"
+  /tmp/leap/leap_tests --gtest_filter='Shard*:InProcess*:DataParallel*' 2>&1 | tee "$OUT/multi-gpu-tests.txt" | grep -vE '^\[ RUN|^\[       OK'
+  python3 bench/multi_gpu.py --leap /tmp/leap/leap --weights-diff /tmp/leap/weights_diff \
+    --data-dir "$LEAP_DATA_DIR" --out "$OUT" "$@" 2>&1 | tee "$OUT/multi-gpu-console.txt"
+  exit 0
+fi
 if [ "$what" = distill ]; then
   echo "== distillation recipes"
   python3 bench/distill_sweep.py --leap /tmp/leap/leap --data "$LEAP_DATA_DIR" --device cuda \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds leap for Hopper (sm_90, portable x86-64 host code) and packs the programs with the
-# shared libraries a bare GPU machine lacks, plus the Fashion-MNIST files, into .carry/
+# shared libraries a bare GPU machine lacks (Open MPI's runtime and mpirun among them; NCCL
+# and cuBLAS are found there, beside PyTorch), plus the Fashion-MNIST files, into .carry/
 # (ignored by git) for bench/device_run.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,10 +9,14 @@ cmake -S . -B build-cuda -DLEAP_NATIVE=OFF -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/n
 cmake --build build-cuda -j2
 stage=$(mktemp -d)
 mkdir -p "$stage/lib" .carry/fashion-mnist
-cp build-cuda/leap build-cuda/tests/leap_tests build-cuda/tests/parity_tool build-cuda/tests/kd_tool build-cuda/bench/bench_latency build-cuda/bench/bench_cluster_barrier "$stage/"
+cp build-cuda/leap build-cuda/tests/leap_tests build-cuda/tests/parity_tool build-cuda/tests/kd_tool build-cuda/tests/weights_diff build-cuda/bench/bench_latency build-cuda/bench/bench_cluster_barrier "$stage/"
 for lib in libopenblas.so.0 libgfortran.so.5 libquadmath.so.0 libgomp.so.1; do
   cp -L "$(ldd build-cuda/leap | awk -v l="$lib" '$1 == l {print $3}')" "$stage/lib/"
 done
+# leap links NCCL and MPI: NCCL is there, MPI is not.
+ldd build-cuda/leap | grep -q libnccl || { echo "build-cuda/leap lacks NCCL: is nccl.h in the CUDA toolkit?"; exit 1; }
+ldd build-cuda/leap | grep -q libmpi || { echo "build-cuda/leap lacks MPI: install libopenmpi-dev"; exit 1; }
+bash bench/pack_mpi_runtime.sh "$stage"
 tar -cJf .carry/gpu-build.tar.xz -C "$stage" .
 rm -rf "$stage"
 cp -u /usr/share/datasets/fashion-mnist/*.gz .carry/fashion-mnist/

@@ -10,6 +10,7 @@
 #include "config_options.h"
 #include "leap/backend.h"
 #include "leap/checkpoint.h"
+#include "leap/dist.h"
 #include "leap/error.h"
 #include "leap/interrupt.h"
 
@@ -119,9 +120,11 @@ int main(int argc, char** argv) {
     return 128 + (leap::stop_signal() ? leap::stop_signal() : SIGINT);
   } catch (const leap::Error& e) {
     std::fprintf(stderr, "leap: error: %s\n", e.what());
+    leap::abort_mpi_job(1);  // the other ranks would wait for this one
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "leap: unexpected error: %s\n", e.what());
+    leap::abort_mpi_job(2);
     return 2;
   }
   return 1;

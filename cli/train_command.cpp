@@ -18,6 +18,7 @@
 #include "leap/trainer.h"
 #include "leap/training_checkpoint.h"
 #include "progress.h"
+#include "ranks.h"
 #include "run_directory.h"
 
 namespace leap::cli {
@@ -38,6 +39,9 @@ struct TrainOptions {
   uint64_t seed = 0;
   bool drop_last = false;
   bool cpu_fallback = false;
+  int gpus = 1;
+  bool batch_per_rank = false;
+  double collective_timeout = kDefaultCollectiveTimeout;
   std::string metrics, csv, report, save, load;
   RunDirectoryOptions run;
   std::string checkpoint_every, resume, on_nan = "stop";
@@ -57,9 +61,15 @@ void parse_checkpoint_every(const std::string& text, FitOptions& fit) {
   fit.checkpoint_in_steps = unit == "steps";
 }
 
-FitOptions fit_options(const TrainOptions& o) {
-  FitOptions fit{.epochs = o.epochs, .batch_size = o.batch_size, .drop_last = o.drop_last,
-                 .seed = o.seed, .schedule = schedule_by_name(o.schedule, o.epochs), .verbose = true};
+FitOptions fit_options(const TrainOptions& o, Communicator* communicator) {
+  const int ranks = communicator ? communicator->ranks() : 1;
+  const int64_t batch = o.batch_per_rank ? int64_t(o.batch_size) * ranks : o.batch_size;
+  check(batch <= (1 << 24), "--batch-size " + std::to_string(o.batch_size) + " on each of " +
+                                std::to_string(ranks) + " ranks is a global batch above 2^24");
+  FitOptions fit{.epochs = o.epochs, .batch_size = int(batch), .drop_last = o.drop_last,
+                 .seed = o.seed, .schedule = schedule_by_name(o.schedule, o.epochs),
+                 .verbose = !communicator || communicator->rank() == 0};
+  fit.communicator = communicator;
   parse_checkpoint_every(o.checkpoint_every, fit);
   if (!o.resume.empty()) fit.resume_from = checkpoint_file(o.resume);
   fit.on_nan = o.on_nan == "skip" ? NanPolicy::skip : NanPolicy::stop;
@@ -90,43 +100,60 @@ std::unique_ptr<RunMetrics> use_run_directory(const std::string& run_dir, FitOpt
 }
 
 // The report of the run directory's whole metrics.csv (a resumed run's earlier epochs too).
-Report train_report(const TrainOptions& o, Model& model, const History& history, const std::string& csv) {
+Report train_report(const TrainOptions& o, Model& model, const History& history, int batch,
+                    const std::string& csv) {
   return {"leap train " + o.model, {{o.model, csv.empty() ? history.epochs : read_metrics_csv(csv)}},
-          {compute_table(model, history, o.batch_size)}};
+          {compute_table(model, history, batch)}};
 }
 
-int train_on(const TrainOptions& o, Device device, const CLI::App* command) {
-  // The cheap checks (options, spec, device, weights) come before the data is read.
-  FitOptions fit = fit_options(o);
-  Model model(Sequential::from_spec(o.model, o.seed, device, o.dropout));
-  if (!o.load.empty()) load_weights(model.network(), o.load);
-  MnistSplits data = load_data_files(o.data);
+void print_setup(const TrainOptions& o, Model& model, const FitOptions& fit, const MnistSplits& data) {
   std::printf("Data: %s (%lld train, %lld validation samples)\n",
               (o.data.data.empty() ? default_data_dir() : o.data.data).c_str(),
               static_cast<long long>(data.train.size()), static_cast<long long>(data.test.size()));
+  std::printf("Device: %s\n%s\n%lld parameters; optimizer %s; batch %d\n",
+              backend(model.device()).describe().c_str(), model.network().describe().c_str(),
+              static_cast<long long>(model.network().parameter_count()),
+              model.optimizer().describe().c_str(), fit.batch_size);
+  if (fit.communicator && fit.communicator->ranks() > 1)
+    std::printf("Data parallel: %d ranks share each batch of %d; rank 0: %s\n",
+                fit.communicator->ranks(), fit.batch_size, fit.communicator->describe().c_str());
+}
+
+
+// One rank's training; alone when communicator is null. Rank 0 alone prints, logs and saves.
+int train_on(const TrainOptions& o, Device device, Communicator* communicator, SharedData& files,
+             const CLI::App* command) {
+  // The cheap checks (options, spec, device, weights) come before the data is read.
+  FitOptions fit = fit_options(o, communicator);
+  const bool leader = fit.verbose;
+  Model model(Sequential::from_spec(o.model, o.seed, device, o.dropout));
+  if (!o.load.empty()) load_weights(model.network(), o.load);
+  const MnistSplits& data = files.get();
   fit.validation_data = data.test.size() > 0 ? &data.test : nullptr;
   // Bad data is refused before a run directory is made for it.
   const int inputs = model.network().input_width(), classes = model.network().output_width();
   check_dataset(data.train, inputs, classes, "training data");
   if (fit.validation_data) check_dataset(*fit.validation_data, inputs, classes, "validation data");
-
   model.compile(optimizer_by_name(o.optimizer, o.lr, o.momentum, o.weight_decay));
-  std::printf("Device: %s\n%s\n%lld parameters; optimizer %s; batch %d\n",
-              backend(device).describe().c_str(), model.network().describe().c_str(),
-              static_cast<long long>(model.network().parameter_count()),
-              model.optimizer().describe().c_str(), o.batch_size);
+  if (leader) print_setup(o, model, fit, data);
 
-  const std::string run_dir = open_run_directory(run_directory_of(o), command);
-  KerasProgress progress;
-  fit.callbacks = {&progress};
+  // Rank 0 alone makes the run directory and writes there. The others keep its checkpoint
+  // schedule (Model writes checkpoints on rank 0 only), so their path is a name in messages.
+  const std::string run_dir = leader ? open_run_directory(run_directory_of(o), command) : "";
   std::unique_ptr<RunMetrics> run_metrics = use_run_directory(run_dir, fit);
+  if (!leader && !run_directory_of(o).none) {
+    fit.checkpoint_path = "rank 0's run directory";
+    fit.checkpoint_at_end = true;
+  }
+  KerasProgress progress;
+  if (leader) fit.callbacks.insert(fit.callbacks.begin(), &progress);
   std::unique_ptr<JsonlLogger> metrics;
-  if (!o.metrics.empty()) {
+  if (leader && !o.metrics.empty()) {
     metrics = std::make_unique<JsonlLogger>(o.metrics);
     fit.callbacks.push_back(metrics.get());
   }
   std::unique_ptr<CSVLogger> csv;
-  if (!o.csv.empty()) {
+  if (leader && !o.csv.empty()) {
     csv = std::make_unique<CSVLogger>(o.csv);
     fit.callbacks.push_back(csv.get());
   }
@@ -139,7 +166,9 @@ int train_on(const TrainOptions& o, Device device, const CLI::App* command) {
     throw Interrupted(std::string(e.what()) +
                       "\nleap: to continue, run the same command with --resume " + run_dir);
   }
-  const Report report = train_report(o, model, history, run_metrics ? run_metrics->csv_path() : "");
+  if (!leader) return 0;
+  const Report report =
+      train_report(o, model, history, fit.batch_size, run_metrics ? run_metrics->csv_path() : "");
   write_reports(report, run_dir, o.report);
   if (!o.save.empty()) {
     save_weights(model.network(), o.save, {{"model", o.model}, {"format", "pt"}});
@@ -152,19 +181,24 @@ int train_on(const TrainOptions& o, Device device, const CLI::App* command) {
 }
 
 int train(const TrainOptions& o, const CLI::App* command) {
-  const Device device = choose_device(o.device);
-  try {
-    return train_on(o, device, command);
-  } catch (const OutOfMemory& e) {
-    if (device == Device::cpu) throw;
-    if (o.device == "auto" && o.cpu_fallback) {
-      std::fprintf(stderr, "leap: %s\nleap: --cpu-fallback: training on the CPU from the start\n", e.what());
-      return train_on(o, Device::cpu, command);
+  SharedData files(o.data);
+  const RankOptions ranks{.device = o.device, .gpus = o.gpus, .collective_timeout = o.collective_timeout};
+  return run_training_ranks(ranks, [&](Device device, Communicator* communicator) {
+    // Ranks must agree on their device: only a process alone may change its own.
+    if (communicator) return train_on(o, device, communicator, files, command);
+    try {
+      return train_on(o, device, nullptr, files, command);
+    } catch (const OutOfMemory& e) {
+      if (device == Device::cpu) throw;
+      if (o.device == "auto" && o.cpu_fallback) {
+        std::fprintf(stderr, "leap: %s\nleap: --cpu-fallback: training on the CPU from the start\n", e.what());
+        return train_on(o, Device::cpu, nullptr, files, command);
+      }
+      throw OutOfMemory(std::string(e.what()) +
+                        " (a smaller --batch-size or model may fit; with --device auto, "
+                        "--cpu-fallback trains on the CPU instead)");
     }
-    throw OutOfMemory(std::string(e.what()) +
-                      " (a smaller --batch-size or model may fit; with --device auto, "
-                      "--cpu-fallback trains on the CPU instead)");
-  }
+  });
 }
 
 }  // namespace
@@ -175,7 +209,23 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--model", options->model, "Layer widths, ReLU between Linear layers")->capture_default_str();
   add_data_options(cmd, options->data);
   cmd->add_option("--epochs", options->epochs)->capture_default_str()->check(CLI::Range(1, 1000000));
-  cmd->add_option("--batch-size", options->batch_size)->capture_default_str()->check(CLI::Range(1, 1 << 24));
+  cmd->add_option("--batch-size", options->batch_size,
+                  "Samples per step, over all ranks: the processes of mpirun or the GPUs of "
+                  "--gpus share each batch, so results do not depend on their number "
+                  "(see --batch-per-rank)")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 24));
+  cmd->add_flag("--batch-per-rank", options->batch_per_rank,
+                "--batch-size is each rank's share: the global batch grows with the ranks "
+                "(weak scaling)");
+  cmd->add_option("--gpus", options->gpus,
+                  "Train on this many GPUs of this machine from one process: a replica a GPU, "
+                  "each batch shared, gradients averaged with NCCL (for several processes or "
+                  "nodes, start leap under mpirun instead)")
+      ->capture_default_str()->check(CLI::Range(1, 1024));
+  cmd->add_option("--collective-timeout", options->collective_timeout,
+                  "Seconds a rank waits for the others (a gradient sum, a broadcast) before it "
+                  "stops the job, saying that another rank failed or stalled")
+      ->capture_default_str()->check(CLI::Range(0.1, 1e6));
   cmd->add_option("--lr", options->lr, "Learning rate")
       ->capture_default_str()->check(finite_non_negative & CLI::Range(0.0, 1e6));
   cmd->add_option("--optimizer", options->optimizer)->capture_default_str()->check(CLI::IsMember({"adam", "sgd"}));

@@ -5,6 +5,10 @@
 namespace leap {
 
 bool cuda_available() { return false; }
+int cuda_device_count() { return 0; }
+void use_cuda_device(int) {
+  throw Error("this leap was built without CUDA; it has no GPU to choose");
+}
 
 Backend& cuda_backend() {
   throw Error("this leap was built without CUDA; use --device cpu or rebuild with a CUDA toolkit");

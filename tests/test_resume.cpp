@@ -11,23 +11,12 @@
 #include "leap/interrupt.h"
 #include "leap/leap.h"
 #include "leap/training_checkpoint.h"
+#include "toy_data.h"
 
 namespace leap {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A small learnable problem: the label is the arg-max of the first `classes` features.
-Dataset toy_data(int64_t samples, int features, int classes, uint64_t seed) {
-  Random random(seed);
-  std::vector<float> x(samples * features);
-  std::vector<int32_t> y(samples);
-  for (int64_t i = 0; i < samples; ++i) {
-    for (int j = 0; j < features; ++j) x[i * features + j] = random.uniform(-1, 1);
-    y[i] = int32_t(std::max_element(&x[i * features], &x[i * features] + classes) - &x[i * features]);
-  }
-  return {Tensor::from_vector({samples, features}, x), Tensor::from_vector({samples}, y), classes};
-}
 
 fs::path temp_dir(const std::string& name) {
   fs::path dir = fs::temp_directory_path() / ("leap_resume_" + name + "_" + std::to_string(::getpid()));

@@ -169,4 +169,10 @@ Backend& backend(Device device);
 // True when a usable device of this kind exists (always for the CPU).
 bool available(Device device);
 
+// The GPU that Device::cuda means on the calling thread, from now on (GPU 0 until a thread
+// chooses): a data-parallel rank takes its own. Throws leap::Error when there is no such GPU.
+void use_cuda_device(int index);
+// The number of usable GPUs (0 without CUDA).
+int cuda_device_count();
+
 }  // namespace leap

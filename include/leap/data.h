@@ -53,7 +53,14 @@ class DataLoader {
   void start_epoch(int epoch, int64_t first_batch = 0);
   // The next batch of the epoch, on the data's device; false when the epoch is done.
   // soft_targets, when given and the data has them, receives the batch's rows of them.
+  // After shard(), only this rank's rows of the batch (possibly none).
   bool next(Tensor& images, Tensor& labels, Tensor* soft_targets = nullptr);
+  // Samples in the batch next() returned last, over all ranks.
+  int64_t batch_samples() const { return batch_samples_; }
+
+  // Data-parallel training: every rank draws the same order and takes its shard_of (see
+  // dist.h) each batch of batch_size, which stays the global batch.
+  void shard(int rank, int ranks);
 
   // For runners that take whole batches themselves: the epoch's order (device memory), the
   // number of full batches left, and a skip past batches they ran.
@@ -70,6 +77,8 @@ class DataLoader {
   LoaderOptions options_;
   Tensor order_;  // int32 [n] on the data's device
   int64_t position_ = 0;
+  int64_t batch_samples_ = 0;
+  int rank_ = 0, ranks_ = 1;
 };
 
 }  // namespace leap

@@ -59,10 +59,13 @@ class Dropout : public Module {
   // How many masks it has drawn: its random state, which a checkpoint saves and restores.
   uint64_t calls() const { return calls_; }
   void set_calls(uint64_t calls) { calls_ = calls; }
+  // Draws its masks from another stream: each data-parallel rank its own, so that ranks
+  // holding the same seed do not drop the same units of their rows.
+  void set_stream(uint64_t stream) { stream_ = stream; }
 
  private:
   float p_;
-  uint64_t seed_, calls_ = 0, last_key_ = 0;
+  uint64_t seed_, calls_ = 0, last_key_ = 0, stream_ = 0;
 };
 
 }  // namespace leap

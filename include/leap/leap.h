@@ -6,6 +6,7 @@
 #include "leap/csv.h"
 #include "leap/data.h"
 #include "leap/data_files.h"
+#include "leap/dist.h"
 #include "leap/distill.h"
 #include "leap/error.h"
 #include "leap/idx.h"

@@ -2,6 +2,7 @@
 // "784-128-10" builds Linear layers of those widths with ReLU between them.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,10 @@ class Sequential : public Module {
 
   Tensor forward(const Tensor& input) override;
   Tensor backward(const Tensor& grad_output, bool need_input_grad = false) override;
+  // Backward that calls gradients_ready(layer) as soon as a layer's parameter gradients are
+  // complete, last layer first: a data-parallel step starts averaging them while the layers
+  // before it still run backward.
+  void backward(const Tensor& grad_output, const std::function<void(Module&)>& gradients_ready);
   std::vector<Parameter*> parameters() override;
   std::string describe() const override;
   void to(Device device) override;

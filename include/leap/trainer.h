@@ -9,6 +9,7 @@
 
 #include "leap/callbacks.h"
 #include "leap/data.h"
+#include "leap/dist.h"
 #include "leap/loss.h"
 #include "leap/optim.h"
 #include "leap/schedule.h"
@@ -17,6 +18,7 @@
 
 namespace leap {
 
+class DataParallel;
 class StepChecker;
 
 // What training does when a batch's loss or a gradient is NaN or Inf.
@@ -54,6 +56,14 @@ struct FitOptions {
   // to wait for the device each step). `skip` checks every step and so turns the fast
   // path off.
   NanPolicy on_nan = NanPolicy::stop;
+
+  // Data-parallel training (dist.h): this rank trains on its shard of every batch of
+  // batch_size samples (the global batch) and its gradients are averaged with the other
+  // ranks' over the whole batch, so N ranks take the steps one process would. Every rank
+  // starts from rank 0's weights; checkpoints are written by rank 0 alone. Callbacks that
+  // stop training belong on every rank (they see the same figures), loggers on rank 0.
+  // Null: this process trains alone.
+  Communicator* communicator = nullptr;
 };
 
 struct Evaluation {
@@ -77,7 +87,10 @@ class Model {
   void compile(OptimizerFactory optimizer, DistillationLoss loss,
                std::vector<std::string> metrics = {"accuracy"});
   History fit(const Dataset& train, const FitOptions& options);
-  Evaluation evaluate(const Dataset& data, int batch_size = 1024);
+  // With a communicator, each rank evaluates its shard of the data and every rank gets the
+  // figures of the whole.
+  Evaluation evaluate(const Dataset& data, int batch_size = 1024,
+                      Communicator* communicator = nullptr);
   // Logits [n, classes] for images [n, features], on the images' device.
   Tensor predict(const Tensor& images, int batch_size = 1024);
 
@@ -90,9 +103,11 @@ class Model {
  private:
   std::unique_ptr<MlpEpochRunner> plan_runner(const DataLoader& loader, const FitOptions& options);
   EpochLogs train_epoch(DataLoader& loader, MlpEpochRunner* runner, const FitOptions& options,
-                        TrainingProgress& progress);
-  // After each step: writes a checkpoint when one is due and stops when asked to.
-  void after_step(const FitOptions& options, TrainingProgress& progress, StepChecker& checker);
+                        TrainingProgress& progress, DataParallel& parallel);
+  // After each step: writes a checkpoint when one is due and stops when `stopping` (a stop
+  // requested, on any rank).
+  void after_step(const FitOptions& options, TrainingProgress& progress, StepChecker& checker,
+                  bool stopping);
   void save_checkpoint(const FitOptions& options, const TrainingProgress& progress);
 
   Sequential network_;

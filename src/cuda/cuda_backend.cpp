@@ -2,6 +2,8 @@
 #include "cuda/cuda_backend.h"
 
 #include <cstdio>
+#include <map>
+#include <mutex>
 
 #include "backends.h"
 #include "cuda/cuda_check.h"
@@ -22,8 +24,8 @@ std::string describe_device(int index) {
   return text;
 }
 
-// The device the backend runs on: the first one. Throws when none is usable.
-int open_device() {
+// Checks that GPU `index` is usable; throws saying why not.
+void open_device(int index) {
   int count = 0;
   const cudaError_t status = cudaGetDeviceCount(&count);
   if (status != cudaSuccess) {
@@ -31,8 +33,12 @@ int open_device() {
     throw Error(std::string("no usable CUDA GPU: ") + cudaGetErrorString(status));
   }
   check(count >= 1, "no usable CUDA GPU: the driver reports no device");
-  return 0;
+  check(index < count, "no GPU " + std::to_string(index) + ": the driver reports " +
+                           std::to_string(count) + " device(s)");
 }
+
+// The GPU this thread's Device::cuda means (use_cuda_device).
+thread_local int this_thread_device = 0;
 
 }  // namespace
 
@@ -89,10 +95,35 @@ bool cuda_available() {
   return available;
 }
 
+int cuda_device_count() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) == cudaSuccess) return count;
+  (void)cudaGetLastError();
+  return 0;
+}
+
+void use_cuda_device(int index) {
+  check(index >= 0, "GPU index " + std::to_string(index) + " is negative");
+  open_device(index);
+  LEAP_CUDA_CHECK(cudaSetDevice(index));
+  this_thread_device = index;
+}
+
 Backend& cuda_backend() {
-  // Never deleted: tensors released during static destruction still call release(), and the
-  // CUDA runtime may be unloaded by then.
-  static CudaBackend* const instance = new CudaBackend(open_device());
+  // Each thread remembers its GPU's backend: this runs for every operation.
+  thread_local CudaBackend* mine = nullptr;
+  if (mine && mine->device_index() == this_thread_device) return *mine;
+  // One backend a GPU, never deleted: tensors released during static destruction still
+  // call release(), and the CUDA runtime may be unloaded by then.
+  static std::mutex mutex;
+  static std::map<int, CudaBackend*> backends;
+  std::lock_guard lock(mutex);
+  CudaBackend*& instance = backends[this_thread_device];
+  if (!instance) {
+    open_device(this_thread_device);
+    instance = new CudaBackend(this_thread_device);
+  }
+  mine = instance;
   return *instance;
 }
 

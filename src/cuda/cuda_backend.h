@@ -22,6 +22,7 @@ class CudaBackend final : public Backend {
   CudaBackend& operator=(const CudaBackend&) = delete;
 
   cudaStream_t stream() const { return stream_; }
+  int device_index() const { return device_index_; }
 
   Device device() const override { return Device::cuda; }
   std::string describe() const override { return description_; }

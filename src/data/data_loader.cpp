@@ -4,6 +4,7 @@
 
 #include "leap/backend.h"
 #include "leap/data.h"
+#include "leap/dist.h"
 #include "leap/error.h"
 #include "leap/random.h"
 
@@ -66,25 +67,39 @@ void DataLoader::skip_batches(int64_t count) {
   position_ += count * options_.batch_size;
 }
 
+void DataLoader::shard(int rank, int ranks) {
+  check(ranks > 0 && rank >= 0 && rank < ranks,
+        "DataLoader: rank " + std::to_string(rank) + " of " + std::to_string(ranks));
+  rank_ = rank;
+  ranks_ = ranks;
+}
+
 bool DataLoader::next(Tensor& images, Tensor& labels, Tensor* soft_targets) {
   check(order_.defined(), "DataLoader.next before start_epoch");
   const int64_t remaining = data_.size() - position_;
-  const int64_t count = std::min<int64_t>(remaining, options_.batch_size);
-  if (count <= 0 || (options_.drop_last && count < options_.batch_size)) return false;
+  const int64_t global = std::min<int64_t>(remaining, options_.batch_size);
+  if (global <= 0 || (options_.drop_last && global < options_.batch_size)) return false;
+  const Shard mine = shard_of(global, rank_, ranks_);
+  const int64_t count = mine.size();
   const Device device = data_.images.device();
   const int width = int(data_.features());
   images = Tensor({count, width}, DType::float32, device);
   labels = Tensor({count}, DType::int32, device);
   Backend& engine = backend(device);
-  const int32_t* index = order_.labels() + position_;
-  engine.gather_rows(data_.images.data(), index, images.data(), int(count), width);
-  engine.gather_labels(data_.labels.labels(), index, labels.labels(), int(count));
+  const int32_t* index = order_.labels() + position_ + mine.begin;
+  // A rank may get no rows of a last batch smaller than the rank count: no kernel to launch.
+  if (count > 0) {
+    engine.gather_rows(data_.images.data(), index, images.data(), int(count), width);
+    engine.gather_labels(data_.labels.labels(), index, labels.labels(), int(count));
+  }
   if (soft_targets && data_.soft_targets.defined()) {
     const int classes = int(data_.soft_targets.dim(1));
     *soft_targets = Tensor({count, classes}, DType::float32, device);
-    engine.gather_rows(data_.soft_targets.data(), index, soft_targets->data(), int(count), classes);
+    if (count > 0)
+      engine.gather_rows(data_.soft_targets.data(), index, soft_targets->data(), int(count), classes);
   }
-  position_ += count;
+  position_ += global;
+  batch_samples_ = global;
   return true;
 }
 

@@ -11,7 +11,7 @@ Dropout::Dropout(float p, uint64_t seed) : p_(p), seed_(seed) {
 
 Tensor Dropout::forward(const Tensor& input) {
   if (!training_ || p_ == 0.0f) return input;
-  last_key_ = Random(seed_ + 0x632be59bd9b4e019ULL * ++calls_).next_u64();
+  last_key_ = Random(seed_ + 0x632be59bd9b4e019ULL * ++calls_ + 0x9E3779B97F4A7C15ULL * stream_).next_u64();
   Tensor output(input.shape(), DType::float32, input.device());
   backend(input.device()).dropout(input.data(), output.data(), input.numel(), p_, last_key_);
   return output;

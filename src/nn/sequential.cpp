@@ -79,6 +79,15 @@ Tensor Sequential::backward(const Tensor& grad_output, bool need_input_grad) {
   return grad;
 }
 
+void Sequential::backward(const Tensor& grad_output,
+                          const std::function<void(Module&)>& gradients_ready) {
+  Tensor grad = grad_output;
+  for (size_t i = layers_.size(); i-- > 0;) {
+    grad = layers_[i]->backward(grad, i > 0);
+    if (!layers_[i]->parameters().empty()) gradients_ready(*layers_[i]);
+  }
+}
+
 std::vector<Parameter*> Sequential::parameters() {
   std::vector<Parameter*> all;
   for (auto& layer : layers_)

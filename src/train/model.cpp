@@ -1,5 +1,6 @@
 #include <cstdio>
 
+#include "data_parallel.h"
 #include "device_sums.h"
 #include "leap/error.h"
 #include "leap/trainer.h"
@@ -64,7 +65,13 @@ History Model::fit(const Dataset& train, const FitOptions& options) {
                   progress.epoch + 1, static_cast<long long>(progress.batch),
                   static_cast<long long>(progress.step));
   }
+  DataParallel parallel(options.communicator, network_);
+  check(options.batch_size >= parallel.ranks(),
+        "fit: a batch of " + std::to_string(options.batch_size) + " samples cannot be shared by " +
+            std::to_string(parallel.ranks()) + " ranks (the batch size is the global batch)");
+  parallel.make_replicas_equal(optimizer);
   DataLoader loader(train.to(device()), loader_options(options));
+  loader.shard(parallel.rank(), parallel.ranks());
   std::unique_ptr<MlpEpochRunner> runner = plan_runner(loader, options);
   if (options.verbose) std::printf("Training path: %s\n", training_path_.c_str());
   const float base_lr = optimizer.lr();
@@ -72,9 +79,9 @@ History Model::fit(const Dataset& train, const FitOptions& options) {
   for (Callback* callback : options.callbacks) callback->on_train_begin();
   for (int epoch = progress.epoch; epoch < options.epochs; ++epoch) {
     if (options.schedule) optimizer.set_lr(options.schedule->lr(epoch, base_lr));
-    EpochLogs logs = train_epoch(loader, runner.get(), options, progress);
+    EpochLogs logs = train_epoch(loader, runner.get(), options, progress, parallel);
     if (options.validation_data) {
-      Evaluation validation = evaluate(*options.validation_data);
+      Evaluation validation = evaluate(*options.validation_data, 1024, options.communicator);
       logs.val_loss = validation.loss;
       logs.val_accuracy = validation.accuracy;
     }
@@ -95,16 +102,20 @@ History Model::fit(const Dataset& train, const FitOptions& options) {
 }
 
 void Model::save_checkpoint(const FitOptions& options, const TrainingProgress& progress) {
-  save_training_checkpoint(options.checkpoint_path, network_, *optimizer_, progress,
-                           loader_options(options));
+  // Replicas are equal: rank 0 writes for all (where every rank could see the others' file).
+  if (!options.communicator || options.communicator->rank() == 0)
+    save_training_checkpoint(options.checkpoint_path, network_, *optimizer_, progress,
+                             loader_options(options));
   last_checkpoint_ = options.checkpoint_path + " (step " + std::to_string(progress.step) + ")";
 }
 
 std::unique_ptr<MlpEpochRunner> Model::plan_runner(const DataLoader& loader,
                                                    const FitOptions& options) {
+  const bool shared = options.communicator && options.communicator->ranks() > 1;
   std::string why_not = options.on_nan == NanPolicy::skip ? "--on-nan skip checks every step"
-                                                         : "fast path turned off";
-  if (options.fast_path && options.on_nan != NanPolicy::skip) {
+                        : shared ? "data-parallel: gradients are averaged layer by layer as backward runs"
+                                 : "fast path turned off";
+  if (options.fast_path && options.on_nan != NanPolicy::skip && !shared) {
     std::optional<MlpEpochPlan> plan =
         describe_mlp_epoch(network_, *optimizer_, loader.data(), options.batch_size, &why_not);
     if (plan && distillation_) {
@@ -125,7 +136,7 @@ std::unique_ptr<MlpEpochRunner> Model::plan_runner(const DataLoader& loader,
   return nullptr;
 }
 
-Evaluation Model::evaluate(const Dataset& data, int batch_size) {
+Evaluation Model::evaluate(const Dataset& data, int batch_size, Communicator* communicator) {
   check(batch_size > 0, "evaluate: batch size must be positive");
   const Dataset local = data.to(device());
   const int classes = network_.output_width();
@@ -135,17 +146,20 @@ Evaluation Model::evaluate(const Dataset& data, int batch_size) {
             std::to_string(network_.input_width()) + " inputs");
   Backend& engine = backend(device());
   DeviceSums sums(engine);
+  const Shard mine = communicator ? shard_of(local.size(), communicator->rank(), communicator->ranks())
+                                   : Shard{0, local.size()};
   network_.eval();
-  for (int64_t begin = 0; begin < local.size(); begin += batch_size) {
-    const int64_t end = std::min<int64_t>(begin + batch_size, local.size());
+  for (int64_t begin = mine.begin; begin < mine.end; begin += batch_size) {
+    const int64_t end = std::min<int64_t>(begin + batch_size, mine.end);
     Tensor logits = network_.forward(local.images.rows(begin, end));
     engine.cross_entropy(logits.data(), local.labels.labels() + begin, nullptr, sums.loss_sum(),
                          sums.correct(), int(end - begin), classes);
   }
   network_.train();
-  const DeviceSums::Values totals = sums.read();
-  return {totals.loss_sum / double(local.size()), double(totals.correct) / double(local.size()),
-          local.size()};
+  const DeviceSums::Values mine_totals = sums.read();
+  double totals[2] = {mine_totals.loss_sum, double(mine_totals.correct)};
+  if (communicator) communicator->sum_on_host(totals, 2);
+  return {totals[0] / double(local.size()), totals[1] / double(local.size()), local.size()};
 }
 
 Tensor predict_logits(Sequential& network, const Tensor& images, int batch_size) {

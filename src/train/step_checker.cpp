@@ -32,10 +32,12 @@ std::string layer_of(Sequential& network, const std::string& parameter_name) {
 
 }  // namespace
 
-StepChecker::StepChecker(Sequential& network, NanPolicy policy, std::string last_checkpoint)
+StepChecker::StepChecker(Sequential& network, NanPolicy policy, std::string last_checkpoint,
+                         Communicator* communicator)
     : network_(network),
       policy_(policy),
       last_checkpoint_(std::move(last_checkpoint)),
+      communicator_(communicator && communicator->ranks() > 1 ? communicator : nullptr),
       sums_(backend(network.device())),
       interval_(network.device() == Device::cpu || policy == NanPolicy::skip ? 1
                                                                              : kDeviceCheckInterval) {}
@@ -80,7 +82,7 @@ bool StepChecker::check_step(TrainingProgress& progress, int64_t batch_samples, 
   const bool host = network_.device() == Device::cpu;
   std::string bad_gradient = host ? non_finite_gradient() : "";
   if (bad_gradient.empty() && !read_now && unread_steps_ < interval_) return true;
-  const DeviceSums::Values added = sums_.read();
+  const DeviceSums::Values added = read_sums();
   const bool finite_loss = std::isfinite(added.loss_sum);
   if (!finite_loss && !host) bad_gradient = non_finite_gradient();
   if (finite_loss && bad_gradient.empty()) {
@@ -100,7 +102,7 @@ bool StepChecker::check_step(TrainingProgress& progress, int64_t batch_samples, 
 }
 
 void StepChecker::check_chunk(TrainingProgress& progress, int64_t first_step) {
-  const DeviceSums::Values added = sums_.read();
+  const DeviceSums::Values added = read_sums();
   if (!std::isfinite(added.loss_sum)) {
     const std::string found = culprit();
     stop("the loss became " + std::to_string(added.loss_sum) +
@@ -110,7 +112,15 @@ void StepChecker::check_chunk(TrainingProgress& progress, int64_t first_step) {
   absorb(added, progress);
 }
 
-void StepChecker::settle(TrainingProgress& progress) { absorb(sums_.read(), progress); }
+void StepChecker::settle(TrainingProgress& progress) { absorb(read_sums(), progress); }
+
+DeviceSums::Values StepChecker::read_sums() {
+  DeviceSums::Values values = sums_.read();
+  if (!communicator_) return values;
+  double both[2] = {values.loss_sum, double(values.correct)};  // counts below 2^53: exact
+  communicator_->sum_on_host(both, 2);
+  return {both[0], int64_t(both[1])};
+}
 
 void StepChecker::absorb(const DeviceSums::Values& added, TrainingProgress& progress) {
   progress.loss_sum += added.loss_sum;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "device_sums.h"
+#include "leap/dist.h"
 #include "leap/sequential.h"
 #include "leap/trainer.h"
 
@@ -14,7 +15,10 @@ namespace leap {
 class StepChecker {
  public:
   // `last_checkpoint` describes the last checkpoint written, for the message of a stop.
-  StepChecker(Sequential& network, NanPolicy policy, std::string last_checkpoint);
+  // With a communicator of several ranks, the sums read are those of all ranks (each rank
+  // reads at the same steps, so each decides alike).
+  StepChecker(Sequential& network, NanPolicy policy, std::string last_checkpoint,
+              Communicator* communicator = nullptr);
 
   // Where the steps add their summed loss and correct count.
   double* loss_sum() { return sums_.loss_sum(); }
@@ -35,6 +39,8 @@ class StepChecker {
   std::string non_finite_gradient();
   // What is broken: the first parameter with non-finite weights, else non_finite_gradient.
   std::string culprit();
+  // The sums on the device (all ranks' when shared).
+  DeviceSums::Values read_sums();
   // Adds sums read from the device to progress and zeroes them there.
   void absorb(const DeviceSums::Values& added, TrainingProgress& progress);
   [[noreturn]] void stop(const std::string& what, int64_t first_step, const TrainingProgress& progress);
@@ -42,6 +48,7 @@ class StepChecker {
   Sequential& network_;
   NanPolicy policy_;
   std::string last_checkpoint_;
+  Communicator* communicator_;
   DeviceSums sums_;
   int64_t interval_;
   int64_t unread_steps_ = 0, unread_samples_ = 0;

@@ -7,6 +7,7 @@
 #include "leap/error.h"
 #include "leap/interrupt.h"
 #include "leap/trainer.h"
+#include "data_parallel.h"
 #include "step_checker.h"
 
 namespace leap {
@@ -34,8 +35,8 @@ std::string signal_name(int signal) {
 
 }  // namespace
 
-void Model::after_step(const FitOptions& options, TrainingProgress& progress, StepChecker& checker) {
-  const bool stopping = stop_requested();
+void Model::after_step(const FitOptions& options, TrainingProgress& progress, StepChecker& checker,
+                       bool stopping) {
   if (!checkpoint_due(options, progress) && !stopping) return;
   checker.settle(progress);
   if (!options.checkpoint_path.empty()) save_checkpoint(options, progress);
@@ -49,10 +50,11 @@ void Model::after_step(const FitOptions& options, TrainingProgress& progress, St
 }
 
 EpochLogs Model::train_epoch(DataLoader& loader, MlpEpochRunner* runner,
-                             const FitOptions& options, TrainingProgress& progress) {
+                             const FitOptions& options, TrainingProgress& progress,
+                             DataParallel& parallel) {
   Optimizer& optimizer = *optimizer_;
   Backend& engine = backend(device());
-  StepChecker checker(network_, options.on_nan, last_checkpoint_);
+  StepChecker checker(network_, options.on_nan, last_checkpoint_, options.communicator);
   const int64_t steps = loader.batches_per_epoch();
   for (Callback* callback : options.callbacks)
     callback->on_epoch_begin(progress.epoch + 1, options.epochs, steps);
@@ -74,30 +76,38 @@ EpochLogs Model::train_epoch(DataLoader& loader, MlpEpochRunner* runner,
     progress.seen += chunk * options.batch_size;
     checker.check_chunk(progress, first_step);
     for (Callback* callback : options.callbacks) callback->on_batch_end(progress.batch, steps);
-    after_step(options, progress, checker);
+    after_step(options, progress, checker, stop_requested());
   }
   // What the runner does not take (all of it without one, else the last partial batch).
   Tensor images, labels, soft_targets;
   while (loader.next(images, labels, &soft_targets)) {
     optimizer.zero_grad();
-    Tensor logits = network_.forward(images);
-    Tensor grad(logits.shape(), DType::float32, device());
-    if (distillation_)
-      engine.distillation_loss(logits.data(), soft_targets.data(), labels.labels(), grad.data(),
-                               checker.loss_sum(), checker.correct(), int(logits.dim(0)),
-                               int(logits.dim(1)), distillation_->temperature(),
-                               distillation_->alpha());
-    else
-      engine.cross_entropy(logits.data(), labels.labels(), grad.data(), checker.loss_sum(),
-                           checker.correct(), int(logits.dim(0)), int(logits.dim(1)));
-    network_.backward(grad);
+    const int64_t rows = images.dim(0);
+    if (rows > 0) {
+      Tensor logits = network_.forward(images);
+      Tensor grad(logits.shape(), DType::float32, device());
+      if (distillation_)
+        engine.distillation_loss(logits.data(), soft_targets.data(), labels.labels(), grad.data(),
+                                 checker.loss_sum(), checker.correct(), int(rows),
+                                 int(logits.dim(1)), distillation_->temperature(),
+                                 distillation_->alpha());
+      else
+        engine.cross_entropy(logits.data(), labels.labels(), grad.data(), checker.loss_sum(),
+                             checker.correct(), int(rows), int(logits.dim(1)));
+      parallel.backward(grad, rows, loader.batch_samples());
+    } else {
+      parallel.backward_without_rows();
+    }
     ++progress.batch;
     ++progress.step;
-    const bool read_now = checkpoint_due(options, progress) || stop_requested() ||
-                          progress.batch == steps;
-    if (checker.check_step(progress, images.dim(0), read_now)) optimizer.step();
+    // Ranks see a signal at different moments: they agree once a step, and all stop at the
+    // first step at which any of them had seen it. Alone, a request made by a callback
+    // below stops this very step.
+    const bool stop_seen = parallel.any(stop_requested());
+    const bool read_now = checkpoint_due(options, progress) || stop_seen || progress.batch == steps;
+    if (checker.check_step(progress, loader.batch_samples(), read_now)) optimizer.step();
     for (Callback* callback : options.callbacks) callback->on_batch_end(progress.batch, steps);
-    after_step(options, progress, checker);
+    after_step(options, progress, checker, parallel.shared() ? stop_seen : stop_requested());
   }
   checker.settle(progress);  // waits for the epoch's last step
   EpochLogs logs;
