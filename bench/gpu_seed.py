@@ -6,7 +6,9 @@ Variants, one after another in this process:
   leap      the leap binary, --device cuda (its own JSONL metrics): the path leap picks (for this
             model the fused step replayed as a CUDA graph); leapgraph: the layer calls as a
             graph (LEAP_TRAINING_PATH=layers); leapnopf: the fused graph without prefetching the next
-            batch into L2 (LEAP_PREFETCH=0); leap4096: batch 4096
+            batch into L2 (LEAP_PREFETCH=0); leapseeds: leap again with seeds 1-4, so that
+            the accuracy target reads the mean of 5 seeds (one 10-epoch run's final test
+            accuracy moves by about a point from seed to seed); leap4096: batch 4096
   seed      PyTorch as the seed code writes it: DataLoader over CPU tensors, .to('cuda') per batch
   eager     PyTorch eager, data resident on the GPU, Adam(fused=True)
   graph     PyTorch with the whole step captured in a CUDA graph (one for 64, one for the last 32)
@@ -55,7 +57,7 @@ LR, BETA1, BETA2, EPS = 1e-3, 0.9, 0.999, 1e-8
 FORWARD = 2 * (784 * 128 + 128 * 10)
 SAMPLE_FLOPS = 2 * FORWARD + 2 * 128 * 10
 STEP_FLOPS = BATCH * SAMPLE_FLOPS
-VARIANTS = ("leap", "leapgraph", "leapnopf", "leap4096", "seed", "eager", "graph", "jax")
+VARIANTS = ("leap", "leapgraph", "leapnopf", "leapseeds", "leap4096", "seed", "eager", "graph", "jax")
 # leap_fused_us_per_step: the fully fused issue's target for the persistent kernel.
 TARGETS = {"leap_us_per_step": 15.0, "leap_fused_us_per_step": 5.0, "vs_jax": 1.9, "vs_eager": 70.0,
            "leap_test_accuracy": 0.877}
@@ -115,6 +117,13 @@ def timed_epochs(name, epochs, run_epoch, sync, evaluate, reset):
 
 
 # ---------------------------------------------------------------- leap
+
+
+def run_leap_seeds(binary, data_dir, epochs, batch, train_samples, seeds=(1, 2, 3, 4)):
+    """leap with further seeds: their test accuracies, for the mean the accuracy target reads."""
+    accuracies = {seed: run_leap_binary(binary, data_dir, epochs, batch, seed, train_samples)["test_accuracy"]
+                  for seed in seeds}
+    return {"test_accuracy_by_seed": accuracies}
 
 
 def run_leap_binary(binary, data_dir, epochs, batch, seed, train_samples, settings=None):
@@ -490,7 +499,12 @@ def targets(results):
         value = ratio(results, name)
         checks.append((f"leap >= {TARGETS[key]:g}x faster than {name}", value, value is not None and value >= TARGETS[key]))
     acc = leap.get("test_accuracy")
-    checks.append((f"leap test accuracy >= {TARGETS['leap_test_accuracy']}", acc,
+    others = list(results.get("leapseeds", {}).get("test_accuracy_by_seed", {}).values())
+    label = "leap test accuracy"
+    if acc is not None and others:
+        acc = statistics.mean([acc] + others)
+        label = f"leap test accuracy, mean of {len(others) + 1} seeds"
+    checks.append((f"{label} >= {TARGETS['leap_test_accuracy']}", acc,
                    acc is not None and acc >= TARGETS["leap_test_accuracy"]))
     return [{"target": text, "value": value, "met": bool(ok) if value is not None else None} for text, value, ok in checks]
 
@@ -502,6 +516,7 @@ def print_report(results, info, epochs):
     header = f"{'name':10} | {'us/step':>9} | {f's total ({epochs} ep)':>14} | {'test acc':>8} | {'vs leap':>8}"
     print(header)
     print("-" * len(header))
+    seeds = results.get("leapseeds", {}).get("test_accuracy_by_seed")
     for name in ("leap", "leapgraph", "leapnopf", "seed", "eager", "graph", "jax"):
         r = results.get(name)
         if r is None:
@@ -513,6 +528,9 @@ def print_report(results, info, epochs):
         print(f"{name:10} | {r['us_per_step']:9.1f} | {r['seconds_total']:14.3f} | {r['test_accuracy']:8.4f} | "
               f"{(f'{speed:.2f}x' if speed else 'n/a'):>8}")
     print("(vs leap: the variant's us/step over leap's, i.e. how many times faster leap is)")
+    if seeds:
+        print("leap test accuracy by seed: 0: " + f"{results['leap']['test_accuracy']:.4f}, " +
+              ", ".join(f"{seed}: {value:.4f}" for seed, value in seeds.items()))
     leap = results.get("leap")
     if leap and "us_per_step" in leap:
         print(f"leap training path: {leap.get('training_path')}")
@@ -574,6 +592,7 @@ def main():
                                              len(data["train_labels"]), settings={"LEAP_TRAINING_PATH": "layers"}),
         "leapnopf": lambda: run_leap_binary(args.leap, data_dir, args.epochs, BATCH, args.seed,
                                             len(data["train_labels"]), settings={"LEAP_PREFETCH": "0"}),
+        "leapseeds": lambda: run_leap_seeds(args.leap, data_dir, args.epochs, BATCH, len(data["train_labels"])),
         "leap4096": lambda: run_leap_binary(args.leap, data_dir, args.big_epochs, BIG_BATCH, args.seed,
                                             len(data["train_labels"])),
         "seed": lambda: run_seed(data, args.epochs, args.seed),

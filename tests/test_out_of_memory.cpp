@@ -2,6 +2,8 @@
 // caller (the command line's --cpu-fallback) can react to it. The GPU cases are skipped
 // without a GPU.
 #include <gtest/gtest.h>
+
+#include <vector>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -82,12 +84,14 @@ TEST(OutOfMemory, DeviceAutoFallsBackToTheCpuOnlyWhenAllowed) {
   if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
   const std::string leap = leap_binary();
   ASSERT_FALSE(leap.empty()) << "the leap command is not beside " << fs::read_symlink("/proc/self/exe");
-  // This process holds all but 3 GiB of the GPU. The leap process below (its CUDA context
+  // This process holds all but 3 to 4 GiB of the GPU. The leap process below (its CUDA context
   // takes under 1 GiB) then cannot fit 512-1048576-2, whose weights and gradients take
   // 4.3 GB; its host memory (8.6 GB with Adam's moments) is plenty.
   const double free_gib = free_gpu_gib();
   ASSERT_GT(free_gib, 4.0) << "too little free GPU memory for this test";
-  Tensor held({int64_t((free_gib - 3.0) * double(1 << 30) / 4)}, DType::float32, Device::cuda);
+  // Held in whole GiB pieces, sizes the caching allocator does not round up.
+  std::vector<Tensor> held;
+  for (int i = 0; i < int(free_gib - 3.0); ++i) held.emplace_back(Shape{int64_t(1) << 28}, DType::float32, Device::cuda);
 
   const fs::path dir = fs::temp_directory_path() / ("leap_oom_" + std::to_string(::getpid()));
   fs::create_directories(dir);
