@@ -6,8 +6,7 @@ Variants, one after another in this process:
   leap      the leap binary, --device cuda (its own JSONL metrics): the path leap picks (for this
             model the fused step replayed as a CUDA graph); leapgraph: the layer calls as a
             graph (LEAP_TRAINING_PATH=layers); leapnopf: the fused graph without prefetching the next
-            batch into L2 (LEAP_PREFETCH=0); leapfloat: the fused graph reading the fp32
-            data rather than its byte copy (LEAP_BYTE_INPUTS=0); leapseeds: leap again with seeds 1-4, so that
+            batch into L2 (LEAP_PREFETCH=0); leapseeds: leap again with seeds 1-4, so that
             the accuracy target reads the mean of 5 seeds (one 10-epoch run's final test
             accuracy moves by about a point from seed to seed); leap4096: batch 4096
   seed      PyTorch as the seed code writes it: DataLoader over CPU tensors, .to('cuda') per batch
@@ -58,7 +57,7 @@ LR, BETA1, BETA2, EPS = 1e-3, 0.9, 0.999, 1e-8
 FORWARD = 2 * (784 * 128 + 128 * 10)
 SAMPLE_FLOPS = 2 * FORWARD + 2 * 128 * 10
 STEP_FLOPS = BATCH * SAMPLE_FLOPS
-VARIANTS = ("leap", "leapgraph", "leapnopf", "leapfloat", "leapseeds", "leap4096", "seed", "eager", "graph", "jax")
+VARIANTS = ("leap", "leapgraph", "leapnopf", "leapseeds", "leap4096", "seed", "eager", "graph", "jax")
 # leap_fused_us_per_step: the fully fused issue's target for the persistent kernel.
 TARGETS = {"leap_us_per_step": 15.0, "leap_fused_us_per_step": 5.0, "vs_jax": 1.9, "vs_eager": 70.0,
            "leap_test_accuracy": 0.877}
@@ -518,7 +517,7 @@ def print_report(results, info, epochs):
     print(header)
     print("-" * len(header))
     seeds = results.get("leapseeds", {}).get("test_accuracy_by_seed")
-    for name in ("leap", "leapgraph", "leapnopf", "leapfloat", "seed", "eager", "graph", "jax"):
+    for name in ("leap", "leapgraph", "leapnopf", "seed", "eager", "graph", "jax"):
         r = results.get(name)
         if r is None:
             continue
@@ -593,8 +592,6 @@ def main():
                                              len(data["train_labels"]), settings={"LEAP_TRAINING_PATH": "layers"}),
         "leapnopf": lambda: run_leap_binary(args.leap, data_dir, args.epochs, BATCH, args.seed,
                                             len(data["train_labels"]), settings={"LEAP_PREFETCH": "0"}),
-        "leapfloat": lambda: run_leap_binary(args.leap, data_dir, args.epochs, BATCH, args.seed,
-                                             len(data["train_labels"]), settings={"LEAP_BYTE_INPUTS": "0"}),
         "leapseeds": lambda: run_leap_seeds(args.leap, data_dir, args.epochs, BATCH, len(data["train_labels"])),
         "leap4096": lambda: run_leap_binary(args.leap, data_dir, args.big_epochs, BIG_BATCH, args.seed,
                                             len(data["train_labels"])),

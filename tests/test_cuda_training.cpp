@@ -11,9 +11,7 @@
 namespace leap {
 namespace {
 
-// With `bytes`, every value is u / 255 for a byte u, as pixels are read, so that the fused
-// step reads its byte copy of the data.
-Dataset synthetic_data(int64_t samples, int features, int classes, uint64_t seed, bool bytes = false) {
+Dataset synthetic_data(int64_t samples, int features, int classes, uint64_t seed) {
   Random random(seed);
   std::vector<float> images(samples * features);
   std::vector<int32_t> labels(samples);
@@ -22,9 +20,6 @@ Dataset synthetic_data(int64_t samples, int features, int classes, uint64_t seed
     // Class-dependent pixels, so that training makes progress and the loss moves.
     for (int f = 0; f < features; ++f)
       images[i * features + f] = random.uniform() * (f % classes == labels[i] ? 1.0f : 0.3f);
-    if (bytes)
-      for (int f = 0; f < features; ++f)
-        images[i * features + f] = std::rint(images[i * features + f] * 255.0f) / 255.0f;
   }
   return {Tensor::from_vector({samples, features}, images), Tensor::from_vector({samples}, labels), classes};
 }
@@ -51,18 +46,16 @@ History train(const std::string& spec, Device device, bool fast_path, const Data
   return history;
 }
 
-void expect_same_training(const std::string& spec, bool fast_path, bool distill = false,
-                          bool bytes = false) {
+void expect_same_training(const std::string& spec, bool fast_path, bool distill = false) {
   if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
   // 100 full batches and one partial batch of 16.
-  Dataset data = synthetic_data(100 * 64 + 16, 784, 10, 5, bytes);
+  Dataset data = synthetic_data(100 * 64 + 16, 784, 10, 5);
   if (distill) data = with_soft_targets(std::move(data), 6);
   Sequential cpu, gpu;
   std::string path;
   History on_cpu = train(spec, Device::cpu, false, data, cpu);
   History on_gpu = train(spec, Device::cuda, fast_path, data, gpu, &path);
   std::printf("%s on the GPU through: %s\n", spec.c_str(), path.c_str());
-  if (bytes) EXPECT_NE(path.find("byte inputs"), std::string::npos) << path;
   EXPECT_NEAR(on_gpu.epochs[0].loss, on_cpu.epochs[0].loss, 1e-4 * on_cpu.epochs[0].loss);
   EXPECT_EQ(on_gpu.epochs[0].accuracy, on_cpu.epochs[0].accuracy);
   std::vector<Parameter*> a = cpu.parameters(), b = gpu.parameters();
@@ -77,7 +70,6 @@ void expect_same_training(const std::string& spec, bool fast_path, bool distill 
 
 TEST(CudaTraining, LayerByLayerEqualsCpu) { expect_same_training("784-128-10", false); }
 TEST(CudaTraining, FusedStepEqualsCpu) { expect_same_training("784-128-10", true); }
-TEST(CudaTraining, FusedStepOnByteInputsEqualsCpu) { expect_same_training("784-128-10", true, false, true); }
 TEST(CudaTraining, LayerGraphEqualsCpu) { expect_same_training("784-64-32-10", true); }
 TEST(CudaTraining, FusedDistillationEqualsCpu) { expect_same_training("784-128-10", true, true); }
 TEST(CudaTraining, LayerGraphDistillationEqualsCpu) { expect_same_training("784-64-32-10", true, true); }

@@ -20,15 +20,8 @@ __device__ inline float warp_sum(float value) {
   return value;
 }
 
-// Where row r of a batch starts in the data set (in values, bytes or floats alike).
-__device__ inline int64_t sample_offset(const FusedMlpArgs& a, int64_t batch_index, int r) {
-  return int64_t(a.state->order[batch_index * a.batch + r]) * a.in;
-}
-
-// One input value: from the byte copy when there is one (x = u / 255 exactly, as the
-// runner checked), else from the fp32 data.
-__device__ inline float input_at(const FusedMlpArgs& a, int64_t offset) {
-  return a.byte_images ? __fdiv_rn(float(__ldg(a.byte_images + offset)), 255.0f) : __ldg(a.images + offset);
+__device__ inline const float* sample_row(const FusedMlpArgs& a, int64_t batch_index, int r) {
+  return a.images + int64_t(a.state->order[batch_index * a.batch + r]) * a.in;
 }
 
 // hidden = relu(x w1^T + b1) for a 4x4 tile of (samples, units) per block. Its warps split
@@ -40,15 +33,15 @@ __global__ void __launch_bounds__(kForwardWarps * 32) hidden_forward_kernel(Fuse
   const int row0 = blockIdx.x / unit_tiles * kTileRows, unit0 = blockIdx.x % unit_tiles * kTileUnits;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int64_t batch_index = a.state->batch_index;
-  int64_t x[kTileRows];
+  const float* x[kTileRows];
   const float* w[kTileUnits];
-  for (int i = 0; i < kTileRows; ++i) x[i] = sample_offset(a, batch_index, row0 + i);
+  for (int i = 0; i < kTileRows; ++i) x[i] = sample_row(a, batch_index, row0 + i);
   for (int j = 0; j < kTileUnits; ++j) w[j] = a.weights.w1 + int64_t(unit0 + j) * a.in;
   float sum[kTileRows][kTileUnits] = {};
 #pragma unroll 4
   for (int k = warp * 32 + lane; k < a.in; k += kForwardWarps * 32) {
     float xv[kTileRows], wv[kTileUnits];
-    for (int i = 0; i < kTileRows; ++i) xv[i] = input_at(a, x[i] + k);
+    for (int i = 0; i < kTileRows; ++i) xv[i] = __ldg(x[i] + k);
     for (int j = 0; j < kTileUnits; ++j) wv[j] = w[j][k];
     for (int i = 0; i < kTileRows; ++i)
       for (int j = 0; j < kTileUnits; ++j) sum[i][j] = fmaf(xv[i], wv[j], sum[i][j]);
@@ -164,15 +157,12 @@ __device__ inline T warp_tree_sum(T value) {
 
 // Asks L2 for the rows of batch `next`, one 128-byte line per thread of the grid.
 __device__ inline void prefetch_next_batch(const FusedMlpArgs& a, int64_t next) {
-  const int value_bytes = a.byte_images ? 1 : int(sizeof(float));
-  const int lines_per_row = (a.in * value_bytes + 127) / 128;
+  const int lines_per_row = (a.in * int(sizeof(float)) + 127) / 128;
   const int line = blockIdx.x * blockDim.x + threadIdx.x;
   const int r = line / lines_per_row;
   if (r >= a.batch || next * a.batch + r >= a.samples) return;
-  const int64_t offset = int64_t(a.state->order[next * a.batch + r]) * a.in;
-  const char* row = a.byte_images ? reinterpret_cast<const char*>(a.byte_images + offset)
-                                  : reinterpret_cast<const char*>(a.images + offset);
-  asm volatile("prefetch.global.L2 [%0];" ::"l"(row + (line % lines_per_row) * 128));
+  const float* row = a.images + int64_t(a.state->order[next * a.batch + r]) * a.in;
+  asm volatile("prefetch.global.L2 [%0];" ::"l"(row + (line % lines_per_row) * 32));
 }
 
 // Every weight gradient with its Adam update. Blocks [0, w1_blocks) take 256 inputs x 4
@@ -202,7 +192,7 @@ __global__ void __launch_bounds__(kInputsPerBlock) update_kernel(FusedMlpArgs a,
       float g[kUnitsPerBlock] = {};
 #pragma unroll 16
       for (int r = 0; r < B; ++r) {
-        const float x = input_at(a, s_offset[r] + k);
+        const float x = __ldg(a.images + s_offset[r] + k);
         for (int j = 0; j < kUnitsPerBlock; ++j) g[j] = fmaf(s_batch[r * kUnitsPerBlock + j], x, g[j]);
       }
       for (int j = 0; j < kUnitsPerBlock; ++j) {

@@ -34,9 +34,6 @@ struct FusedMlpArgs {
   // batch's rows, so that the next forward finds them there rather than in HBM.
   int64_t samples;
   bool prefetch_next;
-  // The data set as bytes u with images == u / 255 (a quarter of the bytes, so most of it
-  // stays in L2), or null to read the fp32 images.
-  const uint8_t* byte_images;
 };
 
 // The shapes the fused step handles; others take the layer-by-layer graph.

@@ -1,7 +1,6 @@
 #include <cstdlib>
 #include <string>
 
-#include "cuda/cluster_mlp.h"
 #include "cuda/cuda_backend.h"
 #include "cuda/fused_mlp.h"
 #include "cuda/graph_runner.h"
@@ -10,23 +9,10 @@
 namespace leap::cuda_detail {
 namespace {
 
-// On unless the variable is "0" (the benchmark compares both in one run).
-bool enabled(const char* variable) {
-  const char* setting = std::getenv(variable);
+// On unless LEAP_PREFETCH=0 (the benchmark compares both in one run).
+bool prefetch_next_batch() {
+  const char* setting = std::getenv("LEAP_PREFETCH");
   return !setting || std::string(setting) != "0";
-}
-
-// The data set as bytes u with images == u / 255 exactly (8-bit pixels scaled as leap reads
-// them), or an undefined tensor when some value is not of that form. LEAP_BYTE_INPUTS=0
-// keeps the fp32 data.
-Tensor byte_copy(const MlpEpochPlan& plan, cudaStream_t stream) {
-  if (!enabled("LEAP_BYTE_INPUTS")) return Tensor();
-  const int64_t count = plan.samples * plan.layers[0].in;
-  Tensor bytes({(count + 3) / 4}, DType::int32, Device::cuda);
-  Tensor inexact({2}, DType::int32, Device::cuda);
-  const int64_t misses = make_byte_images(plan.images, count, reinterpret_cast<uint8_t*>(bytes.labels()),
-                                          reinterpret_cast<unsigned long long*>(inexact.labels()), stream);
-  return misses == 0 ? bytes : Tensor();
 }
 
 }  // namespace
@@ -43,12 +29,10 @@ FusedMlpRunner::FusedMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan)
       grad_logits_({plan.batch, plan.layers[1].out}, DType::float32, Device::cuda),
       row_loss_({plan.batch}, DType::float32, Device::cuda),
       row_correct_({plan.batch}, DType::int32, Device::cuda),
-      blocks_done_(Tensor::zeros({1}, DType::int32, Device::cuda)),
-      byte_images_(byte_copy(plan, backend.stream())) {}
+      blocks_done_(Tensor::zeros({1}, DType::int32, Device::cuda)) {}
 
 std::string FusedMlpRunner::describe() const {
   return std::string("CUDA graph of the fused step (3 wide kernels a step, fp32, ") +
-         (byte_images_.defined() ? "byte inputs, " : "fp32 inputs, ") +
          (plan_.soft_targets ? "distillation loss; " : "cross-entropy; ") +
          std::to_string(kStepsPerGraph) + " steps replayed per launch)";
 }
@@ -75,8 +59,7 @@ void FusedMlpRunner::queue_step() {
                     plan_.temperature,
                     plan_.alpha,
                     plan_.samples,
-                    enabled("LEAP_PREFETCH"),
-                    byte_images_.defined() ? reinterpret_cast<const uint8_t*>(byte_images_.labels()) : nullptr};
+                    prefetch_next_batch()};
   launch_fused_mlp_step(args, stream_);
 }
 

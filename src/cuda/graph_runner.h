@@ -70,7 +70,6 @@ class FusedMlpRunner final : public GraphRunner {
   void queue_step() override;
 
   Tensor hidden_, grad_hidden_, grad_logits_, row_loss_, row_correct_, blocks_done_;
-  Tensor byte_images_;  // the data as bytes when every value is u / 255, else undefined
 };
 
 // Whether FusedMlpRunner takes this plan.
