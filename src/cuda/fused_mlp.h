@@ -11,6 +11,7 @@
 #include "cuda/mlp_weights.h"
 #include "cuda/optimizer.h"
 #include "cuda/runner_kernels.h"
+#include "leap/precision.h"
 
 namespace leap::cuda_detail {
 
@@ -27,6 +28,9 @@ struct FusedMlpArgs {
   unsigned* blocks_done;  // the update kernel's finish count (zero between steps)
   int batch, in, hid, classes;
   AdamScalars adam;  // beta1, beta2, eps, weight_decay (step scalars come from the state)
+  // Operands of every product are rounded to this precision (tensor cores' function,
+  // computed with FMA: at this size the matrix units would not be faster).
+  Precision precision;
 };
 
 // The shapes the fused step handles; others take the layer-by-layer graph.

@@ -20,8 +20,11 @@ FusedMlpRunner::FusedMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan)
       blocks_done_(Tensor::zeros({1}, DType::int32, Device::cuda)) {}
 
 std::string FusedMlpRunner::describe() const {
-  return "CUDA graph of the fused step (3 wide kernels a step, fp32; " + std::to_string(kStepsPerGraph) +
-         " steps replayed per launch)";
+  const std::string arithmetic = plan_.precision == Precision::fp32
+                                     ? "fp32"
+                                     : "fp32 FMA on " + to_string(plan_.precision) + "-rounded operands";
+  return "CUDA graph of the fused step (3 wide kernels a step, " + arithmetic + "; " +
+         std::to_string(kStepsPerGraph) + " steps replayed per launch)";
 }
 
 void FusedMlpRunner::queue_step() {
@@ -41,7 +44,8 @@ void FusedMlpRunner::queue_step() {
                     hidden.in,
                     hidden.out,
                     output.out,
-                    {0.0f, 1.0f, plan_.beta1, plan_.beta2, plan_.eps, plan_.weight_decay}};
+                    {0.0f, 1.0f, plan_.beta1, plan_.beta2, plan_.eps, plan_.weight_decay},
+                    plan_.precision};
   launch_fused_mlp_step(args, stream_);
 }
 

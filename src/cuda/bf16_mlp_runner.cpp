@@ -1,0 +1,218 @@
+#include "cuda/bf16_mlp_runner.h"
+
+#include <cstdlib>
+
+#include "cuda/bf16_convert.h"
+#include "cuda/bias_grad.h"
+#include "cuda/cross_entropy.h"
+#include "cuda/cuda_backend.h"
+#include "cuda/relu_grad_bf16.h"
+#include "cuda/runner_kernels.h"
+
+namespace leap::cuda_detail {
+namespace {
+
+int round_up(int value, int multiple) { return (value + multiple - 1) / multiple * multiple; }
+
+// cuBLASLt's ReLU bit mask: a leading dimension in bits, a multiple of 128.
+int64_t mask_stride(int rows) { return round_up(rows, 128); }
+
+}  // namespace
+
+std::unique_ptr<MlpEpochRunner> Bf16MlpRunner::create(CudaBackend& backend,
+                                                      const MlpEpochPlan& plan,
+                                                      std::string* why_not) {
+  const size_t count = plan.layers.size();
+  if (count < 2 || 2 * count > size_t(kMaxSlots)) {
+    *why_not = "the bf16 step takes 2 to " + std::to_string(kMaxSlots / 2) + " Linear layers";
+    return nullptr;
+  }
+  // 16-byte rows of bf16 for the tensor-core kernels; the logits are padded separately.
+  bool aligned = plan.layers[0].in % 8 == 0;
+  for (size_t l = 0; l + 1 < count; ++l) aligned = aligned && plan.layers[l].out % 8 == 0;
+  if (!aligned) {
+    *why_not = "the bf16 step needs the input and hidden widths to be multiples of 8";
+    return nullptr;
+  }
+  const char* relu = std::getenv("LEAP_BF16_RELU");
+  const bool kernel_asked = relu && std::string(relu) == "kernel";
+  std::unique_ptr<Bf16MlpRunner> runner(new Bf16MlpRunner(backend, plan, !kernel_asked));
+  // cuBLASLt answers per shape; without an epilogue algorithm, leap's kernel masks instead.
+  auto all_supported = [&] {
+    for (int l = 0; l < int(count); ++l) {
+      if (!runner->matmul_.supports(runner->forward_shape(l)) ||
+          !runner->matmul_.supports(runner->weight_grad_shape(l)) ||
+          (l > 0 && !runner->matmul_.supports(runner->input_grad_shape(l))))
+        return false;
+    }
+    return true;
+  };
+  if (runner->fused_relu_ && !all_supported())
+    runner.reset(new Bf16MlpRunner(backend, plan, false));
+  if (!all_supported()) {
+    *why_not = "cuBLASLt has no bf16 algorithm for these shapes";
+    return nullptr;
+  }
+  return runner;
+}
+
+Bf16MlpRunner::Bf16MlpRunner(CudaBackend& backend, const MlpEpochPlan& plan, bool fused_relu)
+    : GraphRunner(backend, plan), matmul_(backend.matmul()), fused_relu_(fused_relu),
+      logit_stride_(round_up(plan.layers.back().out, 8)),
+      inputs_(size_t(plan.batch) * plan.layers[0].in),
+      logit_grads_bf16_(size_t(plan.batch) * logit_stride_),
+      labels_({plan.batch}, DType::int32, Device::cuda),
+      logits_({plan.batch, plan.layers.back().out}, DType::float32, Device::cuda),
+      logit_grads_({plan.batch, plan.layers.back().out}, DType::float32, Device::cuda) {
+  const size_t batch = size_t(plan.batch);
+  int widest = 0;
+  for (int l = 0; l < int(plan.layers.size()); ++l) {
+    const MlpLayer& fp32 = plan.layers[l];
+    Layer layer;
+    layer.weight = DeviceBuffer<__nv_bfloat16>(size_t(fp32.out) * fp32.in);
+    layer.grad_weight = DeviceBuffer<__nv_bfloat16>(size_t(fp32.out) * fp32.in);
+    if (hidden(l)) {
+      layer.bias = DeviceBuffer<__nv_bfloat16>(fp32.out);
+      layer.grad_bias = DeviceBuffer<__nv_bfloat16>(fp32.out);
+      layer.output = DeviceBuffer<__nv_bfloat16>(batch * fp32.out);
+      layer.grad_output = DeviceBuffer<__nv_bfloat16>(batch * fp32.out);
+      if (fused_relu_) layer.relu_mask = DeviceBuffer<unsigned char>(mask_stride(fp32.out) / 8 * batch);
+      widest = std::max(widest, fp32.out);
+    }
+    layers_.push_back(std::move(layer));
+  }
+  if (!fused_relu_) relu_grad_partials_ = DeviceBuffer<float>(size_t(relu_grad_partials(plan.batch)) * widest);
+
+  // Adam's slots never change: weights and biases with their gradients and bf16 copies. The
+  // output layer's bias gradient is fp32 and its bias is added in fp32, so it has no copy.
+  size_t joined = 0;
+  auto add_slot = [&](float* value, float* m, float* v, const float* grad,
+                      const __nv_bfloat16* grad_bf16, __nv_bfloat16* copy, size_t count) {
+    const int s = adam_slots_.slots++;
+    adam_slots_.value[s] = value;
+    adam_slots_.state_a[s] = m;
+    adam_slots_.state_b[s] = v;
+    adam_slots_.grad[s] = grad;
+    adam_slots_.grad_bf16[s] = grad_bf16;
+    adam_slots_.value_bf16[s] = copy;
+    adam_slots_.start[s] = joined;
+    joined += count;
+    adam_slots_.start[s + 1] = joined;
+  };
+  for (int l = 0; l < int(plan.layers.size()); ++l) {
+    const MlpLayer& fp32 = plan.layers[l];
+    Layer& layer = layers_[l];
+    add_slot(fp32.weight, fp32.exp_avg_weight, fp32.exp_avg_sq_weight, nullptr,
+             layer.grad_weight.data(), layer.weight.data(), size_t(fp32.out) * fp32.in);
+    if (hidden(l))
+      add_slot(fp32.bias, fp32.exp_avg_bias, fp32.exp_avg_sq_bias, nullptr, layer.grad_bias.data(),
+               layer.bias.data(), size_t(fp32.out));
+    else
+      add_slot(fp32.bias, fp32.exp_avg_bias, fp32.exp_avg_sq_bias, fp32.grad_bias, nullptr, nullptr,
+               size_t(fp32.out));
+  }
+}
+
+std::string Bf16MlpRunner::describe() const {
+  const std::string relu = fused_relu_
+                               ? "epilogues bias+ReLU with a bit mask, dReLU+bias gradient"
+                               : "epilogue bias+ReLU, ReLU and bias gradients by leap's kernel";
+  return "CUDA graph of the bf16 step (cuBLASLt bf16 products with fp32 accumulation; " + relu +
+         "; bf16 weight gradients; one Adam launch updating the fp32 weights and writing their "
+         "bf16 copies; " + std::to_string(kStepsPerGraph) + " steps replayed per launch)";
+}
+
+GemmShape Bf16MlpRunner::forward_shape(int l) const {
+  const MlpLayer& layer = plan_.layers[l];
+  // y^T[out, batch] = w[out, in] x^T[in, batch]: column-major w is w^T[in, out], hence A^T.
+  GemmShape shape{.transpose_a = true,
+                  .m = layer.out, .n = plan_.batch, .k = layer.in,
+                  .lda = layer.in, .ldb = layer.in, .ldd = layer.out,
+                  .epilogue = Epilogue::bias,
+                  .align_a = 16, .align_b = 16, .align_d = 16,
+                  .bf16_operands = true};
+  if (hidden(l)) {
+    shape.bf16_output = true;
+    shape.epilogue = fused_relu_ ? Epilogue::relu_aux_bias : Epilogue::relu_bias;
+    if (fused_relu_) shape.aux_ld = mask_stride(layer.out);
+  } else {
+    shape.align_d = 4;  // fp32 logits in rows of `classes`
+  }
+  return shape;
+}
+
+GemmShape Bf16MlpRunner::weight_grad_shape(int l) const {
+  const MlpLayer& layer = plan_.layers[l];
+  // grad_w^T[in, out] = x^T[in, batch] dy[batch, out]; column-major dy is dy^T[out, batch].
+  return {.transpose_b = true,
+          .m = layer.in, .n = layer.out, .k = plan_.batch,
+          .lda = layer.in, .ldb = hidden(l) ? layer.out : logit_stride_, .ldd = layer.in,
+          .align_a = 16, .align_b = 16, .align_d = 16,
+          .bf16_operands = true, .bf16_output = true};
+}
+
+GemmShape Bf16MlpRunner::input_grad_shape(int l) const {
+  const MlpLayer& layer = plan_.layers[l];
+  // grad_x^T[in, batch] = w^T[in, out] dy^T[out, batch], masked by the previous layer's ReLU,
+  // whose bias gradient (the row sums of the masked result) the epilogue writes.
+  GemmShape shape{.m = layer.in, .n = plan_.batch, .k = layer.out,
+                  .lda = layer.in, .ldb = hidden(l) ? layer.out : logit_stride_, .ldd = layer.in,
+                  .align_a = 16, .align_b = 16, .align_d = 16,
+                  .bf16_operands = true, .bf16_output = true};
+  if (fused_relu_) {
+    shape.epilogue = Epilogue::drelu_bgrad;
+    shape.aux_ld = mask_stride(layer.in);
+  }
+  return shape;
+}
+
+void Bf16MlpRunner::before_run() {
+  for (int l = 0; l < int(layers_.size()); ++l) {
+    const MlpLayer& fp32 = plan_.layers[l];
+    launch_to_bf16(fp32.weight, layers_[l].weight.data(), fp32.out, fp32.in, fp32.in, stream_);
+    if (hidden(l)) launch_to_bf16(fp32.bias, layers_[l].bias.data(), 1, fp32.out, fp32.out, stream_);
+  }
+}
+
+void Bf16MlpRunner::queue_step() {
+  const int batch = plan_.batch, count = int(layers_.size());
+  const MlpLayer& last = plan_.layers.back();
+  launch_gather_batch_bf16(state_, plan_.images, plan_.labels, inputs_.data(), labels_.labels(),
+                           batch, plan_.layers[0].in, stream_);
+  const __nv_bfloat16* x = inputs_.data();
+  for (int l = 0; l + 1 < count; ++l) {
+    Layer& layer = layers_[l];
+    matmul_.run(forward_shape(l), {.a = layer.weight.data(), .b = x, .d = layer.output.data(),
+                                   .bias = layer.bias.data(), .aux = layer.relu_mask.data()});
+    x = layer.output.data();
+  }
+  matmul_.run(forward_shape(count - 1), {.a = layers_.back().weight.data(), .b = x,
+                                         .d = logits_.data(), .bias = last.bias});
+  launch_cross_entropy(logits_.data(), labels_.labels(), logit_grads_.data(), &state_->loss_sum,
+                       &state_->correct, batch, last.out, stream_);
+  launch_bias_grad(logit_grads_.data(), last.grad_bias, batch, last.out, false, stream_);
+  launch_to_bf16(logit_grads_.data(), logit_grads_bf16_.data(), batch, last.out, logit_stride_, stream_);
+
+  const __nv_bfloat16* grad = logit_grads_bf16_.data();
+  for (int l = count - 1; l >= 0; --l) {
+    Layer& layer = layers_[l];
+    const __nv_bfloat16* input = l > 0 ? layers_[l - 1].output.data() : inputs_.data();
+    matmul_.run(weight_grad_shape(l), {.a = input, .b = grad, .d = layer.grad_weight.data()});
+    if (l == 0) break;  // the network's input needs no gradient
+    Layer& previous = layers_[l - 1];
+    matmul_.run(input_grad_shape(l), {.a = layer.weight.data(), .b = grad,
+                                      .d = previous.grad_output.data(),
+                                      .bias = previous.grad_bias.data(),
+                                      .aux = previous.relu_mask.data()});
+    if (!fused_relu_)
+      launch_relu_grad_bf16(previous.grad_output.data(), previous.output.data(),
+                            previous.grad_bias.data(), relu_grad_partials_.data(), batch,
+                            plan_.layers[l - 1].out, stream_);
+    grad = previous.grad_output.data();
+  }
+  const AdamScalars constants{0.0f, 1.0f, plan_.beta1, plan_.beta2, plan_.eps, plan_.weight_decay};
+  launch_adam_counted(adam_slots_, constants, &state_->lr, &state_->adam_steps, stream_);
+  launch_advance(state_, stream_);
+}
+
+}  // namespace leap::cuda_detail
