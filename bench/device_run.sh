@@ -2,7 +2,11 @@
 # One call on a GPU machine (the workplace's device tool): unpacks a build made elsewhere
 # (bench/pack_gpu_build.sh), runs the whole test suite on the GPU, PyTorch parity, batch-1
 # latency and the side-by-side seed benchmark. Logs and JSON go to $OUT.
-# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused] [script options...]
+# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|precision] [script options...]
+# precision: leap info, the test suite, the wide bf16 benchmark (bench/wide_mlp.py, options
+# passed on) and the seed workload's accuracy in fp32, tf32 and bf16 (bench/precision_accuracy.py).
+# wide-profile: the wide bf16 step with autotuned GEMMs (LEAP_GEMM_AUTOTUNE=1), and its kernels'
+# times under ncu.
 set -uo pipefail
 what=${1:-all}
 shift || true
@@ -16,6 +20,32 @@ export NCCL_NVLS_ENABLE=0 PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$OUT/device.txt"
 date -u +%Y-%m-%dT%H:%M:%SZ | tee -a "$OUT/device.txt"
 
+if [ "$what" = precision ]; then
+  echo "== leap info"
+  /tmp/leap/leap info 2>&1 | tee "$OUT/info.txt"
+  echo "== test suite on the GPU"
+  /tmp/leap/leap_tests 2>&1 | tee "$OUT/precision-tests.txt" | grep -E '^\[  (PASSED|FAILED|SKIPPED) |tests ran|Failure|Expected|Which is|against fp32|against the CPU|off by'
+  echo "== wide MLPs in bf16: leap, PyTorch, the bf16 GEMM ceiling"
+  python3 bench/wide_mlp.py --bench /tmp/leap/bench_wide_mlp --json "$OUT/wide-mlp.json" "$@" 2>&1 | tee "$OUT/wide-mlp.txt"
+  echo "== the seed workload in fp32, tf32 and bf16"
+  python3 bench/precision_accuracy.py --leap /tmp/leap/leap --data "$LEAP_DATA_DIR" \
+    --json "$OUT/precision-accuracy.json" 2>&1 | tee "$OUT/precision-accuracy.txt" | grep -vE '^seed '
+  exit 0
+fi
+if [ "$what" = wide-profile ]; then
+  {
+    for size in "784-4096-4096-4096-10 8192" "784-8192-8192-8192-10 16384"; do
+      set -- $size
+      echo "== $1 at batch $2, GEMMs timed among cuBLASLt's candidates"
+      LEAP_GEMM_AUTOTUNE=1 /tmp/leap/bench_wide_mlp --model "$1" --batch "$2" --steps 16 --epochs 8 | tail -n 1
+    done
+    echo "== kernels of the 784-8192-8192-8192-10 step at batch 16384 (ncu, clocks as found)"
+    ncu --clock-control none --metrics gpu__time_duration.sum --launch-count 60 \
+      /tmp/leap/bench_wide_mlp --model 784-8192-8192-8192-10 --batch 16384 --steps 2 --epochs 1 2>&1 |
+      grep -E '^  [a-zA-Z_].*\(|gpu__time_duration'
+  } 2>&1 | tee "$OUT/wide-profile.txt"
+  exit 0
+fi
 if [ "$what" = distill ]; then
   echo "== distillation recipes"
   python3 bench/distill_sweep.py --leap /tmp/leap/leap --data "$LEAP_DATA_DIR" --device cuda \
