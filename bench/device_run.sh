@@ -5,8 +5,8 @@
 # usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|precision] [script options...]
 # precision: leap info, the test suite, the wide bf16 benchmark (bench/wide_mlp.py, options
 # passed on) and the seed workload's accuracy in fp32, tf32 and bf16 (bench/precision_accuracy.py).
-# wide-profile: the wide bf16 step with autotuned GEMMs (LEAP_GEMM_AUTOTUNE=1), and its kernels'
-# times under ncu.
+# wide-profile: the wide bf16 step with the ReLU gradient in each place (LEAP_BF16_RELU) and with
+# cuBLASLt's first choices (LEAP_GEMM_AUTOTUNE=0), and its kernels' times under ncu.
 set -uo pipefail
 what=${1:-all}
 shift || true
@@ -34,15 +34,21 @@ if [ "$what" = precision ]; then
 fi
 if [ "$what" = wide-profile ]; then
   {
-    for size in "784-4096-4096-4096-10 8192" "784-8192-8192-8192-10 16384"; do
+    for size in "784-4096-4096-4096-10 8192 60" "784-8192-8192-8192-10 16384 12"; do
       set -- $size
-      echo "== $1 at batch $2, GEMMs timed among cuBLASLt's candidates"
-      LEAP_GEMM_AUTOTUNE=1 /tmp/leap/bench_wide_mlp --model "$1" --batch "$2" --steps 16 --epochs 8 | tail -n 1
+      for relu in drelu_bgradb drelu_bgrad kernel; do
+        echo "== $1 at batch $2, LEAP_BF16_RELU=$relu"
+        LEAP_BF16_RELU=$relu /tmp/leap/bench_wide_mlp --model "$1" --batch "$2" --steps 16 --epochs "$3" |
+          grep -E 'Training path|ms a step'
+      done
+      echo "== $1 at batch $2, cuBLASLt's first choices (LEAP_GEMM_AUTOTUNE=0)"
+      LEAP_GEMM_AUTOTUNE=0 /tmp/leap/bench_wide_mlp --model "$1" --batch "$2" --steps 16 --epochs "$3" | tail -n 1
     done
     echo "== kernels of the 784-8192-8192-8192-10 step at batch 16384 (ncu, clocks as found)"
-    ncu --clock-control none --metrics gpu__time_duration.sum --launch-count 60 \
+    # The last 30 kernels: the second step's (the first also times cuBLASLt's candidates).
+    ncu --clock-control none --metrics gpu__time_duration.sum --launch-count 800 \
       /tmp/leap/bench_wide_mlp --model 784-8192-8192-8192-10 --batch 16384 --steps 2 --epochs 1 2>&1 |
-      grep -E '^  [a-zA-Z_].*\(|gpu__time_duration'
+      grep -E '^  [a-zA-Z_].*\(|gpu__time_duration' | sed -E 's/\(([0-9]+, ){2}[0-9]+\)x.*//' | tail -n 60
   } 2>&1 | tee "$OUT/wide-profile.txt"
   exit 0
 fi

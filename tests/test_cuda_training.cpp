@@ -137,26 +137,22 @@ void expect_close_to_fp32(const Trained& low, const Trained& fp32, const std::st
 }
 
 // The bf16 step (cuBLASLt epilogues, bf16 gradients, Adam writing bf16 weights) for 100 full
-// batches and a partial one (trained layer by layer, in bf16 too), against the fp32 GPU path;
-// also with leap's own ReLU-gradient kernel in place of the epilogue, and at widths whose ReLU
+// batches and a partial one (trained layer by layer, in bf16 too), against the fp32 GPU path,
+// with the ReLU gradient in each place it can go (LEAP_BF16_RELU), and at widths whose ReLU
 // mask rows need padding to 128 bits.
 TEST(CudaTraining, Bf16StepStaysCloseToFp32) {
   if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
   const Dataset data = synthetic_data(100 * 64 + 16, 784, 10, 5);
-  const Trained fp32 = train_in("784-64-32-10", Device::cuda, Precision::fp32, data);
-  const Trained bf16 = train_in("784-64-32-10", Device::cuda, Precision::bf16, data);
-  EXPECT_NE(bf16.path.find("bf16 step"), std::string::npos) << bf16.path;
-  expect_close_to_fp32(bf16, fp32, "784-64-32-10 bf16 step");
-  const Trained kernel = train_in("784-64-32-10", Device::cuda, Precision::bf16, data, 64, "kernel");
-  EXPECT_NE(kernel.path.find("leap's kernel"), std::string::npos) << kernel.path;
-  expect_close_to_fp32(kernel, fp32, "784-64-32-10 bf16 step, ReLU gradient by leap's kernel");
-
   const Dataset wide = synthetic_data(40 * 256, 784, 10, 6);
+  const Trained fp32 = train_in("784-64-32-10", Device::cuda, Precision::fp32, data);
   const Trained wide_fp32 = train_in("784-264-136-10", Device::cuda, Precision::fp32, wide, 256);
-  expect_close_to_fp32(train_in("784-264-136-10", Device::cuda, Precision::bf16, wide, 256), wide_fp32,
-                       "784-264-136-10 bf16 step");
-  expect_close_to_fp32(train_in("784-264-136-10", Device::cuda, Precision::bf16, wide, 256, "kernel"),
-                       wide_fp32, "784-264-136-10 bf16 step, leap's kernel");
+  for (const char* mode : {"drelu_bgradb", "drelu_bgrad", "kernel"}) {
+    const Trained bf16 = train_in("784-64-32-10", Device::cuda, Precision::bf16, data, 64, mode);
+    EXPECT_NE(bf16.path.find("bf16 step"), std::string::npos) << bf16.path;
+    expect_close_to_fp32(bf16, fp32, std::string("784-64-32-10 bf16 step, ") + mode);
+    expect_close_to_fp32(train_in("784-264-136-10", Device::cuda, Precision::bf16, wide, 256, mode), wide_fp32,
+                         std::string("784-264-136-10 bf16 step, ") + mode);
+  }
 }
 
 // The fused seed step rounds its operands as the CPU's emulation does (to nearest, ties to

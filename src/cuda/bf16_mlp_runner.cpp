@@ -1,11 +1,13 @@
 #include "cuda/bf16_mlp_runner.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "cuda/bf16_convert.h"
 #include "cuda/bias_grad.h"
 #include "cuda/cross_entropy.h"
 #include "cuda/cuda_backend.h"
+#include "cuda/cuda_check.h"
 #include "cuda/relu_grad_bf16.h"
 #include "cuda/runner_kernels.h"
 
@@ -16,6 +18,25 @@ int round_up(int value, int multiple) { return (value + multiple - 1) / multiple
 
 // cuBLASLt's ReLU bit mask: a leading dimension in bits, a multiple of 128.
 int64_t mask_stride(int rows) { return round_up(rows, 128); }
+
+const char* relu_gradient_name(ReluGradient mode) {
+  switch (mode) {
+    case ReluGradient::drelu_bgrad: return "drelu_bgrad";
+    case ReluGradient::drelu_bgradb: return "drelu_bgradb";
+    case ReluGradient::kernel: return "kernel";
+  }
+  return "?";
+}
+
+// The modes to try, the asked-for or the default first, then the others in order.
+std::vector<ReluGradient> relu_gradient_order() {
+  std::vector<ReluGradient> order = {ReluGradient::drelu_bgradb, ReluGradient::drelu_bgrad,
+                                     ReluGradient::kernel};
+  const char* asked = std::getenv("LEAP_BF16_RELU");
+  for (size_t i = 0; asked && i < order.size(); ++i)
+    if (std::string(asked) == relu_gradient_name(order[i])) std::rotate(order.begin(), order.begin() + i, order.begin() + i + 1);
+  return order;
+}
 
 }  // namespace
 
@@ -34,54 +55,54 @@ std::unique_ptr<MlpEpochRunner> Bf16MlpRunner::create(CudaBackend& backend,
     *why_not = "the bf16 step needs the input and hidden widths to be multiples of 8";
     return nullptr;
   }
-  const char* relu = std::getenv("LEAP_BF16_RELU");
-  const bool kernel_asked = relu && std::string(relu) == "kernel";
-  std::unique_ptr<Bf16MlpRunner> runner(new Bf16MlpRunner(backend, plan, !kernel_asked));
-  // cuBLASLt answers per shape; without an epilogue algorithm, leap's kernel masks instead.
-  auto all_supported = [&] {
-    for (int l = 0; l < int(count); ++l) {
-      if (!runner->matmul_.supports(runner->forward_shape(l)) ||
-          !runner->matmul_.supports(runner->weight_grad_shape(l)) ||
-          (l > 0 && !runner->matmul_.supports(runner->input_grad_shape(l))))
-        return false;
-    }
-    return true;
-  };
-  if (runner->fused_relu_ && !all_supported())
-    runner.reset(new Bf16MlpRunner(backend, plan, false));
-  if (!all_supported()) {
-    *why_not = "cuBLASLt has no bf16 algorithm for these shapes";
-    return nullptr;
+  // cuBLASLt answers per shape; where an epilogue has no algorithm, the next mode is tried.
+  for (ReluGradient mode : relu_gradient_order()) {
+    std::unique_ptr<Bf16MlpRunner> runner(new Bf16MlpRunner(backend, plan, mode));
+    if (runner->all_supported()) return runner;
   }
-  return runner;
+  *why_not = "cuBLASLt has no bf16 algorithm for these shapes";
+  return nullptr;
 }
 
-Bf16MlpRunner::Bf16MlpRunner(CudaBackend& backend, const MlpEpochPlan& plan, bool fused_relu)
-    : GraphRunner(backend, plan), matmul_(backend.matmul()), fused_relu_(fused_relu),
-      logit_stride_(round_up(plan.layers.back().out, 8)),
+bool Bf16MlpRunner::all_supported() {
+  for (int l = 0; l < int(layers_.size()); ++l)
+    if (!matmul_.supports(forward_shape(l)) || !matmul_.supports(weight_grad_shape(l)) ||
+        (l > 0 && !matmul_.supports(input_grad_shape(l))))
+      return false;
+  return true;
+}
+
+Bf16MlpRunner::Bf16MlpRunner(CudaBackend& backend, const MlpEpochPlan& plan, ReluGradient relu_gradient)
+    : GraphRunner(backend, plan), matmul_(backend.matmul()), relu_gradient_(relu_gradient),
+      padded_classes_(round_up(plan.layers.back().out, 16)),
       inputs_(size_t(plan.batch) * plan.layers[0].in),
-      logit_grads_bf16_(size_t(plan.batch) * logit_stride_),
+      logit_grads_bf16_(size_t(plan.batch) * padded_classes_),
       labels_({plan.batch}, DType::int32, Device::cuda),
       logits_({plan.batch, plan.layers.back().out}, DType::float32, Device::cuda),
       logit_grads_({plan.batch, plan.layers.back().out}, DType::float32, Device::cuda) {
   const size_t batch = size_t(plan.batch);
+  const bool masks = relu_gradient_ != ReluGradient::kernel;
   int widest = 0;
   for (int l = 0; l < int(plan.layers.size()); ++l) {
     const MlpLayer& fp32 = plan.layers[l];
+    const size_t rows = hidden(l) ? fp32.out : padded_classes_;
     Layer layer;
-    layer.weight = DeviceBuffer<__nv_bfloat16>(size_t(fp32.out) * fp32.in);
-    layer.grad_weight = DeviceBuffer<__nv_bfloat16>(size_t(fp32.out) * fp32.in);
+    layer.weight = DeviceBuffer<__nv_bfloat16>(rows * fp32.in);
+    layer.grad_weight = DeviceBuffer<__nv_bfloat16>(rows * fp32.in);
     if (hidden(l)) {
       layer.bias = DeviceBuffer<__nv_bfloat16>(fp32.out);
       layer.grad_bias = DeviceBuffer<__nv_bfloat16>(fp32.out);
       layer.output = DeviceBuffer<__nv_bfloat16>(batch * fp32.out);
       layer.grad_output = DeviceBuffer<__nv_bfloat16>(batch * fp32.out);
-      if (fused_relu_) layer.relu_mask = DeviceBuffer<unsigned char>(mask_stride(fp32.out) / 8 * batch);
+      if (masks) layer.relu_mask = DeviceBuffer<unsigned char>(mask_stride(fp32.out) / 8 * batch);
       widest = std::max(widest, fp32.out);
+    } else {
+      // The padding rows of the output layer's copy stay zero; Adam writes the others.
+      LEAP_CUDA_CHECK(cudaMemsetAsync(layer.weight.data(), 0, rows * fp32.in * 2, stream_));
     }
     layers_.push_back(std::move(layer));
   }
-  if (!fused_relu_) relu_grad_partials_ = DeviceBuffer<float>(size_t(relu_grad_partials(plan.batch)) * widest);
+  if (!masks) relu_grad_partials_ = DeviceBuffer<float>(size_t(relu_grad_partials(plan.batch)) * widest);
 
   // Adam's slots never change: weights and biases with their gradients and bf16 copies. The
   // output layer's bias gradient is fp32 and its bias is added in fp32, so it has no copy.
@@ -114,11 +135,14 @@ Bf16MlpRunner::Bf16MlpRunner(CudaBackend& backend, const MlpEpochPlan& plan, boo
 }
 
 std::string Bf16MlpRunner::describe() const {
-  const std::string relu = fused_relu_
-                               ? "epilogues bias+ReLU with a bit mask, dReLU+bias gradient"
-                               : "epilogue bias+ReLU, ReLU and bias gradients by leap's kernel";
-  return "CUDA graph of the bf16 step (cuBLASLt bf16 products with fp32 accumulation; " + relu +
-         "; bf16 weight gradients; one Adam launch updating the fp32 weights and writing their "
+  const char* relu = relu_gradient_ == ReluGradient::drelu_bgrad
+                         ? "epilogues bias+ReLU with a bit mask, dReLU+bias gradient"
+                     : relu_gradient_ == ReluGradient::drelu_bgradb
+                         ? "epilogues bias+ReLU with a bit mask, dReLU, bias gradient in the weight-gradient product"
+                         : "epilogue bias+ReLU, ReLU and bias gradients by leap's kernel";
+  return std::string("CUDA graph of the bf16 step (cuBLASLt bf16 products with fp32 accumulation, "
+                     "timed among cuBLASLt's candidates; ") +
+         relu + "; bf16 weight gradients; one Adam launch updating the fp32 weights and writing their "
          "bf16 copies; " + std::to_string(kStepsPerGraph) + " steps replayed per launch)";
 }
 
@@ -133,8 +157,8 @@ GemmShape Bf16MlpRunner::forward_shape(int l) const {
                   .bf16_operands = true};
   if (hidden(l)) {
     shape.bf16_output = true;
-    shape.epilogue = fused_relu_ ? Epilogue::relu_aux_bias : Epilogue::relu_bias;
-    if (fused_relu_) shape.aux_ld = mask_stride(layer.out);
+    shape.epilogue = relu_gradient_ == ReluGradient::kernel ? Epilogue::relu_bias : Epilogue::relu_aux_bias;
+    if (shape.epilogue == Epilogue::relu_aux_bias) shape.aux_ld = mask_stride(layer.out);
   } else {
     shape.align_d = 4;  // fp32 logits in rows of `classes`
   }
@@ -144,23 +168,27 @@ GemmShape Bf16MlpRunner::forward_shape(int l) const {
 GemmShape Bf16MlpRunner::weight_grad_shape(int l) const {
   const MlpLayer& layer = plan_.layers[l];
   // grad_w^T[in, out] = x^T[in, batch] dy[batch, out]; column-major dy is dy^T[out, batch].
-  return {.transpose_b = true,
-          .m = layer.in, .n = layer.out, .k = plan_.batch,
-          .lda = layer.in, .ldb = hidden(l) ? layer.out : logit_stride_, .ldd = layer.in,
-          .align_a = 16, .align_b = 16, .align_d = 16,
-          .bf16_operands = true, .bf16_output = true};
+  // The output layer's gradient has padded_classes_ columns, the padding ones unused.
+  const int out = hidden(l) ? layer.out : padded_classes_;
+  GemmShape shape{.transpose_b = true,
+                  .m = layer.in, .n = out, .k = plan_.batch,
+                  .lda = layer.in, .ldb = out, .ldd = layer.in,
+                  .align_a = 16, .align_b = 16, .align_d = 16,
+                  .bf16_operands = true, .bf16_output = true};
+  if (hidden(l) && relu_gradient_ == ReluGradient::drelu_bgradb) shape.epilogue = Epilogue::bgradb;
+  return shape;
 }
 
 GemmShape Bf16MlpRunner::input_grad_shape(int l) const {
   const MlpLayer& layer = plan_.layers[l];
-  // grad_x^T[in, batch] = w^T[in, out] dy^T[out, batch], masked by the previous layer's ReLU,
-  // whose bias gradient (the row sums of the masked result) the epilogue writes.
-  GemmShape shape{.m = layer.in, .n = plan_.batch, .k = layer.out,
-                  .lda = layer.in, .ldb = hidden(l) ? layer.out : logit_stride_, .ldd = layer.in,
+  // grad_x^T[in, batch] = w^T[in, out] dy^T[out, batch], masked by the previous layer's ReLU.
+  const int out = hidden(l) ? layer.out : padded_classes_;
+  GemmShape shape{.m = layer.in, .n = plan_.batch, .k = out,
+                  .lda = layer.in, .ldb = out, .ldd = layer.in,
                   .align_a = 16, .align_b = 16, .align_d = 16,
                   .bf16_operands = true, .bf16_output = true};
-  if (fused_relu_) {
-    shape.epilogue = Epilogue::drelu_bgrad;
+  if (relu_gradient_ != ReluGradient::kernel) {
+    shape.epilogue = relu_gradient_ == ReluGradient::drelu_bgrad ? Epilogue::drelu_bgrad : Epilogue::drelu;
     shape.aux_ld = mask_stride(layer.in);
   }
   return shape;
@@ -191,20 +219,21 @@ void Bf16MlpRunner::queue_step() {
   launch_cross_entropy(logits_.data(), labels_.labels(), logit_grads_.data(), &state_->loss_sum,
                        &state_->correct, batch, last.out, stream_);
   launch_bias_grad(logit_grads_.data(), last.grad_bias, batch, last.out, false, stream_);
-  launch_to_bf16(logit_grads_.data(), logit_grads_bf16_.data(), batch, last.out, logit_stride_, stream_);
+  launch_to_bf16(logit_grads_.data(), logit_grads_bf16_.data(), batch, last.out, padded_classes_, stream_);
 
   const __nv_bfloat16* grad = logit_grads_bf16_.data();
   for (int l = count - 1; l >= 0; --l) {
     Layer& layer = layers_[l];
     const __nv_bfloat16* input = l > 0 ? layers_[l - 1].output.data() : inputs_.data();
-    matmul_.run(weight_grad_shape(l), {.a = input, .b = grad, .d = layer.grad_weight.data()});
+    matmul_.run(weight_grad_shape(l), {.a = input, .b = grad, .d = layer.grad_weight.data(),
+                                       .bias = layer.grad_bias.data()});
     if (l == 0) break;  // the network's input needs no gradient
     Layer& previous = layers_[l - 1];
     matmul_.run(input_grad_shape(l), {.a = layer.weight.data(), .b = grad,
                                       .d = previous.grad_output.data(),
                                       .bias = previous.grad_bias.data(),
                                       .aux = previous.relu_mask.data()});
-    if (!fused_relu_)
+    if (relu_gradient_ == ReluGradient::kernel)
       launch_relu_grad_bf16(previous.grad_output.data(), previous.output.data(),
                             previous.grad_bias.data(), relu_grad_partials_.data(), batch,
                             plan_.layers[l - 1].out, stream_);

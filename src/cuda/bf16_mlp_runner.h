@@ -20,16 +20,25 @@
 
 namespace leap::cuda_detail {
 
+// Where the backward pass masks the gradient by the ReLU and sums the bias gradient.
+enum class ReluGradient {
+  drelu_bgrad,  // the input-gradient product's DRELU_BGRAD epilogue
+  drelu_bgradb,  // its DRELU epilogue; the bias gradient in the weight-gradient product (BGRADB)
+  kernel,       // plain products, then leap's kernel (relu_grad_bf16.h)
+};
+
 class Bf16MlpRunner final : public GraphRunner {
  public:
-  // The runner, or null with the reason in *why_not when the plan does not suit it.
+  // The runner, or null with the reason in *why_not when the plan does not suit it. The
+  // ReLU gradient goes where LEAP_BF16_RELU says (drelu_bgrad, drelu_bgradb or kernel), by
+  // default the fastest measured, falling back to the next where cuBLASLt has no algorithm.
   static std::unique_ptr<MlpEpochRunner> create(CudaBackend& backend, const MlpEpochPlan& plan,
                                                 std::string* why_not);
   std::string describe() const override;
 
  private:
-  // fused_relu: the ReLU and its gradient in cuBLASLt's epilogues; else leap's own kernel.
-  Bf16MlpRunner(CudaBackend& backend, const MlpEpochPlan& plan, bool fused_relu);
+  Bf16MlpRunner(CudaBackend& backend, const MlpEpochPlan& plan, ReluGradient relu_gradient);
+  bool all_supported();
   void before_run() override;
   void queue_step() override;
 
@@ -43,13 +52,16 @@ class Bf16MlpRunner final : public GraphRunner {
     DeviceBuffer<__nv_bfloat16> weight, bias;  // bf16 copies (bias: hidden layers)
     DeviceBuffer<__nv_bfloat16> output;        // hidden: ReLU output [batch, out]
     DeviceBuffer<__nv_bfloat16> grad_output;   // hidden: d(loss)/d(pre-activation) [batch, out]
-    DeviceBuffer<unsigned char> relu_mask;     // hidden, fused_relu: one bit an output
+    DeviceBuffer<unsigned char> relu_mask;     // hidden, masks from epilogues: one bit an output
     DeviceBuffer<__nv_bfloat16> grad_weight, grad_bias;  // grad_bias: hidden layers
   };
 
   Matmul& matmul_;
-  bool fused_relu_;
-  int logit_stride_;  // the bf16 logit gradient's row length: classes rounded up to 8
+  ReluGradient relu_gradient_;
+  // The output layer padded to 16 classes, with zeros, where it is an inner dimension of a
+  // product (the bf16 logit gradient's rows, its weights' copy): tensor-core kernels take it
+  // then (measured on an H100: 10 classes left cuBLASLt a generic kernel of 1.1 ms).
+  int padded_classes_;
   DeviceBuffer<__nv_bfloat16> inputs_, logit_grads_bf16_;
   Tensor labels_, logits_, logit_grads_;
   DeviceBuffer<float> relu_grad_partials_;  // scratch of the ReLU-gradient kernel

@@ -22,6 +22,8 @@ enum class Epilogue {
   relu_bias,      // + bias, then ReLU
   relu_aux_bias,  // + bias, then ReLU, writing the ReLU's bit mask to aux
   drelu_bgrad,    // D masked by aux's bit mask; the bias gradient (row sums of the masked D)
+  drelu,          // D masked by aux's bit mask
+  bgradb,         // the bias gradient of op(B): its sums over k, one per column of D
 };
 
 // D[m,n] = op(A)[m,k] op(B)[k,n] (+ beta D) (+ epilogue), column-major with leading
@@ -51,7 +53,7 @@ struct GemmOperands {
   const void* b = nullptr;
   void* d = nullptr;
   float beta = 0.0f;
-  void* bias = nullptr;  // read for bias epilogues, written for drelu_bgrad
+  void* bias = nullptr;  // read for bias epilogues, written for drelu_bgrad and bgradb
   void* aux = nullptr;   // written by relu_aux_bias, read by drelu_bgrad
 };
 
@@ -79,7 +81,7 @@ class Matmul {
     cublasLtMatmulHeuristicResult_t candidates[8]{};
     int candidate_count = 0;
     int chosen = 0;
-    bool tuned = false;  // timed among the candidates (LEAP_GEMM_AUTOTUNE=1)
+    bool tuned = false;  // timed among the candidates (see Matmul::run)
 
     Plan() = default;
     Plan(const Plan&) = delete;
@@ -89,14 +91,18 @@ class Matmul {
   Plan* plan_for(const GemmShape& shape);  // null when cuBLASLt has no algorithm
   void build_plan(const GemmShape& shape, Plan& plan);
   void set_pointers(const GemmShape& shape, Plan& plan, const GemmOperands& operands);
-  void launch(const Plan& plan, int candidate, const GemmOperands& operands);
+  cublasStatus_t launch(const Plan& plan, int candidate, const GemmOperands& operands);
   // Times each candidate on these operands (outside graph capture) and keeps the fastest.
   void autotune(Plan& plan, const GemmOperands& operands);
+
+  // Whether to time the candidates of a new plan: for bf16 operands unless
+  // LEAP_GEMM_AUTOTUNE=0, for all with LEAP_GEMM_AUTOTUNE=1.
+  bool should_autotune(const GemmShape& shape) const;
 
   cudaStream_t stream_;
   cublasLtHandle_t handle_ = nullptr;
   void* workspace_ = nullptr;  // split-K and other algorithms need scratch space
-  bool autotune_ = false;
+  int autotune_ = -1;          // LEAP_GEMM_AUTOTUNE: 0 never, 1 always, -1 for bf16 operands
   std::unordered_map<GemmShape, Plan, GemmShapeHash> plans_;
 };
 

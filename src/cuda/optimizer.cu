@@ -59,7 +59,7 @@ __device__ inline void adam_quad(const SlotBatch& batch, int slot, size_t i, con
   }
 }
 
-// `quads`: the batch's start offsets count groups of four elements (see launch_adam).
+// kQuads: the batch's start offsets count groups of four elements (see split_slots).
 template <bool kQuads>
 __device__ inline void adam_all(const SlotBatch& batch, const AdamScalars& h) {
   for_each_element(batch, [&](int slot, size_t i) {
@@ -80,24 +80,6 @@ __global__ void adam_counted_kernel(const SlotBatch batch, const AdamScalars con
   adam_all<kQuads>(batch, adam_scalars_for_step(constants, *lr, *steps_taken + 1));
 }
 
-bool aligned16(const void* pointer) { return reinterpret_cast<uintptr_t>(pointer) % 16 == 0; }
-
-// The batch counted in groups of four when every slot allows 16-byte accesses.
-bool as_quads(const SlotBatch& batch, SlotBatch& quads) {
-  quads = batch;
-  for (int s = 0; s < batch.slots; ++s) {
-    const size_t count = batch.start[s + 1] - batch.start[s];
-    const bool grad_ok = batch.grad_bf16[s] ? reinterpret_cast<uintptr_t>(batch.grad_bf16[s]) % 8 == 0
-                                            : aligned16(batch.grad[s]);
-    const bool copy_ok = !batch.value_bf16[s] || reinterpret_cast<uintptr_t>(batch.value_bf16[s]) % 8 == 0;
-    if (count % 4 != 0 || !aligned16(batch.value[s]) || !aligned16(batch.state_a[s]) ||
-        !aligned16(batch.state_b[s]) || !grad_ok || !copy_ok)
-      return false;
-  }
-  for (int s = 0; s <= batch.slots; ++s) quads.start[s] = batch.start[s] / 4;
-  return true;
-}
-
 __global__ void sgd_kernel(const SlotBatch batch, const SgdScalars h) {
   for_each_element(batch, [&](int slot, size_t i) {
     float& value = batch.value[slot][i];
@@ -112,29 +94,65 @@ __global__ void sgd_kernel(const SlotBatch batch, const SgdScalars h) {
   });
 }
 
+bool aligned(const void* pointer, uintptr_t bytes) {
+  return reinterpret_cast<uintptr_t>(pointer) % bytes == 0;
+}
+
+// Whether a slot allows the 16-byte path: a count divisible by four, aligned pointers.
+bool quad_slot(const SlotBatch& batch, int s) {
+  const size_t count = batch.start[s + 1] - batch.start[s];
+  const bool grad_ok = batch.grad_bf16[s] ? aligned(batch.grad_bf16[s], 8) : aligned(batch.grad[s], 16);
+  return count % 4 == 0 && aligned(batch.value[s], 16) && aligned(batch.state_a[s], 16) &&
+         aligned(batch.state_b[s], 16) && grad_ok && (!batch.value_bf16[s] || aligned(batch.value_bf16[s], 8));
+}
+
+// The slots that take the 16-byte path (their offsets counted in groups of four) and the
+// others (an odd-sized bias, say), for one launch each.
+void split_slots(const SlotBatch& batch, SlotBatch& quads, SlotBatch& singles) {
+  quads = SlotBatch{};
+  singles = SlotBatch{};
+  for (int s = 0; s < batch.slots; ++s) {
+    const bool quad = quad_slot(batch, s);
+    SlotBatch& into = quad ? quads : singles;
+    const int t = into.slots++;
+    into.value[t] = batch.value[s];
+    into.grad[t] = batch.grad[s];
+    into.state_a[t] = batch.state_a[s];
+    into.state_b[t] = batch.state_b[s];
+    into.grad_bf16[t] = batch.grad_bf16[s];
+    into.value_bf16[t] = batch.value_bf16[s];
+    const size_t count = batch.start[s + 1] - batch.start[s];
+    into.start[t + 1] = into.start[t] + (quad ? count / 4 : count);
+  }
+}
+
 }  // namespace
 
 void launch_adam(const SlotBatch& batch, const AdamScalars& scalars, cudaStream_t stream) {
-  const size_t total = batch.start[batch.slots];
-  if (total == 0) return;
-  SlotBatch quads;
-  if (as_quads(batch, quads))
-    adam_kernel<true><<<blocks_for(total / 4), kThreads, 0, stream>>>(quads, scalars);
-  else
-    adam_kernel<false><<<blocks_for(total), kThreads, 0, stream>>>(batch, scalars);
-  LEAP_CUDA_CHECK_LAUNCH();
+  SlotBatch quads, singles;
+  split_slots(batch, quads, singles);
+  if (const size_t groups = quads.start[quads.slots]) {
+    adam_kernel<true><<<blocks_for(groups), kThreads, 0, stream>>>(quads, scalars);
+    LEAP_CUDA_CHECK_LAUNCH();
+  }
+  if (const size_t total = singles.start[singles.slots]) {
+    adam_kernel<false><<<blocks_for(total), kThreads, 0, stream>>>(singles, scalars);
+    LEAP_CUDA_CHECK_LAUNCH();
+  }
 }
 
 void launch_adam_counted(const SlotBatch& batch, const AdamScalars& constants, const float* lr,
                          const int64_t* steps_taken, cudaStream_t stream) {
-  const size_t total = batch.start[batch.slots];
-  if (total == 0) return;
-  SlotBatch quads;
-  if (as_quads(batch, quads))
-    adam_counted_kernel<true><<<blocks_for(total / 4), kThreads, 0, stream>>>(quads, constants, lr, steps_taken);
-  else
-    adam_counted_kernel<false><<<blocks_for(total), kThreads, 0, stream>>>(batch, constants, lr, steps_taken);
-  LEAP_CUDA_CHECK_LAUNCH();
+  SlotBatch quads, singles;
+  split_slots(batch, quads, singles);
+  if (const size_t groups = quads.start[quads.slots]) {
+    adam_counted_kernel<true><<<blocks_for(groups), kThreads, 0, stream>>>(quads, constants, lr, steps_taken);
+    LEAP_CUDA_CHECK_LAUNCH();
+  }
+  if (const size_t total = singles.start[singles.slots]) {
+    adam_counted_kernel<false><<<blocks_for(total), kThreads, 0, stream>>>(singles, constants, lr, steps_taken);
+    LEAP_CUDA_CHECK_LAUNCH();
+  }
 }
 
 void launch_sgd(const SlotBatch& batch, const SgdScalars& scalars, cudaStream_t stream) {

@@ -16,8 +16,9 @@ inline int relu_grad_partials(int rows) {
 }
 
 // grad[r, c] = hidden[r, c] > 0 ? grad[r, c] : 0 in place, and grad_bias[c] = sum over r of
-// the masked grad[r, c], summed in fp32 in a fixed order; all [rows, columns] row-major.
-// `partials` holds relu_grad_partials(rows) * columns floats of scratch.
+// the masked grad[r, c], summed in fp32 in a fixed order; all [rows, columns] row-major, with
+// columns a multiple of 8 and both matrices 16-byte aligned (16-byte accesses). `partials`
+// holds relu_grad_partials(rows) * columns floats of scratch.
 void launch_relu_grad_bf16(__nv_bfloat16* grad, const __nv_bfloat16* hidden,
                            __nv_bfloat16* grad_bias, float* partials, int rows, int columns,
                            cudaStream_t stream);

@@ -15,6 +15,7 @@
 
 #include <cfloat>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <random>
@@ -168,6 +169,17 @@ TEST_F(Bf16Kernels, EpiloguesMatchReference) {
     for (int j = 0; j < s.out; ++j) bias_tol[j] = (accumulation(s.batch * s.next) + 1.0 / 256) * bias_mag[j];
     expect_close(download(grad_bias), bias_want, bias_tol, name + ": bias gradient");
 
+    // The same with the DRELU epilogue alone, where cuBLASLt has it.
+    GemmShape mask_only = backward;
+    mask_only.epilogue = Epilogue::drelu;
+    if (matmul.supports(mask_only)) {
+      DeviceBuffer<Bf16> masked = poisoned_bf16(size_t(s.batch) * s.out);
+      matmul.run(mask_only, {.a = w_next_d.data(), .b = dy_next_d.data(), .d = masked.data(), .aux = mask.data()});
+      expect_close(download(masked), g, g_tol, name + ": dReLU alone");
+    } else {
+      std::printf("%s: cuBLASLt has no DRELU-only algorithm\n", name.c_str());
+    }
+
     // The first layer's weight gradient in bf16: grad_w[out, in] = g^T x, from the bf16 g.
     const std::vector<uint16_t> g_bits = download(grad);
     DeviceBuffer<Bf16> grad_w = poisoned_bf16(size_t(s.out) * s.in);
@@ -188,6 +200,26 @@ TEST_F(Bf16Kernels, EpiloguesMatchReference) {
         w_tol[size_t(j) * s.in + i] = accumulation(s.batch) * magnitude + std::abs(sum) / 512;
       }
     expect_close(download(grad_w), w_want, w_tol, name + ": weight gradient");
+
+    // With the BGRADB epilogue the same product also sums the bias gradient from its B (g).
+    GemmShape with_bias = weight;
+    with_bias.epilogue = Epilogue::bgradb;
+    if (!matmul.supports(with_bias)) {
+      std::printf("%s: cuBLASLt has no BGRADB algorithm\n", name.c_str());
+      continue;
+    }
+    DeviceBuffer<Bf16> grad_w2 = poisoned_bf16(size_t(s.out) * s.in), bias_b = poisoned_bf16(s.out);
+    matmul.run(with_bias, {.a = x_d.data(), .b = grad.data(), .d = grad_w2.data(), .bias = bias_b.data()});
+    expect_close(download(grad_w2), w_want, w_tol, name + ": weight gradient with BGRADB");
+    std::vector<double> from_bits(s.out, 0.0), from_bits_tol(s.out, 0.0);
+    for (int r = 0; r < s.batch; ++r)
+      for (int j = 0; j < s.out; ++j) {
+        const double value = from_bf16_bits(g_bits[size_t(r) * s.out + j]);
+        from_bits[j] += value;
+        from_bits_tol[j] += std::abs(value) * accumulation(s.batch);
+      }
+    for (int j = 0; j < s.out; ++j) from_bits_tol[j] += std::abs(from_bits[j]) / 512;
+    expect_close(download(bias_b), from_bits, from_bits_tol, name + ": BGRADB bias gradient");
   }
 }
 
