@@ -1,7 +1,8 @@
 // The training step of an MLP in bf16, for wide layers and large batches: cuBLASLt products
 // of bf16 operands with fp32 accumulation whose epilogues add the bias and apply the ReLU
-// (keeping its bit mask) going forward, and going backward mask the gradient and sum the
-// previous layer's bias gradient; weight gradients come out in bf16; one multi-tensor Adam
+// going forward; going backward one pass of leap's masks the gradient by the ReLU and sums
+// the previous layer's bias gradient (or cuBLASLt's epilogues do, see ReluGradient); weight
+// gradients come out in bf16; one multi-tensor Adam
 // updates the fp32 master weights and moments and writes the bf16 copies that the next step
 // multiplies with. Each layer's bf16 output is the next layer's operand: no casts between
 // layers, and none of the fp32 weights per step. The first layer computes no input gradient.
@@ -20,7 +21,8 @@
 
 namespace leap::cuda_detail {
 
-// Where the backward pass masks the gradient by the ReLU and sums the bias gradient.
+// Where the backward pass masks the gradient by the ReLU and sums the bias gradient (the
+// default and its measurements: relu_gradient_order in bf16_mlp_runner.cpp).
 enum class ReluGradient {
   drelu_bgrad,  // the input-gradient product's DRELU_BGRAD epilogue
   drelu_bgradb,  // its DRELU epilogue; the bias gradient in the weight-gradient product (BGRADB)

@@ -13,7 +13,7 @@ namespace {
 
 // cuBLAS's advice for Hopper; split-K and stream-K algorithms need scratch space.
 constexpr size_t kWorkspaceBytes = size_t(32) << 20;
-constexpr int kMaxCandidates = 8;
+constexpr int kTimedRuns = 5;  // per candidate, after one warm-up
 
 cublasLtEpilogue_t to_cublas(Epilogue epilogue) {
   switch (epilogue) {
@@ -218,7 +218,7 @@ void Matmul::autotune(Plan& plan, const GemmOperands& operands) {
     if (launch(plan, c, operands) != CUBLAS_STATUS_SUCCESS) continue;  // also the warm-up
     LEAP_CUDA_CHECK(cudaEventRecord(start, stream_));
     bool launched = true;
-    for (int run = 0; run < 3; ++run) launched = launched && launch(plan, c, operands) == CUBLAS_STATUS_SUCCESS;
+    for (int run = 0; run < kTimedRuns; ++run) launched = launched && launch(plan, c, operands) == CUBLAS_STATUS_SUCCESS;
     LEAP_CUDA_CHECK(cudaEventRecord(stop, stream_));
     LEAP_CUDA_CHECK(cudaEventSynchronize(stop));
     float milliseconds = 0;

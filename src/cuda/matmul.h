@@ -43,6 +43,10 @@ struct GemmShape {
   std::string describe() const;
 };
 
+// Algorithms asked of cuBLASLt's heuristic per shape; the first is its choice, and timing
+// may pick another (Matmul::run).
+constexpr int kMaxCandidates = 16;
+
 struct GemmShapeHash {
   size_t operator()(const GemmShape& shape) const;
 };
@@ -78,7 +82,7 @@ class Matmul {
   struct Plan {
     cublasLtMatmulDesc_t operation = nullptr;
     cublasLtMatrixLayout_t a = nullptr, b = nullptr, d = nullptr;
-    cublasLtMatmulHeuristicResult_t candidates[8]{};
+    cublasLtMatmulHeuristicResult_t candidates[kMaxCandidates]{};
     int candidate_count = 0;
     int chosen = 0;
     bool tuned = false;  // timed among the candidates (see Matmul::run)
