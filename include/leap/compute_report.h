@@ -3,7 +3,8 @@
 // FLOPs; a step counts the forward products, the weight gradients, and the input gradients
 // of every Linear layer but the first (its input is data: no gradient is computed for it);
 // biases, ReLU, the loss and the optimizer are not counted. Rates take the median epoch
-// after the first (which also builds plans and captures graphs) when there are several.
+// after the first (which also builds plans and captures graphs) when there are several;
+// energy figures the totals over those epochs.
 #pragma once
 
 #include <cstdint>
