@@ -3,7 +3,11 @@
 # (bench/pack_gpu_build.sh), runs the whole test suite on the GPU, PyTorch parity, batch-1
 # latency and the side-by-side seed benchmark. Logs and JSON go to $OUT.
 # multigpu (two GPUs): data-parallel parity and leap against PyTorch DDP (bench/multi_gpu.py).
-# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|onnx|multigpu] [script options...]
+# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|onnx|multigpu|precision|wide-profile] [script options...]
+# precision: leap info, the precision tests, the wide bf16 benchmark (bench/wide_mlp.py, options
+# passed on) and the seed workload's accuracy in fp32, tf32 and bf16 (bench/precision_accuracy.py).
+# wide-profile: the wide bf16 step with the ReLU gradient in each place (LEAP_BF16_RELU) and with
+# cuBLASLt's first choices (LEAP_GEMM_AUTOTUNE=0), and its kernels' times under ncu, both sizes.
 set -uo pipefail
 what=${1:-all}
 shift || true
@@ -27,6 +31,38 @@ if [ "$what" = multigpu ]; then
   /tmp/leap/leap_tests --gtest_filter='Shard*:InProcess*:DataParallel*' 2>&1 | tee "$OUT/multi-gpu-tests.txt" | grep -vE '^\[ RUN|^\[       OK'
   python3 bench/multi_gpu.py --leap /tmp/leap/leap --weights-diff /tmp/leap/weights_diff \
     --data-dir "$LEAP_DATA_DIR" --out "$OUT" "$@" 2>&1 | tee "$OUT/multi-gpu-console.txt"
+  exit 0
+fi
+if [ "$what" = precision ]; then
+  echo "== leap info"
+  /tmp/leap/leap info 2>&1 | tee "$OUT/info.txt"
+  echo "== the precision tests on the GPU (the whole suite is the tests mode)"
+  /tmp/leap/leap_tests --gtest_filter='Bf16Kernels.*:MixedPrecisionOps.*:BackendOps.*:CudaTraining.*:ClusterMlp.*:Precision.*:ComputeReport.*' 2>&1 |
+    tee "$OUT/precision-tests.txt" | grep -E '^\[  (PASSED|FAILED|SKIPPED) |tests ran|Failure|Expected|Which is|against fp32|against the CPU|off by'
+  echo "== wide MLPs in bf16: leap, PyTorch, the bf16 GEMM ceiling"
+  python3 bench/wide_mlp.py --bench /tmp/leap/bench_wide_mlp --json "$OUT/wide-mlp.json" "$@" 2>&1 | tee "$OUT/wide-mlp.txt"
+  echo "== the seed workload in fp32, tf32 and bf16"
+  python3 bench/precision_accuracy.py --leap /tmp/leap/leap --data "$LEAP_DATA_DIR" \
+    --json "$OUT/precision-accuracy.json" 2>&1 | tee "$OUT/precision-accuracy.txt" | grep -vE '^seed '
+  exit 0
+fi
+if [ "$what" = wide-profile ]; then
+  {
+    for size in "784-4096-4096-4096-10 8192 60" "784-8192-8192-8192-10 16384 12"; do
+      set -- $size
+      for relu in kernel drelu_bgrad; do
+        echo "== $1 at batch $2, LEAP_BF16_RELU=$relu"
+        LEAP_BF16_RELU=$relu /tmp/leap/bench_wide_mlp --model "$1" --batch "$2" --steps 16 --epochs "$3" | tail -n 1
+      done
+      echo "== $1 at batch $2, cuBLASLt's first choices (LEAP_GEMM_AUTOTUNE=0)"
+      LEAP_GEMM_AUTOTUNE=0 /tmp/leap/bench_wide_mlp --model "$1" --batch "$2" --steps 16 --epochs "$3" | tail -n 1
+      # The second step's kernels (cuBLASLt's first choices, so that no timing runs come first).
+      echo "== kernels of the $1 step at batch $2 (ncu, clocks as found, LEAP_GEMM_AUTOTUNE=0)"
+      LEAP_GEMM_AUTOTUNE=0 ncu --clock-control none --metrics gpu__time_duration.sum --launch-count 100 \
+        /tmp/leap/bench_wide_mlp --model "$1" --batch "$2" --steps 2 --epochs 1 2>&1 |
+        grep -E '^  [a-zA-Z_].*\(|gpu__time_duration' | sed -E 's/\(([0-9]+, ){2}[0-9]+\)x.*//' | tail -n 52
+    done
+  } 2>&1 | tee "$OUT/wide-profile.txt"
   exit 0
 fi
 if [ "$what" = distill ]; then

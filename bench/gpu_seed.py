@@ -147,7 +147,7 @@ def run_leap_binary(binary, data_dir, epochs, batch, seed, train_samples, settin
                 path = line.split(":", 1)[1].strip()
         if process.wait() != 0:
             raise RuntimeError(f"leap exited with status {process.returncode}")
-        rows = [json.loads(line) for line in open(metrics) if line.strip()]
+        rows = [r for r in (json.loads(line) for line in open(metrics) if line.strip()) if "epoch" in r]
     if len(rows) != epochs:
         raise RuntimeError(f"leap wrote {len(rows)} metric rows, expected {epochs}")
     seconds = [r["seconds"] for r in rows]

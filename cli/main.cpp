@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
   add(leap::cli::add_inspect_command);
   add(leap::cli::add_export_command);
   add(leap::cli::add_plot_command);
+  add(leap::cli::add_info_command);
   try {
     app.parse(argc, argv);
     for (auto& [subcommand, command] : commands) {

@@ -10,6 +10,7 @@
 #include "config_options.h"
 #include "leap/backend.h"
 #include "leap/checkpoint.h"
+#include "leap/compute_report.h"
 #include "leap/data_files.h"
 #include "leap/idx.h"
 #include "leap/error.h"
@@ -36,6 +37,7 @@ struct TrainOptions {
   float dropout = 0.0f;
   std::string schedule = "none";
   std::string device = "auto";
+  std::string precision = "auto";
   uint64_t seed = 0;
   bool drop_last = false;
   bool cpu_fallback = false;
@@ -73,6 +75,7 @@ FitOptions fit_options(const TrainOptions& o, Communicator* communicator) {
   parse_checkpoint_every(o.checkpoint_every, fit);
   if (!o.resume.empty()) fit.resume_from = checkpoint_file(o.resume);
   fit.on_nan = o.on_nan == "skip" ? NanPolicy::skip : NanPolicy::stop;
+  if (o.precision != "auto") fit.precision = parse_precision(o.precision);
   return fit;
 }
 
@@ -167,6 +170,9 @@ int train_on(const TrainOptions& o, Device device, Communicator* communicator, S
                       "\nleap: to continue, run the same command with --resume " + run_dir);
   }
   if (!leader) return 0;
+  const ComputeReport compute = compute_report(model, history, fit.batch_size);
+  std::printf("%s", describe(compute).c_str());
+  if (metrics) metrics->write_line("{\"compute\": " + to_json(compute) + "}");
   const Report report =
       train_report(o, model, history, fit.batch_size, run_metrics ? run_metrics->csv_path() : "");
   write_reports(report, run_dir, o.report);
@@ -236,6 +242,12 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--schedule", options->schedule, "Learning-rate schedule per epoch")
       ->capture_default_str()->check(CLI::IsMember({"none", "step", "cosine"}));
   cmd->add_option("--device", options->device)->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  cmd->add_option("--precision", options->precision,
+                  "Matrix products in fp32, tf32 or bf16 (fp32 accumulation, fp32 master weights and "
+                  "Adam moments in all three; no loss scaling: bf16 has fp32's range). auto: tf32 on "
+                  "GPUs with tensor cores, else fp32. On the CPU, tf32 and bf16 are emulated by "
+                  "rounding the operands (the same results, no faster)")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "fp32", "tf32", "bf16"}));
   cmd->add_option("--seed", options->seed, "Seeds the initial weights and the shuffling")
       ->capture_default_str()->check(digits_only);
   cmd->add_flag("--drop-last", options->drop_last, "Drop the last incomplete batch of each epoch");

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <random>
 #include <string>
@@ -27,6 +28,24 @@ const float kPoison = std::nanf("");
 
 // fp32 products: error grows like sqrt(K) roundings of the summed magnitudes.
 double matmul_tolerance(int k) { return 4.0 * FLT_EPSILON * std::sqrt(double(k)); }
+
+// Products in tf32 or bf16 against a reference that rounds the operands to nearest: a device
+// that rounds otherwise (truncates, say) is off by up to two units of the format's rounding
+// per operand, so by 4u of each term (u = 2^-11 for tf32, 2^-8 for bf16): ~2e-3 and ~1.6e-2
+// of the summed magnitudes.
+double operand_tolerance(Precision precision) {
+  return precision == Precision::fp32 ? 0.0 : precision == Precision::tf32 ? 4.0 / 2048 : 4.0 / 256;
+}
+
+const Precision kPrecisions[] = {Precision::fp32, Precision::tf32, Precision::bf16};
+// tf32 and bf16 skip the largest shape, whose float64 reference dominates the suite's time.
+constexpr int64_t kLargestRoundedCase = 10'000'000;
+
+std::vector<float> rounded(const std::vector<float>& values, Precision precision) {
+  std::vector<float> out(values.size());
+  for (size_t i = 0; i < values.size(); ++i) out[i] = round_operand(values[i], precision);
+  return out;
+}
 
 // Parameter tensors and their optimizer state, on the backend, with host copies of the start.
 struct SlotSet {
@@ -173,10 +192,12 @@ struct LinearCase {
 const LinearCase kLinearCases[] = {{1, 784, 128}, {3, 13, 10},   {64, 784, 128},
                                    {1000, 128, 10}, {5, 4096, 13}, {1000, 784, 128}};
 
-// y = x w^T + bias (ReLU), with per-element tolerances from the summed magnitudes.
-void reference_linear(const std::vector<float>& x, const std::vector<float>& w,
+// y = x w^T + bias (ReLU) on operands rounded to `precision`, with per-element tolerances
+// from the summed magnitudes.
+void reference_linear(const std::vector<float>& x_in, const std::vector<float>& w_in,
                       const std::vector<float>& bias, const LinearCase& c, bool relu,
-                      std::vector<double>& y, std::vector<double>& tolerance) {
+                      Precision precision, std::vector<double>& y, std::vector<double>& tolerance) {
+  const std::vector<float> x = rounded(x_in, precision), w = rounded(w_in, precision);
   y.assign(size_t(c.batch) * c.out, 0.0);
   tolerance.assign(y.size(), 0.0);
   for (int row = 0; row < c.batch; ++row)
@@ -188,24 +209,27 @@ void reference_linear(const std::vector<float>& x, const std::vector<float>& w,
         magnitude += std::abs(term);
       }
       y[size_t(row) * c.out + j] = relu ? std::max(sum, 0.0) : sum;
-      tolerance[size_t(row) * c.out + j] = matmul_tolerance(c.in + 1) * magnitude;
+      tolerance[size_t(row) * c.out + j] =
+          (matmul_tolerance(c.in + 1) + operand_tolerance(precision)) * magnitude;
     }
 }
 
 TEST_P(BackendOps, LinearForwardMatchesReference) {
   for (const LinearCase& c : kLinearCases)
-    for (bool relu : {false, true}) {
+    for (bool relu : {false, true})
+      for (Precision precision : kPrecisions) {
+      if (precision != Precision::fp32 && int64_t(c.batch) * c.in * c.out > kLargestRoundedCase) continue;
       const auto x = random_floats(size_t(c.batch) * c.in);
       const auto w = random_floats(size_t(c.out) * c.in);
       const auto bias = random_floats(size_t(c.out));
       Tensor x_t = upload(x), w_t = upload(w), bias_t = upload(bias);
       Tensor y_t = poisoned(int64_t(c.batch) * c.out);
       ops().linear_forward(x_t.data(), w_t.data(), bias_t.data(), y_t.data(), c.batch, c.in,
-                           c.out, relu);
+                           c.out, relu, precision);
       std::vector<double> y, tolerance;
-      reference_linear(x, w, bias, c, relu, y, tolerance);
+      reference_linear(x, w, bias, c, relu, precision, y, tolerance);
       expect_close(y_t.to_vector(), y, tolerance,
-                   "linear_forward " + shape_name(c.batch, c.in, c.out) +
+                   "linear_forward " + to_string(precision) + " " + shape_name(c.batch, c.in, c.out) +
                        (relu ? " relu" : ""));
     }
 }
@@ -215,11 +239,16 @@ struct LinearGrads {
   std::vector<double> tol_w, tol_b, tol_x;
 };
 
-// grad_w = prior_w + dy^T x, grad_b = prior_b + column sums of dy, grad_x = dy w.
-LinearGrads reference_linear_backward(const std::vector<float>& x, const std::vector<float>& w,
-                                      const std::vector<float>& dy,
+// grad_w = prior_w + dy^T x, grad_b = prior_b + column sums of dy, grad_x = dy w; the
+// products' operands rounded to `precision`, the bias sum in full.
+LinearGrads reference_linear_backward(const std::vector<float>& x_in, const std::vector<float>& w_in,
+                                      const std::vector<float>& dy_in,
                                       const std::vector<float>& prior_w,
-                                      const std::vector<float>& prior_b, const LinearCase& c) {
+                                      const std::vector<float>& prior_b, const LinearCase& c,
+                                      Precision precision) {
+  const std::vector<float> x = rounded(x_in, precision), w = rounded(w_in, precision),
+                           dy = rounded(dy_in, precision);
+  const double operand_error = operand_tolerance(precision);
   LinearGrads r;
   const int k = c.batch + 1;  // the prior counts as one more term
   for (int j = 0; j < c.out; ++j)
@@ -231,13 +260,13 @@ LinearGrads reference_linear_backward(const std::vector<float>& x, const std::ve
         magnitude += std::abs(term);
       }
       r.grad_w.push_back(sum);
-      r.tol_w.push_back(matmul_tolerance(k) * magnitude);
+      r.tol_w.push_back((matmul_tolerance(k) + operand_error) * magnitude);
     }
   for (int j = 0; j < c.out; ++j) {
     double sum = prior_b[j], magnitude = std::abs(sum);
     for (int row = 0; row < c.batch; ++row) {
-      sum += dy[size_t(row) * c.out + j];
-      magnitude += std::abs(double(dy[size_t(row) * c.out + j]));
+      sum += dy_in[size_t(row) * c.out + j];
+      magnitude += std::abs(double(dy_in[size_t(row) * c.out + j]));
     }
     r.grad_b.push_back(sum);
     r.tol_b.push_back(matmul_tolerance(k) * magnitude);
@@ -251,7 +280,7 @@ LinearGrads reference_linear_backward(const std::vector<float>& x, const std::ve
         magnitude += std::abs(term);
       }
       r.grad_x.push_back(sum);
-      r.tol_x.push_back(matmul_tolerance(c.out) * magnitude);
+      r.tol_x.push_back((matmul_tolerance(c.out) + operand_error) * magnitude);
     }
   return r;
 }
@@ -259,7 +288,9 @@ LinearGrads reference_linear_backward(const std::vector<float>& x, const std::ve
 TEST_P(BackendOps, LinearBackwardMatchesReference) {
   for (const LinearCase& c : kLinearCases)
     for (bool accumulate : {false, true})
-      for (bool want_grad_x : {false, true}) {
+      for (bool want_grad_x : {false, true})
+        for (Precision precision : kPrecisions) {
+        if (precision != Precision::fp32 && int64_t(c.batch) * c.in * c.out > kLargestRoundedCase) continue;
         const auto x = random_floats(size_t(c.batch) * c.in);
         const auto w = random_floats(size_t(c.out) * c.in);
         const auto dy = random_floats(size_t(c.batch) * c.out);
@@ -273,10 +304,10 @@ TEST_P(BackendOps, LinearBackwardMatchesReference) {
         Tensor grad_x = poisoned(int64_t(x.size()));
         ops().linear_backward(x_t.data(), w_t.data(), dy_t.data(),
                               want_grad_x ? grad_x.data() : nullptr, grad_w.data(),
-                              grad_b.data(), c.batch, c.in, c.out, accumulate);
-        const LinearGrads r = reference_linear_backward(x, w, dy, prior_w, prior_b, c);
-        const std::string what = "linear_backward " + shape_name(c.batch, c.in, c.out) +
-                                  (accumulate ? " accumulate" : "");
+                              grad_b.data(), c.batch, c.in, c.out, accumulate, precision);
+        const LinearGrads r = reference_linear_backward(x, w, dy, prior_w, prior_b, c, precision);
+        const std::string what = "linear_backward " + to_string(precision) + " " +
+                                 shape_name(c.batch, c.in, c.out) + (accumulate ? " accumulate" : "");
         expect_close(grad_w.to_vector(), r.grad_w, r.tol_w, what + ": grad_w");
         expect_close(grad_b.to_vector(), r.grad_b, r.tol_b, what + ": grad_b");
         if (want_grad_x) expect_close(grad_x.to_vector(), r.grad_x, r.tol_x, what + ": grad_x");
@@ -518,6 +549,139 @@ TEST_P(BackendOps, AdamUpdateMatchesReference) {
       }
     }
 }
+
+// ---- mixed precision ------------------------------------------------------------------------
+
+// bf16 bits in a tensor of int32 (two to an element), for the ops that read or write bf16.
+struct Bf16Tensor {
+  Tensor storage;
+  size_t count;
+  uint16_t* data() { return reinterpret_cast<uint16_t*>(storage.labels()); }
+  std::vector<uint16_t> to_vector() const {
+    std::vector<int32_t> words = storage.to_label_vector();
+    std::vector<uint16_t> halves(words.size() * 2);
+    std::memcpy(halves.data(), words.data(), words.size() * 4);
+    halves.resize(count);
+    return halves;
+  }
+};
+
+// A bf16 NaN in both halves, so that an element left unwritten reads as NaN.
+const float kBf16Poison = std::bit_cast<float>(0x7fc07fc0u);
+
+class MixedPrecisionOps : public BackendOps {
+ protected:
+  Bf16Tensor upload_bf16(const std::vector<uint16_t>& values) {
+    std::vector<int32_t> words((values.size() + 1) / 2 + 1, 0);
+    std::memcpy(words.data(), values.data(), values.size() * 2);
+    return {Tensor::from_vector({int64_t(words.size())}, words, device()), values.size()};
+  }
+  Bf16Tensor poisoned_bf16(size_t count) {
+    Bf16Tensor tensor{Tensor({int64_t(count / 2 + 1)}, DType::int32, device()), count};
+    ops().fill(reinterpret_cast<float*>(tensor.storage.labels()), count / 2 + 1, kBf16Poison);
+    return tensor;
+  }
+};
+
+TEST_P(MixedPrecisionOps, ToBf16RoundsToNearestEvenAndPadsWithZeros) {
+  struct Case {
+    size_t rows;
+    int columns, stride;
+  };
+  for (const Case& c : {Case{1, 1, 1}, Case{3, 10, 16}, Case{64, 784, 784}, Case{1000, 13, 13},
+                        Case{7, 5, 8}, Case{1, 100001, 100001}}) {
+    std::vector<float> x = random_floats(c.rows * c.columns, -3.0f, 3.0f);
+    // Values whose rounding is decided by the low bits, and the edges of the format.
+    const float special[] = {0.0f, -0.0f, INFINITY, -INFINITY, 1e-40f, 3.4e38f, 1.00390625f,
+                             1.01171875f, -2.00781250f};
+    for (size_t i = 0; i < x.size() && i < std::size(special); ++i) x[i * 7 % x.size()] = special[i];
+    Tensor x_t = upload(x);
+    Bf16Tensor y = poisoned_bf16(c.rows * c.stride + 1);
+    ops().to_bf16(x_t.data(), y.data(), c.rows, c.columns, c.stride);
+    std::vector<uint16_t> want;
+    for (size_t r = 0; r < c.rows; ++r)
+      for (int col = 0; col < c.stride; ++col)
+        want.push_back(col < c.columns ? to_bf16_bits(x[r * c.columns + col]) : 0);
+    want.push_back(0x7fc0);  // nothing written past the end
+    expect_equal(y.to_vector(), want,
+                 "to_bf16 " + std::to_string(c.rows) + "x" + std::to_string(c.columns) +
+                     " stride " + std::to_string(c.stride));
+  }
+}
+
+// Adam reading bf16 gradients (every other slot) and writing bf16 copies of the values (every
+// slot but the last): the values and moments as the float64 reference of the fp32 update
+// with the gradient the bf16 bits hold, and each copy exactly the bf16 rounding of the fp32
+// value the backend stored. Sizes all multiples of four take the GPU's 16-byte path.
+TEST_P(MixedPrecisionOps, AdamWithBf16GradientsAndCopiesMatchesReference) {
+  const std::vector<size_t> quad_sizes = {4, 1000, 100004, 128, 784, 4096, 12, 2048};
+  const std::vector<size_t> odd_sizes = {1, 13, 1000, 3, 100003, 7, 784, 10};
+  for (const std::vector<size_t>* sizes : {&quad_sizes, &odd_sizes})
+    for (float weight_decay : {0.0f, 0.01f}) {
+      const AdamHyper h{.lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
+                        .weight_decay = weight_decay, .step = 7};
+      std::vector<std::vector<float>> value, grad, m, v;
+      std::vector<Tensor> value_t, grad_t, m_t, v_t;
+      std::vector<Bf16Tensor> grad_bf16, copies;
+      std::vector<ParamSlot> slots;
+      for (size_t s = 0; s < sizes->size(); ++s) {
+        const size_t count = (*sizes)[s];
+        value.push_back(random_floats(count));
+        grad.push_back(random_floats(count));
+        m.push_back(random_floats(count, -0.1f, 0.1f));
+        v.push_back(random_floats(count, 1e-4f, 1e-2f));
+        std::vector<uint16_t> bits(count);
+        for (size_t i = 0; i < count; ++i) bits[i] = to_bf16_bits(grad.back()[i]);
+        if (s % 2 == 0)  // the gradient the update sees is the bf16 one
+          for (size_t i = 0; i < count; ++i) grad.back()[i] = from_bf16_bits(bits[i]);
+        value_t.push_back(upload(value.back()));
+        grad_t.push_back(upload(grad.back()));
+        m_t.push_back(upload(m.back()));
+        v_t.push_back(upload(v.back()));
+        grad_bf16.push_back(upload_bf16(bits));
+        copies.push_back(poisoned_bf16(count));
+      }
+      for (size_t s = 0; s < sizes->size(); ++s) {
+        ParamSlot slot{value_t[s].data(), grad_t[s].data(), m_t[s].data(), v_t[s].data(), (*sizes)[s]};
+        if (s % 2 == 0) slot.grad_bf16 = grad_bf16[s].data(), slot.grad = nullptr;
+        if (s + 1 < sizes->size()) slot.value_bf16 = copies[s].data();
+        slots.push_back(slot);
+      }
+      ops().adam_update(slots, h);
+      const double correction1 = 1.0 - std::pow(double(h.beta1), 7.0);
+      const double correction2 = 1.0 - std::pow(double(h.beta2), 7.0);
+      for (size_t s = 0; s < sizes->size(); ++s) {
+        std::vector<double> want, tolerance;
+        for (size_t i = 0; i < value[s].size(); ++i) {
+          const double w = value[s][i], g = grad[s][i] + double(weight_decay) * w;
+          const double first = h.beta1 * double(m[s][i]) + (1 - double(h.beta1)) * g;
+          const double second = h.beta2 * double(v[s][i]) + (1 - double(h.beta2)) * g * g;
+          const double denominator = std::sqrt(second / correction2) + h.eps;
+          const double update = h.lr * (first / correction1) / denominator;
+          want.push_back(w - update);
+          // As in AdamUpdateMatchesReference: float bias corrections and the moment's rounding.
+          const double tol_m = 1e-6 * (std::abs(double(m[s][i])) + std::abs(g));
+          tolerance.push_back(1e-6 * std::abs(w) + 3e-5 * std::abs(update) +
+                              h.lr / correction1 * tol_m / denominator);
+        }
+        const std::string what = "mixed adam, slot " + std::to_string(s) + " of " +
+                                 std::to_string(sizes->size()) + ", weight decay " +
+                                 std::to_string(weight_decay);
+        const std::vector<float> got = value_t[s].to_vector();
+        expect_close(got, want, tolerance, what + ": value");
+        if (s + 1 == sizes->size()) continue;  // no copy asked for
+        std::vector<uint16_t> copy_want;
+        for (float stored : got) copy_want.push_back(to_bf16_bits(stored));
+        expect_equal(copies[s].to_vector(), copy_want, what + ": bf16 copy");
+      }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(MixedPrecisionOps, MixedPrecisionOps,
+                         ::testing::Values(Device::cpu, Device::cuda),
+                         [](const ::testing::TestParamInfo<Device>& info) {
+                           return to_string(info.param);
+                         });
 
 struct SgdCase {
   float momentum, dampening, weight_decay;

@@ -57,7 +57,8 @@ Trained train(Device device, const Dataset& data, const char* path, bool fast_pa
   Model model(Sequential::from_spec("784-128-10", 11, device));
   model.compile(adam({.lr = 1e-3f}));
   Trained out;
-  out.history = model.fit(data, {.epochs = 1, .batch_size = 64, .seed = 3, .fast_path = fast_path});
+  out.history = model.fit(data, {.epochs = 1, .batch_size = 64, .seed = 3, .fast_path = fast_path,
+                                 .precision = Precision::fp32});
   out.path = model.training_path();
   for (auto& [name, tensor] : model.optimizer().state())
     if (name.ends_with(".exp_avg")) out.first_moments.push_back(tensor->to_vector());

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 
 #include "leap/leap.h"
 
@@ -40,7 +41,8 @@ History train(const std::string& spec, Device device, bool fast_path, const Data
     model.compile(adam({.lr = 1e-3f}), DistillationLoss(2.0f, 0.5f));
   else
     model.compile(adam({.lr = 1e-3f}));
-  History history = model.fit(data, {.epochs = 1, .batch_size = 64, .seed = 3, .fast_path = fast_path});
+  History history = model.fit(data, {.epochs = 1, .batch_size = 64, .seed = 3, .fast_path = fast_path,
+                                     .precision = Precision::fp32});
   if (path) *path = model.training_path();
   out_network = std::move(model.network());
   return history;
@@ -102,6 +104,99 @@ TEST(CudaTraining, PredictorEqualsCpu) {
       for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-5) << batch << ":" << i;
     }
   }
+}
+
+// ---- mixed precision ------------------------------------------------------------------------
+
+struct Trained {
+  History history;
+  std::vector<float> weights;  // every parameter, joined
+  std::string path;
+};
+
+// One epoch from the spec's seeded weights in `precision`; relu_mode sets LEAP_BF16_RELU.
+Trained train_in(const std::string& spec, Device device, Precision precision, const Dataset& data,
+                 int batch = 64, const char* relu_mode = nullptr) {
+  struct Unset {
+    ~Unset() { unsetenv("LEAP_BF16_RELU"); }
+  } unset;
+  if (relu_mode) setenv("LEAP_BF16_RELU", relu_mode, 1);
+  Model model(Sequential::from_spec(spec, 11, device));
+  model.compile(adam({.lr = 1e-3f}));
+  Trained out;
+  out.history = model.fit(data, {.epochs = 1, .batch_size = batch, .seed = 3, .precision = precision});
+  out.path = model.training_path();
+  for (Parameter* p : model.network().parameters())
+    for (float v : p->value.to_vector()) out.weights.push_back(v);
+  return out;
+}
+
+// ||a - b|| / ||b||
+double relative_l2(const std::vector<float>& a, const std::vector<float>& b) {
+  double diff = 0, norm = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff += std::pow(a[i] - b[i], 2.0), norm += std::pow(b[i], 2.0);
+  return std::sqrt(diff / norm);
+}
+
+// Tolerances for N Adam steps in bf16 against fp32 from the same start (see test_precision.cpp
+// for why the weights part faster than the losses): mean loss within 3%, weights within 10%
+// relative L2. The training accuracies within 2 points.
+void expect_close_to_fp32(const Trained& low, const Trained& fp32, const std::string& what) {
+  const double loss = low.history.epochs[0].loss, reference = fp32.history.epochs[0].loss;
+  const double weights = relative_l2(low.weights, fp32.weights);
+  std::printf("%s: loss %.5f against fp32 %.5f, weights off by %.3e (relative L2); path: %s\n",
+              what.c_str(), loss, reference, weights, low.path.c_str());
+  EXPECT_NEAR(loss, reference, 0.03 * reference) << what;
+  EXPECT_LT(weights, 0.1) << what;
+  EXPECT_NEAR(low.history.epochs[0].accuracy, fp32.history.epochs[0].accuracy, 0.02) << what;
+}
+
+// The bf16 step (cuBLASLt epilogues, bf16 gradients, Adam writing bf16 weights) for 100 full
+// batches and a partial one (trained layer by layer, in bf16 too), against the fp32 GPU path,
+// with the ReLU gradient in each place it can go (LEAP_BF16_RELU), and at widths whose ReLU
+// mask rows need padding to 128 bits.
+TEST(CudaTraining, Bf16StepStaysCloseToFp32) {
+  if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
+  const Dataset data = synthetic_data(100 * 64 + 16, 784, 10, 5);
+  const Dataset wide = synthetic_data(40 * 256, 784, 10, 6);
+  const Trained fp32 = train_in("784-64-32-10", Device::cuda, Precision::fp32, data);
+  const Trained wide_fp32 = train_in("784-264-136-10", Device::cuda, Precision::fp32, wide, 256);
+  for (const char* mode : {"drelu_bgradb", "drelu_bgrad", "kernel"}) {
+    const Trained bf16 = train_in("784-64-32-10", Device::cuda, Precision::bf16, data, 64, mode);
+    EXPECT_NE(bf16.path.find("bf16 step"), std::string::npos) << bf16.path;
+    expect_close_to_fp32(bf16, fp32, std::string("784-64-32-10 bf16 step, ") + mode);
+    expect_close_to_fp32(train_in("784-264-136-10", Device::cuda, Precision::bf16, wide, 256, mode), wide_fp32,
+                         std::string("784-264-136-10 bf16 step, ") + mode);
+  }
+}
+
+// The fused seed step rounds its operands as the CPU's emulation does (to nearest, ties to
+// even), so in tf32 and bf16 the two compute the same function up to the order of the sums;
+// an operand that lands on the other side of a rounding boundary still moves a weight's Adam
+// step now and then. 100 steps: mean loss within 0.5%, weights within 2% relative L2.
+TEST(CudaTraining, FusedStepInTf32AndBf16MatchesTheCpuEmulation) {
+  if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
+  const Dataset data = synthetic_data(100 * 64 + 16, 784, 10, 7);
+  for (Precision precision : {Precision::tf32, Precision::bf16}) {
+    const Trained gpu = train_in("784-128-10", Device::cuda, precision, data);
+    const Trained cpu = train_in("784-128-10", Device::cpu, precision, data);
+    const double loss = gpu.history.epochs[0].loss, reference = cpu.history.epochs[0].loss;
+    const double weights = relative_l2(gpu.weights, cpu.weights);
+    std::printf("fused %s: loss %.6f against the CPU's %.6f, weights off by %.3e; path: %s\n",
+                to_string(precision).c_str(), loss, reference, weights, gpu.path.c_str());
+    EXPECT_NE(gpu.path.find("fused step"), std::string::npos) << gpu.path;
+    EXPECT_NEAR(loss, reference, 0.005 * reference);
+    EXPECT_LT(weights, 0.02);
+  }
+}
+
+TEST(CudaTraining, DefaultsToTf32OnTensorCores) {
+  if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
+  const DeviceInfo gpu = backend(Device::cuda).info();
+  EXPECT_EQ(backend(Device::cuda).default_precision(), gpu.tensor_cores ? Precision::tf32 : Precision::fp32);
+  EXPECT_FALSE(gpu.pci_bus_id.empty());
+  std::printf("%s: %d SMs at %d MHz, default %s\n", gpu.name.c_str(), gpu.compute_units, gpu.clock_mhz,
+              to_string(backend(Device::cuda).default_precision()).c_str());
 }
 
 }  // namespace

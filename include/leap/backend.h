@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "leap/device_info.h"
 #include "leap/dropout_mask.h"
+#include "leap/precision.h"
 #include "leap/tensor.h"
 
 namespace leap {
@@ -22,6 +24,11 @@ struct ParamSlot {
   float* state_a;  // Adam: first moment; SGD: momentum buffer
   float* state_b;  // Adam: second moment; SGD: unused
   size_t count;
+  // Mixed precision, Adam only: the gradient as bf16 bits (to_bf16_bits) in place of `grad`
+  // when not null; and when value_bf16 is not null, the updated value rounded to bf16 is
+  // written there too (the copy the next step's bf16 products read).
+  const uint16_t* grad_bf16 = nullptr;
+  uint16_t* value_bf16 = nullptr;
 };
 
 struct AdamHyper {
@@ -53,6 +60,7 @@ struct MlpEpochPlan {
   int64_t samples;
   int batch;
   float beta1, beta2, eps, weight_decay;
+  Precision precision = Precision::fp32;  // of the matrix products
   // Knowledge distillation: the teacher's logits [samples, classes], or null for plain
   // cross-entropy; the loss is then Backend::distillation_loss with these two settings.
   const float* soft_targets = nullptr;
@@ -90,6 +98,10 @@ class Backend {
   virtual ~Backend() = default;
   virtual Device device() const = 0;
   virtual std::string describe() const = 0;
+  virtual DeviceInfo info() const = 0;
+  // The precision of matrix products when the user names none: tf32 where tensor cores
+  // make it faster, else fp32.
+  virtual Precision default_precision() const = 0;
 
   // Memory. allocate never returns null: it throws leap::Error when memory is short.
   virtual void* allocate(size_t bytes) = 0;
@@ -101,14 +113,16 @@ class Backend {
   // Waits until all queued work is done (a no-op on the CPU).
   virtual void synchronize() = 0;
 
-  // y[batch,out] = x[batch,in] * w[out,in]^T + bias, then ReLU when `relu`.
+  // y[batch,out] = x[batch,in] * w[out,in]^T + bias, then ReLU when `relu`. The products'
+  // operands are rounded to `precision` (round_operand), sums and outputs stay fp32.
   virtual void linear_forward(const float* x, const float* w, const float* bias, float* y,
-                              int batch, int in, int out, bool relu) = 0;
+                              int batch, int in, int out, bool relu, Precision precision) = 0;
   // From dy[batch,out]: grad_w (+)= dy^T x, grad_b (+)= sum_rows dy, and, when grad_x is not
   // null, grad_x = dy * w. `accumulate` adds to the parameter gradients instead of overwriting.
+  // Operands of the two products are rounded to `precision`; the bias sum is fp32.
   virtual void linear_backward(const float* x, const float* w, const float* dy, float* grad_x,
                                float* grad_w, float* grad_b, int batch, int in, int out,
-                               bool accumulate) = 0;
+                               bool accumulate, Precision precision) = 0;
   // Inverted dropout: y[i] = keep ? x[i] / (1 - p) : 0, where element i is kept when
   // dropout_uniform(key, i) >= p. The mask depends only on (key, i), so the backward pass
   // applies the same call to the gradient, and every backend draws the same mask.
@@ -137,6 +151,10 @@ class Backend {
   // Counts rows whose arg-max equals the label, adding to *correct.
   virtual void count_correct(const float* logits, const int32_t* labels, int64_t* correct,
                              int batch, int classes) = 0;
+
+  // y[r, c] = x[r, c] rounded to bf16 (to_bf16_bits) for c < columns; y[r, c] = 0 for
+  // columns <= c < y_stride (padding that later products may read). x is [rows, columns].
+  virtual void to_bf16(const float* x, uint16_t* y, size_t rows, int columns, int y_stride) = 0;
 
   // One optimizer step over every slot.
   virtual void adam_update(std::span<const ParamSlot> slots, const AdamHyper& hyper) = 0;

@@ -24,6 +24,9 @@ struct EpochLogs {
   double seconds = 0, us_per_step = 0;
   int64_t steps = 0;
   float lr = 0;
+  int64_t samples = 0;  // training samples this epoch saw
+  // Energy the device drew over the epoch; NaN when it reports none (see energy.h).
+  double joules = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct History {
@@ -84,7 +87,8 @@ class EarlyStopping : public Callback {
 namespace leap {
 
 // Appends one JSON object per epoch to a file: epoch, loss, accuracy, val_loss,
-// val_accuracy, seconds, us_per_step, steps, lr (NaN figures are written as null).
+// val_accuracy, seconds, us_per_step, steps, lr, samples, joules (NaN figures are written as
+// null). `leap train` adds a last line {"compute": {...}}, the compute report.
 class JsonlLogger : public Callback {
  public:
   // Opens (truncates) the file now, so a bad path fails before training starts.
@@ -93,6 +97,8 @@ class JsonlLogger : public Callback {
   JsonlLogger(const JsonlLogger&) = delete;
   JsonlLogger& operator=(const JsonlLogger&) = delete;
   bool on_epoch_end(const EpochLogs& logs) override;
+  // Appends one line, a JSON object the caller wrote.
+  void write_line(const std::string& json_object);
 
  private:
   std::string path_;

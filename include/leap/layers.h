@@ -2,6 +2,7 @@
 #pragma once
 
 #include "leap/module.h"
+#include "leap/precision.h"
 #include "leap/random.h"
 
 namespace leap {
@@ -25,11 +26,15 @@ class Linear : public Module {
   Parameter& bias() { return bias_; }
   // Fuses a following ReLU into this layer's forward (set by Sequential).
   void fuse_relu(bool on) { fused_relu_ = on; }
+  // The precision of this layer's products (fp32 until set; Model::fit sets it).
+  void set_precision(Precision precision) { precision_ = precision; }
+  Precision precision() const { return precision_; }
 
  private:
   int in_, out_;
   Parameter weight_, bias_;
   bool fused_relu_ = false;
+  Precision precision_ = Precision::fp32;
   Tensor input_, output_;
 };
 

@@ -1,13 +1,17 @@
 // Everything a user of leap needs, in one include.
 #pragma once
 
+#include "leap/build_info.h"
 #include "leap/callbacks.h"
 #include "leap/checkpoint.h"
+#include "leap/compute_report.h"
 #include "leap/csv.h"
 #include "leap/data.h"
 #include "leap/data_files.h"
+#include "leap/device_info.h"
 #include "leap/dist.h"
 #include "leap/distill.h"
+#include "leap/energy.h"
 #include "leap/error.h"
 #include "leap/idx.h"
 #include "leap/interrupt.h"
@@ -16,6 +20,7 @@
 #include "leap/npy.h"
 #include "leap/onnx.h"
 #include "leap/optim.h"
+#include "leap/precision.h"
 #include "leap/predictor.h"
 #include "leap/report.h"
 #include "leap/safetensors.h"

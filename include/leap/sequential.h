@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "leap/module.h"
+#include "leap/precision.h"
 #include "leap/random.h"
 
 namespace leap {
@@ -44,6 +45,14 @@ class Sequential : public Module {
   Device device() const { return device_; }
   // Multiply-adds times two for one sample's forward pass.
   int64_t forward_flops_per_sample() const;
+  // The same for one sample's training step: forward, weight gradients, and the input
+  // gradients of every Linear layer but the first (the network's input is data, whose
+  // gradient nobody needs); 2*m*n*k per product, as for forward_flops_per_sample.
+  int64_t training_flops_per_sample() const;
+  // Sets the precision of every Linear layer's products.
+  void set_precision(Precision precision);
+  // The Linear layers' precision (fp32 for a network without any).
+  Precision precision() const;
 
  private:
   void refresh_fusion();

@@ -10,8 +10,10 @@
 #include "leap/callbacks.h"
 #include "leap/data.h"
 #include "leap/dist.h"
+#include "leap/energy.h"
 #include "leap/loss.h"
 #include "leap/optim.h"
+#include "leap/precision.h"
 #include "leap/schedule.h"
 #include "leap/sequential.h"
 #include "leap/training_checkpoint.h"
@@ -40,6 +42,10 @@ struct FitOptions {
   bool fast_path = true;
   // Print which path trains and why (Keras' verbose).
   bool verbose = false;
+  // The precision of the matrix products; empty: the device's default (Backend::
+  // default_precision: tf32 on GPUs with tensor cores, else fp32). Master weights, gradients'
+  // sums and optimizer state stay fp32 in every precision.
+  std::optional<Precision> precision;
 
   // Checkpoints (weights, optimizer, position, random state) go to this file, written
   // atomically, every `checkpoint_every` epochs (steps when checkpoint_in_steps) and when
@@ -99,6 +105,10 @@ class Model {
   Device device() const { return network_.device(); }
   // How the last fit trained: the backend's fast path, or layer by layer and why.
   const std::string& training_path() const { return training_path_; }
+  // The precision the last fit trained in.
+  Precision precision() const { return network_.precision(); }
+  // What measured the energy of the last fit's epochs, or why none was measured.
+  const std::string& energy_source() const { return energy_source_; }
 
  private:
   std::unique_ptr<MlpEpochRunner> plan_runner(const DataLoader& loader, const FitOptions& options);
@@ -115,6 +125,8 @@ class Model {
   std::optional<DistillationLoss> distillation_;
   std::string training_path_;
   std::string last_checkpoint_;  // "path (step N)" once this fit wrote one
+  std::unique_ptr<EnergyMeter> energy_meter_;  // null when the device reports no energy
+  std::string energy_source_;
 };
 
 }  // namespace leap

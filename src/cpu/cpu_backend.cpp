@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backends.h"
+#include "cpu/cpu_info.h"
 #include "leap/error.h"
 #include "shuffle_key.h"
 #include "small_batch_predictor.h"
@@ -52,6 +53,18 @@ void flush_denormals_on_every_thread() {
 
 size_t physical_host_bytes() {
   return size_t(sysconf(_SC_PHYS_PAGES)) * size_t(sysconf(_SC_PAGESIZE));
+}
+
+// The operands of a product in `precision`: `values` itself for fp32, else a rounded copy in
+// `scratch` (the emulation of tensor-core formats: fp32 products of rounded operands are exact).
+const float* rounded_operand(const float* values, size_t count, Precision precision,
+                             std::vector<float>& scratch) {
+  if (precision == Precision::fp32) return values;
+  scratch.resize(count);
+  float* out = scratch.data();
+#pragma omp parallel for simd if (count > kParallelThreshold)
+  for (size_t i = 0; i < count; ++i) out[i] = round_operand(values[i], precision);
+  return out;
 }
 
 size_t available_host_bytes() {
@@ -95,8 +108,14 @@ class CpuBackend final : public Backend {
   }
   void synchronize() override {}
 
+  DeviceInfo info() const override { return cpu_info(); }
+  Precision default_precision() const override { return Precision::fp32; }
+
   void linear_forward(const float* x, const float* w, const float* bias, float* y, int batch,
-                      int in, int out, bool relu) override {
+                      int in, int out, bool relu, Precision precision) override {
+    thread_local std::vector<float> x_scratch, w_scratch;
+    x = rounded_operand(x, size_t(batch) * in, precision, x_scratch);
+    w = rounded_operand(w, size_t(out) * in, precision, w_scratch);
     if (size_t(batch) * in * out <= kSmallProduct) {
       for (int row = 0; row < batch; ++row)
         for (int j = 0; j < out; ++j) {
@@ -118,12 +137,17 @@ class CpuBackend final : public Backend {
 
   void linear_backward(const float* x, const float* w, const float* dy, float* grad_x,
                        float* grad_w, float* grad_b, int batch, int in, int out,
-                       bool accumulate) override {
+                       bool accumulate, Precision precision) override {
+    thread_local std::vector<float> x_scratch, w_scratch, dy_scratch;
+    const float* dy_fp32 = dy;  // the bias gradient sums fp32 values
+    dy = rounded_operand(dy, size_t(batch) * out, precision, dy_scratch);
+    x = rounded_operand(x, size_t(batch) * in, precision, x_scratch);
+    if (grad_x) w = rounded_operand(w, size_t(out) * in, precision, w_scratch);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, batch, 1.0f, dy, out, x, in,
                 accumulate ? 1.0f : 0.0f, grad_w, in);
     if (!accumulate) std::fill(grad_b, grad_b + out, 0.0f);
     for (int row = 0; row < batch; ++row) {
-      const float* dy_row = dy + size_t(row) * out;
+      const float* dy_row = dy_fp32 + size_t(row) * out;
 #pragma omp simd
       for (int j = 0; j < out; ++j) grad_b[j] += dy_row[j];
     }
@@ -217,19 +241,36 @@ class CpuBackend final : public Backend {
       // Local restrict pointers: read through the slot, the stores might alias it, and the
       // compiler would fall back to scalar code.
       float* __restrict value = s.value;
-      const float* __restrict grad = s.grad;
       float* __restrict m = s.state_a;
       float* __restrict v = s.state_b;
       const size_t count = s.count;
       const float beta1 = h.beta1, beta2 = h.beta2, eps = h.eps, decay = h.weight_decay;
+      auto update = [=](float& w, float& first, float& second, float grad) {
+        const float g = grad + decay * w;
+        first = beta1 * first + (1.0f - beta1) * g;
+        second = beta2 * second + (1.0f - beta2) * g * g;
+        w -= step_size * first / (std::sqrt(second) / correction2_sqrt + eps);
+      };
+      if (s.grad_bf16 == nullptr && s.value_bf16 == nullptr) {
+        const float* __restrict grad = s.grad;
 #pragma omp parallel for simd if (count > kParallelThreshold)
+        for (size_t i = 0; i < count; ++i) update(value[i], m[i], v[i], grad[i]);
+        continue;
+      }
+      // Mixed precision: bf16 gradients in, a bf16 copy of the values out.
+#pragma omp parallel for if (count > kParallelThreshold)
       for (size_t i = 0; i < count; ++i) {
-        const float g = grad[i] + decay * value[i];
-        m[i] = beta1 * m[i] + (1.0f - beta1) * g;
-        v[i] = beta2 * v[i] + (1.0f - beta2) * g * g;
-        value[i] -= step_size * m[i] / (std::sqrt(v[i]) / correction2_sqrt + eps);
+        update(value[i], m[i], v[i], s.grad_bf16 ? from_bf16_bits(s.grad_bf16[i]) : s.grad[i]);
+        if (s.value_bf16) s.value_bf16[i] = to_bf16_bits(value[i]);
       }
     }
+  }
+
+  void to_bf16(const float* x, uint16_t* y, size_t rows, int columns, int y_stride) override {
+#pragma omp parallel for if (rows * size_t(y_stride) > kParallelThreshold)
+    for (size_t r = 0; r < rows; ++r)
+      for (int c = 0; c < y_stride; ++c)
+        y[r * y_stride + c] = c < columns ? to_bf16_bits(x[r * columns + c]) : 0;
   }
 
   void sgd_update(std::span<const ParamSlot> slots, const SgdHyper& h) override {

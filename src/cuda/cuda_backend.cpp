@@ -13,14 +13,31 @@
 namespace leap {
 namespace {
 
-std::string describe_device(int index) {
+DeviceInfo device_info(int index) {
   cudaDeviceProp properties{};
   LEAP_CUDA_CHECK(cudaGetDeviceProperties(&properties, index));
+  int clock_khz = 0;
+  LEAP_CUDA_CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, index));
+  char bus_id[32] = {};
+  LEAP_CUDA_CHECK(cudaDeviceGetPCIBusId(bus_id, sizeof bus_id, index));
+  DeviceInfo info;
+  info.device = Device::cuda;
+  info.index = index;
+  info.name = properties.name;
+  info.compute_units = properties.multiProcessorCount;
+  info.clock_mhz = clock_khz / 1000;
+  info.memory_bytes = int64_t(properties.totalGlobalMem);
+  info.capability = std::to_string(properties.major) + "." + std::to_string(properties.minor);
+  info.pci_bus_id = bus_id;
+  info.tensor_cores = properties.major >= 8;  // Ampere and later: TF32 and bf16 units
+  return info;
+}
+
+std::string describe_device(const DeviceInfo& info) {
   char text[512];
-  std::snprintf(text, sizeof text, "cuda:%d %s (%d SMs, %.1f GiB, cc %d.%d)", index,
-                properties.name, properties.multiProcessorCount,
-                double(properties.totalGlobalMem) / double(size_t(1) << 30), properties.major,
-                properties.minor);
+  std::snprintf(text, sizeof text, "cuda:%d %s (%d SMs, %.1f GiB, cc %s)", info.index,
+                info.name.c_str(), info.compute_units,
+                double(info.memory_bytes) / double(size_t(1) << 30), info.capability.c_str());
   return text;
 }
 
@@ -43,7 +60,8 @@ thread_local int this_thread_device = 0;
 }  // namespace
 
 CudaBackend::CudaBackend(int device_index)
-    : device_index_(device_index), description_(describe_device(device_index)) {
+    : device_index_(device_index), info_(device_info(device_index)),
+      description_(describe_device(info_)) {
   LEAP_CUDA_CHECK(cudaSetDevice(device_index_));
   // Non-blocking: no implicit synchronisation with the legacy default stream.
   LEAP_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
@@ -107,6 +125,22 @@ void use_cuda_device(int index) {
   open_device(index);
   LEAP_CUDA_CHECK(cudaSetDevice(index));
   this_thread_device = index;
+}
+
+std::string cuda_build_description() {
+  int runtime = 0;
+  cudaRuntimeGetVersion(&runtime);  // a static runtime answers without a driver
+  return "on (CUDA runtime " + std::to_string(runtime / 1000) + "." + std::to_string(runtime % 1000 / 10) +
+         ", kernels for sm_" LEAP_CUDA_ARCHITECTURES ", cuBLASLt)";
+}
+
+std::vector<DeviceInfo> cuda_device_infos() {
+  std::vector<DeviceInfo> devices;
+  if (!cuda_available()) return devices;
+  int count = 0;
+  LEAP_CUDA_CHECK(cudaGetDeviceCount(&count));
+  for (int index = 0; index < count; ++index) devices.push_back(device_info(index));
+  return devices;
 }
 
 Backend& cuda_backend() {

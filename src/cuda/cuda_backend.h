@@ -26,6 +26,11 @@ class CudaBackend final : public Backend {
 
   Device device() const override { return Device::cuda; }
   std::string describe() const override { return description_; }
+  DeviceInfo info() const override { return info_; }
+  Precision default_precision() const override {
+    return info_.tensor_cores ? Precision::tf32 : Precision::fp32;
+  }
+  cuda_detail::Matmul& matmul() { return *matmul_; }
 
   void* allocate(size_t bytes) override { return allocator_.allocate(bytes); }
   void release(void* pointer) override { allocator_.release(pointer); }
@@ -36,10 +41,10 @@ class CudaBackend final : public Backend {
   void synchronize() override;
 
   void linear_forward(const float* x, const float* w, const float* bias, float* y, int batch,
-                      int in, int out, bool relu) override;
+                      int in, int out, bool relu, Precision precision) override;
   void linear_backward(const float* x, const float* w, const float* dy, float* grad_x,
                        float* grad_w, float* grad_b, int batch, int in, int out,
-                       bool accumulate) override;
+                       bool accumulate, Precision precision) override;
   void dropout(const float* x, float* y, size_t count, float p, uint64_t key) override;
   void relu_forward(const float* x, float* y, size_t count) override;
   void relu_backward(const float* y, float* grad, size_t count) override;
@@ -50,6 +55,7 @@ class CudaBackend final : public Backend {
                          float temperature, float alpha) override;
   void count_correct(const float* logits, const int32_t* labels, int64_t* correct, int batch,
                      int classes) override;
+  void to_bf16(const float* x, uint16_t* y, size_t rows, int columns, int y_stride) override;
   void adam_update(std::span<const ParamSlot> slots, const AdamHyper& hyper) override;
   void sgd_update(std::span<const ParamSlot> slots, const SgdHyper& hyper) override;
   void gather_rows(const float* src, const int32_t* index, float* dst, int count,
@@ -64,6 +70,7 @@ class CudaBackend final : public Backend {
 
  private:
   int device_index_;
+  DeviceInfo info_;
   std::string description_;
   cudaStream_t stream_ = nullptr;
   CachingAllocator allocator_;

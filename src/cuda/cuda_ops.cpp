@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "cuda/bf16_convert.h"
 #include "cuda/cross_entropy.h"
 #include "cuda/cuda_backend.h"
 #include "cuda/elementwise.h"
@@ -26,6 +27,8 @@ void for_each_slot_batch(std::span<const ParamSlot> slots, Launch launch) {
       batch.grad[j] = slot.grad;
       batch.state_a[j] = slot.state_a;
       batch.state_b[j] = slot.state_b;
+      batch.grad_bf16[j] = reinterpret_cast<const __nv_bfloat16*>(slot.grad_bf16);
+      batch.value_bf16[j] = reinterpret_cast<__nv_bfloat16*>(slot.value_bf16);
       batch.start[j + 1] = batch.start[j] + slot.count;
     }
     launch(batch);
@@ -35,15 +38,15 @@ void for_each_slot_batch(std::span<const ParamSlot> slots, Launch launch) {
 }  // namespace
 
 void CudaBackend::linear_forward(const float* x, const float* w, const float* bias, float* y,
-                                 int batch, int in, int out, bool relu) {
-  cuda_detail::linear_forward(*matmul_, x, w, bias, y, batch, in, out, relu);
+                                 int batch, int in, int out, bool relu, Precision precision) {
+  cuda_detail::linear_forward(*matmul_, x, w, bias, y, batch, in, out, relu, precision);
 }
 
 void CudaBackend::linear_backward(const float* x, const float* w, const float* dy,
                                   float* grad_x, float* grad_w, float* grad_b, int batch,
-                                  int in, int out, bool accumulate) {
+                                  int in, int out, bool accumulate, Precision precision) {
   cuda_detail::linear_backward(*matmul_, x, w, dy, grad_x, grad_w, grad_b, batch, in, out,
-                               accumulate, stream_);
+                               accumulate, precision, stream_);
 }
 
 void CudaBackend::dropout(const float* x, float* y, size_t count, float p, uint64_t key) {
@@ -91,6 +94,11 @@ void CudaBackend::adam_update(std::span<const ParamSlot> slots, const AdamHyper&
   for_each_slot_batch(slots, [&](const cuda_detail::SlotBatch& batch) {
     cuda_detail::launch_adam(batch, scalars, stream_);
   });
+}
+
+void CudaBackend::to_bf16(const float* x, uint16_t* y, size_t rows, int columns, int y_stride) {
+  cuda_detail::launch_to_bf16(x, reinterpret_cast<__nv_bfloat16*>(y), rows, columns, y_stride,
+                              stream_);
 }
 
 void CudaBackend::sgd_update(std::span<const ParamSlot> slots, const SgdHyper& h) {

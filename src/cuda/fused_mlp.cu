@@ -3,6 +3,7 @@
 #include "cuda/adam_math.cuh"
 #include "cuda/cuda_check.h"
 #include "cuda/fused_mlp.h"
+#include "cuda/operand_rounding.cuh"
 
 namespace leap::cuda_detail {
 namespace {
@@ -26,7 +27,9 @@ __device__ inline const float* sample_row(const FusedMlpArgs& a, int64_t batch_i
 
 // hidden = relu(x w1^T + b1) for a 4x4 tile of (samples, units) per block. Its warps split
 // the inputs and their lanes stride through them, so rows of x and w1 are read coalesced
-// with many loads in flight; shared memory joins the warps' partial sums.
+// with many loads in flight; shared memory joins the warps' partial sums. Every product's
+// operands are rounded to the step's precision (kDropped bits, operand_rounding.cuh).
+template <int kDropped>
 __global__ void __launch_bounds__(kForwardWarps * 32) hidden_forward_kernel(FusedMlpArgs a) {
   __shared__ float partial[kForwardWarps][kTileRows * kTileUnits];
   const int unit_tiles = a.hid / kTileUnits;
@@ -41,8 +44,8 @@ __global__ void __launch_bounds__(kForwardWarps * 32) hidden_forward_kernel(Fuse
 #pragma unroll 4
   for (int k = warp * 32 + lane; k < a.in; k += kForwardWarps * 32) {
     float xv[kTileRows], wv[kTileUnits];
-    for (int i = 0; i < kTileRows; ++i) xv[i] = __ldg(x[i] + k);
-    for (int j = 0; j < kTileUnits; ++j) wv[j] = w[j][k];
+    for (int i = 0; i < kTileRows; ++i) xv[i] = rounded<kDropped>(__ldg(x[i] + k));
+    for (int j = 0; j < kTileUnits; ++j) wv[j] = rounded<kDropped>(w[j][k]);
     for (int i = 0; i < kTileRows; ++i)
       for (int j = 0; j < kTileUnits; ++j) sum[i][j] = fmaf(xv[i], wv[j], sum[i][j]);
   }
@@ -86,18 +89,21 @@ __device__ inline SoftTerm soft_term(float z, float z_peak, const float* teacher
   return {warp_sum(valid ? p * (log_p - log_q) : 0.0f), valid ? q_e / q_total - p : 0.0f};
 }
 
-// One block per sample: logits, softmax cross-entropy (or the distillation loss), d(loss)/d(logits), and the hidden
-// gradient through the old output weights, masked by the ReLU.
+// One block per sample: logits, softmax cross-entropy (or the distillation loss),
+// d(loss)/d(logits), and the hidden gradient through the old output weights, masked by the
+// ReLU. The hidden values are staged rounded (rounding keeps their sign, so the ReLU mask
+// reads the same).
+template <int kDropped>
 __global__ void __launch_bounds__(kRowThreads) head_row_kernel(FusedMlpArgs a) {
   extern __shared__ float s_hidden[];  // [hid], then the logits [classes]
   float* s_z = s_hidden + a.hid;
   const int r = blockIdx.x, H = a.hid, C = a.classes;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = kRowThreads / 32;
-  for (int k = threadIdx.x; k < H; k += kRowThreads) s_hidden[k] = a.hidden[r * H + k];
+  for (int k = threadIdx.x; k < H; k += kRowThreads) s_hidden[k] = rounded<kDropped>(a.hidden[r * H + k]);
   __syncthreads();
   for (int c = warp; c < C; c += warps) {
     float z = 0;
-    for (int k = lane; k < H; k += 32) z = fmaf(s_hidden[k], a.weights.w2[c * H + k], z);
+    for (int k = lane; k < H; k += 32) z = fmaf(s_hidden[k], rounded<kDropped>(a.weights.w2[c * H + k]), z);
     z = warp_sum(z);
     if (lane == 0) s_z[c] = z + a.weights.b2[c];
   }
@@ -127,25 +133,31 @@ __global__ void __launch_bounds__(kRowThreads) head_row_kernel(FusedMlpArgs a) {
     }
     if (lane < C) {
       dz /= a.batch;
-      s_z[lane] = dz;
+      s_z[lane] = rounded<kDropped>(dz);  // an operand below; the bias gradient sums dz itself
       a.grad_logits[r * C + lane] = dz;
     }
   }
   __syncthreads();
   for (int k = threadIdx.x; k < H; k += kRowThreads) {
     float g = 0;
-    for (int c = 0; c < C; ++c) g = fmaf(s_z[c], a.weights.w2[c * H + k], g);
+    for (int c = 0; c < C; ++c) g = fmaf(s_z[c], rounded<kDropped>(a.weights.w2[c * H + k]), g);
     a.grad_hidden[r * H + k] = s_hidden[k] > 0.0f ? g : 0.0f;
   }
 }
 
 // Copies `count` floats (a multiple of 4, 16-byte aligned) into shared memory with 16-byte
-// loads, unrolled so that a thread's loads are in flight together rather than one by one.
+// loads, unrolled so that a thread's loads are in flight together rather than one by one;
+// rounded to kDropped bits (none by default).
+template <int kDropped = 0>
 __device__ inline void stage(float* target, const float* source, int count) {
   const float4* from = reinterpret_cast<const float4*>(source);
   float4* to = reinterpret_cast<float4*>(target);
 #pragma unroll 8
-  for (int i = threadIdx.x; i < count / 4; i += blockDim.x) to[i] = __ldg(from + i);
+  for (int i = threadIdx.x; i < count / 4; i += blockDim.x) {
+    float4 v = __ldg(from + i);
+    to[i] = make_float4(rounded<kDropped>(v.x), rounded<kDropped>(v.y), rounded<kDropped>(v.z),
+                        rounded<kDropped>(v.w));
+  }
 }
 
 // Sums one value per lane over a warp in a fixed tree, so the result is reproducible.
@@ -169,7 +181,9 @@ __device__ inline void prefetch_next_batch(const FusedMlpArgs& a, int64_t next) 
 // hidden units of w1 each (one input position per thread, the batch's rows read coalesced);
 // the next `classes` blocks take one row of w2 and its bias each; the last block takes the
 // hidden bias and the loss. Sums over the batch read shared memory, never one global value
-// after another. The last block to finish moves the state on.
+// after another. The last block to finish moves the state on. Products round their operands;
+// bias gradients sum unrounded values.
+template <int kDropped>
 __global__ void __launch_bounds__(kInputsPerBlock) update_kernel(FusedMlpArgs a, int w1_blocks) {
   __shared__ __align__(16) float s_batch[kMaxStaged];  // the block's batch-sized operand
   __shared__ int64_t s_offset[kMaxBatch];
@@ -184,7 +198,7 @@ __global__ void __launch_bounds__(kInputsPerBlock) update_kernel(FusedMlpArgs a,
     const int unit0 = block / input_tiles * kUnitsPerBlock;
     const int k = block % input_tiles * kInputsPerBlock + tid;
     for (int i = tid; i < B * kUnitsPerBlock; i += blockDim.x)
-      s_batch[i] = a.grad_hidden[(i / kUnitsPerBlock) * H + unit0 + i % kUnitsPerBlock];
+      s_batch[i] = rounded<kDropped>(a.grad_hidden[(i / kUnitsPerBlock) * H + unit0 + i % kUnitsPerBlock]);
     for (int r = tid; r < B; r += blockDim.x)
       s_offset[r] = int64_t(a.state->order[batch_index * B + r]) * a.in;
     __syncthreads();
@@ -192,7 +206,7 @@ __global__ void __launch_bounds__(kInputsPerBlock) update_kernel(FusedMlpArgs a,
       float g[kUnitsPerBlock] = {};
 #pragma unroll 16
       for (int r = 0; r < B; ++r) {
-        const float x = __ldg(a.images + s_offset[r] + k);
+        const float x = rounded<kDropped>(__ldg(a.images + s_offset[r] + k));
         for (int j = 0; j < kUnitsPerBlock; ++j) g[j] = fmaf(s_batch[r * kUnitsPerBlock + j], x, g[j]);
       }
       for (int j = 0; j < kUnitsPerBlock; ++j) {
@@ -202,14 +216,14 @@ __global__ void __launch_bounds__(kInputsPerBlock) update_kernel(FusedMlpArgs a,
     }
   } else if (block < w1_blocks + C) {
     const int c = block - w1_blocks;
-    stage(s_batch, a.hidden, B * H);
+    stage<kDropped>(s_batch, a.hidden, B * H);
     __syncthreads();
     __shared__ float s_dz[kMaxBatch];
     for (int r = tid; r < B; r += blockDim.x) s_dz[r] = a.grad_logits[r * C + c];
     __syncthreads();
     for (int k = tid; k < H; k += blockDim.x) {
       float g = 0;
-      for (int r = 0; r < B; ++r) g = fmaf(s_dz[r], s_batch[r * H + k], g);
+      for (int r = 0; r < B; ++r) g = fmaf(rounded<kDropped>(s_dz[r]), s_batch[r * H + k], g);
       adam_apply(a.weights.w2[c * H + k], a.weights.m_w2[c * H + k], a.weights.v_w2[c * H + k], g, h);
     }
     if (warp == 0) {
@@ -258,15 +272,28 @@ bool fused_mlp_supports(int batch, int in, int hid, int classes) {
          classes <= 32;
 }
 
-void launch_fused_mlp_step(const FusedMlpArgs& a, cudaStream_t stream) {
+namespace {
+
+template <int kDropped>
+void launch_step(const FusedMlpArgs& a, cudaStream_t stream) {
   const int forward_blocks = (a.batch / kTileRows) * (a.hid / kTileUnits);
-  hidden_forward_kernel<<<forward_blocks, kForwardWarps * 32, 0, stream>>>(a);
+  hidden_forward_kernel<kDropped><<<forward_blocks, kForwardWarps * 32, 0, stream>>>(a);
   LEAP_CUDA_CHECK_LAUNCH();
-  head_row_kernel<<<a.batch, kRowThreads, sizeof(float) * (a.hid + a.classes), stream>>>(a);
+  head_row_kernel<kDropped><<<a.batch, kRowThreads, sizeof(float) * (a.hid + a.classes), stream>>>(a);
   LEAP_CUDA_CHECK_LAUNCH();
   const int w1_blocks = (a.in + kInputsPerBlock - 1) / kInputsPerBlock * (a.hid / kUnitsPerBlock);
-  update_kernel<<<w1_blocks + a.classes + 1, kInputsPerBlock, 0, stream>>>(a, w1_blocks);
+  update_kernel<kDropped><<<w1_blocks + a.classes + 1, kInputsPerBlock, 0, stream>>>(a, w1_blocks);
   LEAP_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+void launch_fused_mlp_step(const FusedMlpArgs& a, cudaStream_t stream) {
+  switch (a.precision) {
+    case Precision::fp32: return launch_step<dropped_bits(Precision::fp32)>(a, stream);
+    case Precision::tf32: return launch_step<dropped_bits(Precision::tf32)>(a, stream);
+    case Precision::bf16: return launch_step<dropped_bits(Precision::bf16)>(a, stream);
+  }
 }
 
 }  // namespace leap::cuda_detail

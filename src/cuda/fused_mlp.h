@@ -11,6 +11,7 @@
 #include "cuda/mlp_weights.h"
 #include "cuda/optimizer.h"
 #include "cuda/runner_kernels.h"
+#include "leap/precision.h"
 
 namespace leap::cuda_detail {
 
@@ -34,6 +35,9 @@ struct FusedMlpArgs {
   // batch's rows, so that the next forward finds them there rather than in HBM.
   int64_t samples;
   bool prefetch_next;
+  // Operands of every product are rounded to this precision (tensor cores' function,
+  // computed with FMA: at this size the matrix units would not be faster).
+  Precision precision;
 };
 
 // The shapes the fused step handles; others take the layer-by-layer graph.

@@ -32,7 +32,10 @@ FusedMlpRunner::FusedMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan)
       blocks_done_(Tensor::zeros({1}, DType::int32, Device::cuda)) {}
 
 std::string FusedMlpRunner::describe() const {
-  return std::string("CUDA graph of the fused step (3 wide kernels a step, fp32, ") +
+  const std::string arithmetic = plan_.precision == Precision::fp32
+                                     ? "fp32"
+                                     : "fp32 FMA on " + to_string(plan_.precision) + "-rounded operands";
+  return "CUDA graph of the fused step (3 wide kernels a step, " + arithmetic + ", " +
          (plan_.soft_targets ? "distillation loss; " : "cross-entropy; ") +
          std::to_string(kStepsPerGraph) + " steps replayed per launch)";
 }
@@ -59,7 +62,8 @@ void FusedMlpRunner::queue_step() {
                     plan_.temperature,
                     plan_.alpha,
                     plan_.samples,
-                    prefetch_next_batch()};
+                    prefetch_next_batch(),
+                    plan_.precision};
   launch_fused_mlp_step(args, stream_);
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "cuda/bf16_mlp_runner.h"
 #include "cuda/cluster_mlp_runner.h"
 
 #include "cuda/cuda_backend.h"
@@ -45,6 +46,7 @@ void GraphRunner::run(const int32_t* order, int64_t first_batch, int64_t steps, 
                       float lr, double* loss_sum, int64_t* correct) {
   const RunnerState start{order, first_batch, adam_step, lr, 0.0, 0};
   backend_.copy_from_host(state_, &start, sizeof start);
+  before_run();
   int64_t done = 0;
   if (!warmed_up_ && done < steps) {
     queue_step();  // allocates whatever the library allocates lazily, outside any capture
@@ -67,16 +69,18 @@ void GraphRunner::run(const int32_t* order, int64_t first_batch, int64_t steps, 
 
 namespace leap {
 
-// The fused step as a graph where the shape allows it, else the layer calls as a graph.
-// The persistent cluster kernel (cluster_mlp.cu) runs only when asked for: measured on an
-// H100 it is slower than the fused graph (25.7 against 19.4 us a step, 2026-11-24; its
-// exchange between blocks waits ~5 us a step). LEAP_TRAINING_PATH=cluster|fused|layers
-// forces a path (for benchmarks and tests); a forced path that cannot run is an error.
+// The fused step as a graph where the shape allows it (in any precision: it rounds its
+// operands); else in bf16 the mixed-precision step (bf16_mlp_runner.h); else the layer calls
+// as a graph. The persistent cluster kernel (cluster_mlp.cu) runs only when asked for:
+// measured on an H100 it is slower than the fused graph (25.7 against 19.4 us a step,
+// 2026-11-24; its exchange between blocks waits ~5 us a step).
+// LEAP_TRAINING_PATH=cluster|fused|bf16|layers forces a path (for benchmarks and tests); a
+// forced path that cannot run is an error.
 std::unique_ptr<MlpEpochRunner> CudaBackend::plan_mlp_epoch(const MlpEpochPlan& plan) {
   const char* forced = std::getenv("LEAP_TRAINING_PATH");
   const std::string choice = forced ? forced : "";
-  check(choice.empty() || choice == "cluster" || choice == "fused" || choice == "layers",
-        "LEAP_TRAINING_PATH must be cluster, fused or layers, not '" + choice + "'");
+  check(choice.empty() || choice == "cluster" || choice == "fused" || choice == "bf16" || choice == "layers",
+        "LEAP_TRAINING_PATH must be cluster, fused, bf16 or layers, not '" + choice + "'");
   if (choice == "cluster") {
     std::string why_not;
     std::unique_ptr<MlpEpochRunner> runner = cuda_detail::ClusterMlpRunner::create(*this, plan, &why_not);
@@ -85,7 +89,15 @@ std::unique_ptr<MlpEpochRunner> CudaBackend::plan_mlp_epoch(const MlpEpochPlan& 
   }
   const bool fused = cuda_detail::fused_mlp_fits(plan);
   check(choice != "fused" || fused, "LEAP_TRAINING_PATH=fused: the fused step does not fit this model");
-  if (fused && choice != "layers") return std::make_unique<cuda_detail::FusedMlpRunner>(*this, plan);
+  if (fused && choice.empty()) return std::make_unique<cuda_detail::FusedMlpRunner>(*this, plan);
+  if (choice == "fused") return std::make_unique<cuda_detail::FusedMlpRunner>(*this, plan);
+  if (plan.precision == Precision::bf16 && choice != "layers") {
+    std::string why_not;
+    std::unique_ptr<MlpEpochRunner> runner = cuda_detail::Bf16MlpRunner::create(*this, plan, &why_not);
+    check(runner != nullptr || choice != "bf16", "LEAP_TRAINING_PATH=bf16: " + why_not);
+    if (runner) return runner;
+  }
+  check(choice != "bf16", "LEAP_TRAINING_PATH=bf16 needs --precision bf16");
   // One multi-tensor Adam launch takes every parameter: two slots a layer.
   if (plan.layers.empty() || 2 * plan.layers.size() > size_t(cuda_detail::kMaxSlots)) return nullptr;
   return std::make_unique<cuda_detail::LayerStepRunner>(*this, plan);

@@ -29,6 +29,9 @@ class GraphRunner : public MlpEpochRunner {
   // Queues one training step on the stream (eagerly, or into a graph being captured); it
   // must leave the state on the next batch and step.
   virtual void queue_step() = 0;
+  // Queued eagerly at the start of every run, before its steps (the weights may have
+  // changed in between: a partial batch trained layer by layer, weights loaded).
+  virtual void before_run() {}
 
   CudaBackend& backend_;
   MlpEpochPlan plan_;

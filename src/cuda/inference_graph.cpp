@@ -62,7 +62,7 @@ class InferenceGraph final : public InferenceRunner {
     for (size_t l = 0; l < plan_.layers.size(); ++l) {
       const MlpLayer& layer = plan_.layers[l];
       backend_.linear_forward(x, layer.weight, layer.bias, outputs_[l].data(), plan_.batch,
-                              layer.in, layer.out, layer.relu);
+                              layer.in, layer.out, layer.relu, Precision::fp32);
       x = outputs_[l].data();
     }
     LEAP_CUDA_CHECK(cudaMemcpyAsync(pinned_logits_, outputs_.back().data(),

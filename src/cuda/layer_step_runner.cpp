@@ -19,8 +19,8 @@ LayerStepRunner::LayerStepRunner(CudaBackend& backend, const MlpEpochPlan& plan)
 }
 
 std::string LayerStepRunner::describe() const {
-  return "CUDA graph of layer calls (cuBLASLt products; " + std::to_string(kStepsPerGraph) +
-         " steps replayed per launch)";
+  return "CUDA graph of layer calls (cuBLASLt " + to_string(plan_.precision) + " products; " +
+         std::to_string(kStepsPerGraph) + " steps replayed per launch)";
 }
 
 void LayerStepRunner::queue_step() {
@@ -35,7 +35,7 @@ void LayerStepRunner::queue_step() {
   for (int l = 0; l < layers; ++l) {
     const MlpLayer& layer = plan_.layers[l];
     backend_.linear_forward(x, layer.weight, layer.bias, outputs_[l].data(), batch, layer.in,
-                            layer.out, layer.relu);
+                            layer.out, layer.relu, plan_.precision);
     x = outputs_[l].data();
   }
   if (plan_.soft_targets)
@@ -50,7 +50,7 @@ void LayerStepRunner::queue_step() {
     const float* input = l > 0 ? outputs_[l - 1].data() : inputs_.data();
     float* grad_input = l > 0 ? grads_[l - 1].data() : nullptr;
     backend_.linear_backward(input, layer.weight, grads_[l].data(), grad_input, layer.grad_weight,
-                             layer.grad_bias, batch, layer.in, layer.out, false);
+                             layer.grad_bias, batch, layer.in, layer.out, false, plan_.precision);
     if (l > 0 && plan_.layers[l - 1].relu)
       backend_.relu_backward(outputs_[l - 1].data(), grads_[l - 1].data(), size_t(batch) * layer.in);
   }

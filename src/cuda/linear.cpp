@@ -15,7 +15,7 @@ static void check_sizes(const char* operation, int batch, int in, int out) {
 }
 
 void linear_forward(Matmul& matmul, const float* x, const float* w, const float* bias, float* y,
-                    int batch, int in, int out, bool relu) {
+                    int batch, int in, int out, bool relu, Precision precision) {
   check_sizes("linear_forward", batch, in, out);
   if (batch == 0) return;
   // y^T[out,batch] = w[out,in] x^T[in,batch]: column-major w is w^T[in,out], hence A^T.
@@ -25,13 +25,14 @@ void linear_forward(Matmul& matmul, const float* x, const float* w, const float*
                   .epilogue = relu ? Epilogue::relu_bias : Epilogue::bias,
                   .align_a = Matmul::alignment(w),
                   .align_b = Matmul::alignment(x),
-                  .align_d = Matmul::alignment(y)};
-  matmul.run(shape, w, x, y, 0.0f, bias);
+                  .align_d = Matmul::alignment(y),
+                  .precision = precision};
+  matmul.run(shape, {.a = w, .b = x, .d = y, .bias = const_cast<float*>(bias)});
 }
 
 void linear_backward(Matmul& matmul, const float* x, const float* w, const float* dy,
                      float* grad_x, float* grad_w, float* grad_b, int batch, int in, int out,
-                     bool accumulate, cudaStream_t stream) {
+                     bool accumulate, Precision precision, cudaStream_t stream) {
   check_sizes("linear_backward", batch, in, out);
   if (batch == 0) {  // empty sums: gradients are zero (or unchanged when accumulating)
     if (!accumulate) {
@@ -46,8 +47,9 @@ void linear_backward(Matmul& matmul, const float* x, const float* w, const float
                          .lda = in, .ldb = out, .ldd = in,
                          .align_a = Matmul::alignment(x),
                          .align_b = Matmul::alignment(dy),
-                         .align_d = Matmul::alignment(grad_w)};
-  matmul.run(weight_shape, x, dy, grad_w, accumulate ? 1.0f : 0.0f);
+                         .align_d = Matmul::alignment(grad_w),
+                         .precision = precision};
+  matmul.run(weight_shape, {.a = x, .b = dy, .d = grad_w, .beta = accumulate ? 1.0f : 0.0f});
   launch_bias_grad(dy, grad_b, batch, out, accumulate, stream);
   if (!grad_x) return;
   // grad_x^T[in,batch] = w^T[in,out] dy^T[out,batch]: both as stored, no transposes.
@@ -55,8 +57,9 @@ void linear_backward(Matmul& matmul, const float* x, const float* w, const float
                         .lda = in, .ldb = out, .ldd = in,
                         .align_a = Matmul::alignment(w),
                         .align_b = Matmul::alignment(dy),
-                        .align_d = Matmul::alignment(grad_x)};
-  matmul.run(input_shape, w, dy, grad_x, 0.0f);
+                        .align_d = Matmul::alignment(grad_x),
+                        .precision = precision};
+  matmul.run(input_shape, {.a = w, .b = dy, .d = grad_x});
 }
 
 }  // namespace leap::cuda_detail

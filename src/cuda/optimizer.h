@@ -2,6 +2,7 @@
 // pointers travel in the kernel's parameters (no device-side table to build and copy).
 #pragma once
 
+#include <cuda_bf16.h>
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -16,6 +17,10 @@ struct SlotBatch {
   const float* grad[kMaxSlots];
   float* state_a[kMaxSlots];  // Adam: first moment; SGD: momentum buffer
   float* state_b[kMaxSlots];  // Adam: second moment
+  // Adam in mixed precision: a bf16 gradient read in place of `grad` when not null, and a
+  // bf16 copy of the updated value written when not null.
+  const __nv_bfloat16* grad_bf16[kMaxSlots];
+  __nv_bfloat16* value_bf16[kMaxSlots];
   size_t start[kMaxSlots + 1];  // slot s covers [start[s], start[s+1]) of the joined elements
   int slots;
 };

@@ -4,14 +4,18 @@
 namespace leap::cuda_detail {
 namespace {
 
+__device__ inline void store(float* target, float value) { *target = value; }
+__device__ inline void store(__nv_bfloat16* target, float value) { *target = __float2bfloat16_rn(value); }
+
+template <typename Input>
 __global__ void gather_batch_kernel(const RunnerState* state, const float* images,
-                                    const int32_t* labels, float* inputs, int32_t* batch_labels,
+                                    const int32_t* labels, Input* inputs, int32_t* batch_labels,
                                     int batch, int width) {
   const int row = blockIdx.x;
   const int32_t sample = state->order[state->batch_index * batch + row];
   const float* source = images + size_t(sample) * width;
-  float* target = inputs + size_t(row) * width;
-  for (int i = threadIdx.x; i < width; i += blockDim.x) target[i] = source[i];
+  Input* target = inputs + size_t(row) * width;
+  for (int i = threadIdx.x; i < width; i += blockDim.x) store(target + i, source[i]);
   if (threadIdx.x == 0) batch_labels[row] = labels[sample];
 }
 
@@ -45,6 +49,14 @@ void launch_gather_batch(const RunnerState* state, const float* images, const in
 void launch_gather_rows(const RunnerState* state, const float* table, float* rows, int batch,
                         int width, cudaStream_t stream) {
   gather_rows_kernel<<<batch, 32, 0, stream>>>(state, table, rows, batch, width);
+  LEAP_CUDA_CHECK_LAUNCH();
+}
+
+void launch_gather_batch_bf16(const RunnerState* state, const float* images, const int32_t* labels,
+                              __nv_bfloat16* inputs, int32_t* batch_labels, int batch, int width,
+                              cudaStream_t stream) {
+  gather_batch_kernel<<<batch, 128, 0, stream>>>(state, images, labels, inputs, batch_labels,
+                                                 batch, width);
   LEAP_CUDA_CHECK_LAUNCH();
 }
 

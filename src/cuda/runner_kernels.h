@@ -1,6 +1,7 @@
 // The small kernels of the graph runner, which keep the step-to-step state on the device.
 #pragma once
 
+#include <cuda_bf16.h>
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
@@ -25,6 +26,10 @@ void launch_gather_batch(const RunnerState* state, const float* images, const in
 // rows[row] = table[order[batch_index * batch + row]] for row < batch (rows of `width`).
 void launch_gather_rows(const RunnerState* state, const float* table, float* rows, int batch,
                         int width, cudaStream_t stream);
+// The same gather with the inputs rounded to bf16, for the mixed-precision step.
+void launch_gather_batch_bf16(const RunnerState* state, const float* images, const int32_t* labels,
+                              __nv_bfloat16* inputs, int32_t* batch_labels, int batch, int width,
+                              cudaStream_t stream);
 // Moves to the next batch and counts the Adam step.
 void launch_advance(RunnerState* state, cudaStream_t stream);
 // Adds the run's loss sum and correct count to the caller's.

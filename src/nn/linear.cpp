@@ -44,7 +44,7 @@ Tensor Linear::forward(const Tensor& input) {
   Tensor output({batch, out_}, DType::float32, input.device());
   backend(input.device())
       .linear_forward(input.data(), weight_.value.data(), bias_.value.data(), output.data(),
-                      batch, in_, out_, fused_relu_);
+                      batch, in_, out_, fused_relu_, precision_);
   if (training_) input_ = input;
   return output;
 }
@@ -62,7 +62,7 @@ Tensor Linear::backward(const Tensor& grad_output, bool need_input_grad) {
   backend(input_.device())
       .linear_backward(input_.data(), weight_.value.data(), grad_output.data(),
                        need_input_grad ? grad_input.data() : nullptr, weight_.grad.data(),
-                       bias_.grad.data(), batch, in_, out_, accumulate);
+                       bias_.grad.data(), batch, in_, out_, accumulate, precision_);
   weight_.has_grad = bias_.has_grad = true;
   input_ = Tensor();
   return grad_input;

@@ -127,4 +127,27 @@ int64_t Sequential::forward_flops_per_sample() const {
   return flops;
 }
 
+int64_t Sequential::training_flops_per_sample() const {
+  int64_t flops = 0;
+  bool first = true;
+  for (auto& layer : layers_)
+    if (auto* linear = dynamic_cast<const Linear*>(layer.get())) {
+      const int64_t product = 2LL * linear->in_features() * linear->out_features();
+      flops += product * (first ? 2 : 3);  // forward, weight gradient, input gradient
+      first = false;
+    }
+  return flops;
+}
+
+void Sequential::set_precision(Precision precision) {
+  for (auto& layer : layers_)
+    if (auto* linear = dynamic_cast<Linear*>(layer.get())) linear->set_precision(precision);
+}
+
+Precision Sequential::precision() const {
+  for (auto& layer : layers_)
+    if (auto* linear = dynamic_cast<const Linear*>(layer.get())) return linear->precision();
+  return Precision::fp32;
+}
+
 }  // namespace leap

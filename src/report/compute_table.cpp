@@ -1,7 +1,7 @@
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
+#include "leap/compute_report.h"
 #include "leap/report.h"
 #include "leap/trainer.h"
 
@@ -17,31 +17,37 @@ std::string format(const char* pattern, double value) {
 }  // namespace
 
 ReportTable compute_table(Model& model, const History& history, int batch_size) {
-  Sequential& network = model.network();
+  const ComputeReport compute = compute_report(model, history, batch_size);
   ReportTable table{"compute", {"figure", "value"}, {}};
   auto add = [&](const std::string& name, const std::string& value) { table.rows.push_back({name, value}); };
-  add("device", to_string(model.device()));
-  add("training path", model.training_path());
-  add("network", network.describe());
-  add("parameters", std::to_string(network.parameter_count()));
-  add("FLOPs per sample (forward)", std::to_string(network.forward_flops_per_sample()));
+  add("device", compute.device);
+  add("training path", compute.training_path);
+  add("precision", to_string(compute.precision));
+  add("network", model.network().describe());
+  add("parameters", std::to_string(compute.parameters));
+  add("FLOPs per sample (forward)", std::to_string(model.network().forward_flops_per_sample()));
+  add("FLOPs per sample (training step)", std::to_string(compute.flops_per_sample));
   add("batch size", std::to_string(batch_size));
-  add("epochs", std::to_string(history.epochs.size()));
+  add("epochs", std::to_string(compute.epochs));
   if (history.epochs.empty()) return table;
-  double seconds = 0;
   int64_t steps = 0;
-  std::vector<double> us_per_step;
-  for (const EpochLogs& logs : history.epochs) {
-    seconds += logs.seconds;
-    steps += logs.steps;
-    us_per_step.push_back(logs.us_per_step);
-  }
-  // The median epoch: the first one also pays for warming caches and capturing graphs.
-  std::nth_element(us_per_step.begin(), us_per_step.begin() + us_per_step.size() / 2, us_per_step.end());
+  double seconds = 0;
+  for (const EpochLogs& logs : history.epochs) steps += logs.steps, seconds += logs.seconds;
   add("steps", std::to_string(steps));
-  add("microseconds per step (median epoch)", format("%.1f", us_per_step[us_per_step.size() / 2]));
+  add("microseconds per step (median epoch)", format("%.1f", compute.seconds_per_step * 1e6));
+  add("seconds per epoch (median epoch)", format("%.3f", compute.seconds_per_epoch));
   add("training seconds", format("%.2f", seconds));
-  add("samples per second", format("%.0f", double(steps) * batch_size / seconds));
+  add("samples per second", format("%.0f", compute.samples_per_second));
+  add("achieved TFLOP/s", format("%.3f", compute.tflops));
+  add("MFU", format("%.1f%% of ", 100 * compute.mfu) +
+                 format("%.1f TFLOP/s", compute.peak.for_precision(compute.precision)) + " (" +
+                 compute.peak.source + ")");
+  if (std::isnan(compute.joules_per_epoch)) {
+    add("energy", compute.energy_source);
+  } else {
+    add("joules per epoch", format("%.1f", compute.joules_per_epoch) + " (" + compute.energy_source + ")");
+    add("samples per joule", format("%.1f", compute.samples_per_joule));
+  }
   const EpochLogs& last = history.epochs.back();
   add("final loss", format("%.4f", last.loss));
   add("final accuracy", format("%.4f", last.accuracy));

@@ -26,13 +26,19 @@ bool JsonlLogger::on_epoch_end(const EpochLogs& logs) {
   std::fprintf(file_,
                "{\"epoch\": %d, \"loss\": %s, \"accuracy\": %s, \"val_loss\": %s, "
                "\"val_accuracy\": %s, \"seconds\": %s, \"us_per_step\": %s, \"steps\": %lld, "
-               "\"lr\": %s}\n",
+               "\"lr\": %s, \"samples\": %lld, \"joules\": %s}\n",
                logs.epoch, number(logs.loss).c_str(), number(logs.accuracy).c_str(),
                number(logs.val_loss).c_str(), number(logs.val_accuracy).c_str(),
                number(logs.seconds).c_str(), number(logs.us_per_step).c_str(),
-               static_cast<long long>(logs.steps), number(logs.lr).c_str());
+               static_cast<long long>(logs.steps), number(logs.lr).c_str(),
+               static_cast<long long>(logs.samples), number(logs.joules).c_str());
   check(std::fflush(file_) == 0, "cannot write metrics file " + path_);
   return false;
+}
+
+void JsonlLogger::write_line(const std::string& json_object) {
+  std::fprintf(file_, "%s\n", json_object.c_str());
+  check(std::fflush(file_) == 0, "cannot write metrics file " + path_);
 }
 
 }  // namespace leap

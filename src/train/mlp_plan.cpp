@@ -15,7 +15,7 @@ std::optional<MlpEpochPlan> describe_mlp_epoch(Sequential& network, Optimizer& o
   adam->prepare_state();
   const AdamOptions& o = adam->options();
   MlpEpochPlan plan{{}, train.images.data(), train.labels.labels(), train.size(), batch,
-                    o.beta1, o.beta2, o.eps, o.weight_decay};
+                    o.beta1, o.beta2, o.eps, o.weight_decay, network.precision()};
   size_t parameter_index = 0;
   for (size_t i = 0; i < network.size(); ++i) {
     if (dynamic_cast<ReLU*>(&network[i])) {

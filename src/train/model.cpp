@@ -65,6 +65,8 @@ History Model::fit(const Dataset& train, const FitOptions& options) {
                   progress.epoch + 1, static_cast<long long>(progress.batch),
                   static_cast<long long>(progress.step));
   }
+  const Precision precision = options.precision.value_or(backend(device()).default_precision());
+  network_.set_precision(precision);
   DataParallel parallel(options.communicator, network_);
   check(options.batch_size >= parallel.ranks(),
         "fit: a batch of " + std::to_string(options.batch_size) + " samples cannot be shared by " +
@@ -73,7 +75,11 @@ History Model::fit(const Dataset& train, const FitOptions& options) {
   DataLoader loader(train.to(device()), loader_options(options));
   loader.shard(parallel.rank(), parallel.ranks());
   std::unique_ptr<MlpEpochRunner> runner = plan_runner(loader, options);
-  if (options.verbose) std::printf("Training path: %s\n", training_path_.c_str());
+  if (options.verbose)
+    std::printf("Precision: %s%s\nTraining path: %s\n", to_string(precision).c_str(),
+                options.precision ? "" : " (the device's default)", training_path_.c_str());
+  energy_meter_ = energy_meter(device(), &energy_source_);
+  if (energy_meter_) energy_source_ = energy_meter_->source();
   const float base_lr = optimizer.lr();
   History history;
   for (Callback* callback : options.callbacks) callback->on_train_begin();

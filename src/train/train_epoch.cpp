@@ -59,6 +59,7 @@ EpochLogs Model::train_epoch(DataLoader& loader, MlpEpochRunner* runner,
   for (Callback* callback : options.callbacks)
     callback->on_epoch_begin(progress.epoch + 1, options.epochs, steps);
   const auto start = std::chrono::steady_clock::now();
+  const std::optional<double> joules_at_start = energy_meter_ ? energy_meter_->joules() : std::nullopt;
   const int64_t first_batch = progress.batch;
   network_.train();
   loader.start_epoch(progress.epoch, progress.batch);
@@ -111,6 +112,9 @@ EpochLogs Model::train_epoch(DataLoader& loader, MlpEpochRunner* runner,
   }
   checker.settle(progress);  // waits for the epoch's last step
   EpochLogs logs;
+  const std::optional<double> joules_at_end = energy_meter_ ? energy_meter_->joules() : std::nullopt;
+  if (joules_at_start && joules_at_end) logs.joules = *joules_at_end - *joules_at_start;
+  logs.samples = progress.seen;
   logs.epoch = progress.epoch + 1;
   logs.epochs = options.epochs;
   logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
