@@ -244,8 +244,8 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--device", options->device)->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   cmd->add_option("--precision", options->precision,
                   "Matrix products in fp32, tf32 or bf16 (fp32 accumulation, fp32 master weights and "
-                  "Adam moments in all three; no loss scaling: bf16 has fp32's range). auto: tf32 on "
-                  "GPUs with tensor cores, else fp32. On the CPU, tf32 and bf16 are emulated by "
+                  "Adam moments in all three; no loss scaling: bf16 has fp32's range). auto: fp32 "
+                  "(ask for tf32 or bf16 for wide models, whose products run on tensor cores). On the CPU, tf32 and bf16 are emulated by "
                   "rounding the operands (the same results, no faster)")
       ->capture_default_str()->check(CLI::IsMember({"auto", "fp32", "tf32", "bf16"}));
   cmd->add_option("--seed", options->seed, "Seeds the initial weights and the shuffling")

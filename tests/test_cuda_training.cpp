@@ -190,10 +190,10 @@ TEST(CudaTraining, FusedStepInTf32AndBf16MatchesTheCpuEmulation) {
   }
 }
 
-TEST(CudaTraining, DefaultsToTf32OnTensorCores) {
+TEST(CudaTraining, DefaultsToFp32) {
   if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
   const DeviceInfo gpu = backend(Device::cuda).info();
-  EXPECT_EQ(backend(Device::cuda).default_precision(), gpu.tensor_cores ? Precision::tf32 : Precision::fp32);
+  EXPECT_EQ(backend(Device::cuda).default_precision(), Precision::fp32);
   EXPECT_FALSE(gpu.pci_bus_id.empty());
   std::printf("%s: %d SMs at %d MHz, default %s\n", gpu.name.c_str(), gpu.compute_units, gpu.clock_mhz,
               to_string(backend(Device::cuda).default_precision()).c_str());

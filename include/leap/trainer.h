@@ -43,7 +43,7 @@ struct FitOptions {
   // Print which path trains and why (Keras' verbose).
   bool verbose = false;
   // The precision of the matrix products; empty: the device's default (Backend::
-  // default_precision: tf32 on GPUs with tensor cores, else fp32). Master weights, gradients'
+  // default_precision: fp32 on every device today). Master weights, gradients'
   // sums and optimizer state stay fp32 in every precision.
   std::optional<Precision> precision;
 
