@@ -111,31 +111,16 @@ Bf16MlpRunner::Bf16MlpRunner(CudaBackend& backend, const MlpEpochPlan& plan, Rel
 
   // Adam's slots never change: weights and biases with their gradients and bf16 copies. The
   // output layer's bias gradient is fp32 and its bias is added in fp32, so it has no copy.
-  size_t joined = 0;
-  auto add_slot = [&](float* value, float* m, float* v, const float* grad,
-                      const __nv_bfloat16* grad_bf16, __nv_bfloat16* copy, size_t count) {
-    const int s = adam_slots_.slots++;
-    adam_slots_.value[s] = value;
-    adam_slots_.state_a[s] = m;
-    adam_slots_.state_b[s] = v;
-    adam_slots_.grad[s] = grad;
-    adam_slots_.grad_bf16[s] = grad_bf16;
-    adam_slots_.value_bf16[s] = copy;
-    adam_slots_.start[s] = joined;
-    joined += count;
-    adam_slots_.start[s + 1] = joined;
-  };
   for (int l = 0; l < int(plan.layers.size()); ++l) {
     const MlpLayer& fp32 = plan.layers[l];
     Layer& layer = layers_[l];
-    add_slot(fp32.weight, fp32.exp_avg_weight, fp32.exp_avg_sq_weight, nullptr,
-             layer.grad_weight.data(), layer.weight.data(), size_t(fp32.out) * fp32.in);
+    adam_slots_.add(fp32.weight, nullptr, fp32.exp_avg_weight, fp32.exp_avg_sq_weight,
+                    size_t(fp32.out) * fp32.in, layer.grad_weight.data(), layer.weight.data());
     if (hidden(l))
-      add_slot(fp32.bias, fp32.exp_avg_bias, fp32.exp_avg_sq_bias, nullptr, layer.grad_bias.data(),
-               layer.bias.data(), size_t(fp32.out));
+      adam_slots_.add(fp32.bias, nullptr, fp32.exp_avg_bias, fp32.exp_avg_sq_bias, size_t(fp32.out),
+                      layer.grad_bias.data(), layer.bias.data());
     else
-      add_slot(fp32.bias, fp32.exp_avg_bias, fp32.exp_avg_sq_bias, fp32.grad_bias, nullptr, nullptr,
-               size_t(fp32.out));
+      adam_slots_.add(fp32.bias, fp32.grad_bias, fp32.exp_avg_bias, fp32.exp_avg_sq_bias, size_t(fp32.out));
   }
 }
 

@@ -20,17 +20,11 @@ void for_each_slot_batch(std::span<const ParamSlot> slots, Launch launch) {
   using cuda_detail::kMaxSlots;
   for (size_t first = 0; first < slots.size(); first += kMaxSlots) {
     cuda_detail::SlotBatch batch{};
-    batch.slots = int(std::min<size_t>(kMaxSlots, slots.size() - first));
-    for (int j = 0; j < batch.slots; ++j) {
-      const ParamSlot& slot = slots[first + j];
-      batch.value[j] = slot.value;
-      batch.grad[j] = slot.grad;
-      batch.state_a[j] = slot.state_a;
-      batch.state_b[j] = slot.state_b;
-      batch.grad_bf16[j] = reinterpret_cast<const __nv_bfloat16*>(slot.grad_bf16);
-      batch.value_bf16[j] = reinterpret_cast<__nv_bfloat16*>(slot.value_bf16);
-      batch.start[j + 1] = batch.start[j] + slot.count;
-    }
+    const size_t count = std::min<size_t>(kMaxSlots, slots.size() - first);
+    for (const ParamSlot& slot : slots.subspan(first, count))
+      batch.add(slot.value, slot.grad, slot.state_a, slot.state_b, slot.count,
+                reinterpret_cast<const __nv_bfloat16*>(slot.grad_bf16),
+                reinterpret_cast<__nv_bfloat16*>(slot.value_bf16));
     launch(batch);
   }
 }

@@ -1,5 +1,3 @@
-#include <tuple>
-
 #include "cuda/cuda_backend.h"
 #include "cuda/graph_runner.h"
 #include "cuda/optimizer.h"
@@ -55,22 +53,11 @@ void LayerStepRunner::queue_step() {
       backend_.relu_backward(outputs_[l - 1].data(), grads_[l - 1].data(), size_t(batch) * layer.in);
   }
   SlotBatch slots{};
-  size_t joined = 0;
   for (const MlpLayer& layer : plan_.layers) {
-    const size_t weights = size_t(layer.in) * layer.out;
-    for (auto [value, grad, m, v, count] :
-         {std::tuple{layer.weight, layer.grad_weight, layer.exp_avg_weight, layer.exp_avg_sq_weight, weights},
-          std::tuple{layer.bias, layer.grad_bias, layer.exp_avg_bias, layer.exp_avg_sq_bias, size_t(layer.out)}}) {
-      const int s = slots.slots++;
-      slots.value[s] = value;
-      slots.grad[s] = grad;
-      slots.state_a[s] = m;
-      slots.state_b[s] = v;
-      slots.start[s] = joined;
-      joined += count;
-    }
+    slots.add(layer.weight, layer.grad_weight, layer.exp_avg_weight, layer.exp_avg_sq_weight,
+              size_t(layer.in) * layer.out);
+    slots.add(layer.bias, layer.grad_bias, layer.exp_avg_bias, layer.exp_avg_sq_bias, size_t(layer.out));
   }
-  slots.start[slots.slots] = joined;
   const AdamScalars constants{0.0f, 1.0f, plan_.beta1, plan_.beta2, plan_.eps, plan_.weight_decay};
   launch_adam_counted(slots, constants, &state_->lr, &state_->adam_steps, stream_);
   launch_advance(state_, stream_);

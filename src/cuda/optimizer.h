@@ -23,6 +23,19 @@ struct SlotBatch {
   __nv_bfloat16* value_bf16[kMaxSlots];
   size_t start[kMaxSlots + 1];  // slot s covers [start[s], start[s+1]) of the joined elements
   int slots;
+
+  // Appends a slot of `count` elements after the others (host side; start from SlotBatch{}).
+  void add(float* slot_value, const float* slot_grad, float* first, float* second, size_t count,
+           const __nv_bfloat16* slot_grad_bf16 = nullptr, __nv_bfloat16* slot_value_bf16 = nullptr) {
+    value[slots] = slot_value;
+    grad[slots] = slot_grad;
+    state_a[slots] = first;
+    state_b[slots] = second;
+    grad_bf16[slots] = slot_grad_bf16;
+    value_bf16[slots] = slot_value_bf16;
+    start[slots + 1] = start[slots] + count;
+    ++slots;
+  }
 };
 
 // Values derived from the step number, computed in float as the CPU backend does.
