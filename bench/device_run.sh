@@ -76,15 +76,38 @@ if [ "$what" = onnx ]; then
   python3 bench/onnx_check.py --leap /tmp/leap/leap --data "$LEAP_DATA_DIR" --json "$OUT/onnx-check.json" "$@" 2>&1 | tee "$OUT/onnx-check.txt"
   exit 0
 fi
+if [ "$what" = cluster-profile ]; then
+  echo "== Nsight Compute on one launch of the persistent kernel"
+  LEAP_TRAINING_PATH=cluster ncu --kernel-name regex:cluster_mlp_kernel --launch-skip 3 --launch-count 1 --set full \
+    --import-source yes -o "$OUT/cluster" /tmp/leap/leap train --no-run-dir --epochs 1 --device cuda --data "$LEAP_DATA_DIR" > "$OUT/ncu-log.txt" 2>&1
+  tail -n 5 "$OUT/ncu-log.txt"
+  ncu -i "$OUT/cluster.ncu-rep" --page details > "$OUT/cluster-details.txt" 2>&1
+  ncu -i "$OUT/cluster.ncu-rep" --page source --csv --print-source sass > "$OUT/cluster-sass.csv" 2>&1 ||
+    ncu -i "$OUT/cluster.ncu-rep" --page source --csv > "$OUT/cluster-sass.csv" 2>&1
+  wc -l "$OUT"/cluster-*
+  exit 0
+fi
+if [ "$what" = timeline ]; then
+  echo "== Nsight Systems timeline of 2 epochs (LEAP_TRAINING_PATH=${LEAP_TRAINING_PATH:-unset})"
+  nsys=$(command -v nsys || find / -name nsys -type f -path '*bin*' -not -path '/proc/*' 2>/dev/null | head -n1)
+  [ -n "$nsys" ] || { echo "no nsys on this machine"; exit 0; }
+  "$nsys" profile -t cuda -o "$OUT/timeline" /tmp/leap/leap train --no-run-dir --epochs 2 --device cuda --data "$LEAP_DATA_DIR" > "$OUT/timeline-log.txt" 2>&1
+  "$nsys" stats --report cuda_gpu_kern_sum,cuda_api_sum --format csv "$OUT/timeline.nsys-rep" > "$OUT/timeline-sums.csv" 2>&1
+  "$nsys" stats --report cuda_gpu_trace --format csv "$OUT/timeline.nsys-rep" > "$OUT/timeline-trace.csv" 2>&1
+  rm -f "$OUT/timeline.nsys-rep" "$OUT/timeline.sqlite"
+  head -c 3000 "$OUT/timeline-sums.csv"
+  exit 0
+fi
 if [ "$what" = fused ]; then
-  echo "== cluster barrier cost"
-  /tmp/leap/bench_cluster_barrier 2>&1 | tee "$OUT/cluster-barrier.txt"
+  [ -n "${LEAP_BARRIER_BENCH:-}" ] && { echo "== cluster barrier cost"; /tmp/leap/bench_cluster_barrier 2>&1 | tee "$OUT/cluster-barrier.txt"; }
   echo "== the persistent kernel against the CPU and the general GPU path"
   /tmp/leap/leap_tests --gtest_filter='ClusterMlp.*:CudaTraining.*' 2>&1 | tee "$OUT/fused-tests.txt" | grep -vE '^\[ RUN|^\[       OK'
   for path in cluster fused; do
     echo "== leap train, 10 epochs, LEAP_TRAINING_PATH=$path"
     LEAP_TRAINING_PATH=$path /tmp/leap/leap train --no-run-dir --epochs 10 --device cuda --data "$LEAP_DATA_DIR" 2>&1 | tee "$OUT/train-$path.txt" | grep -vE '^ *[0-9]+/[0-9]+ \['
   done
+  echo "== where the persistent kernel's step goes (LEAP_PHASE_TIMING=1, 2 epochs)"
+  LEAP_PHASE_TIMING=1 LEAP_TRAINING_PATH=cluster /tmp/leap/leap train --no-run-dir --epochs 2 --device cuda --data "$LEAP_DATA_DIR" 2>&1 | tee "$OUT/phases.txt" | grep -vE '^ *[0-9]+/[0-9]+ \['
   exit 0
 fi
 if [ "$what" != bench ] && [ "$what" != latency ]; then

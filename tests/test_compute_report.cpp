@@ -36,6 +36,7 @@ EpochLogs epoch(double seconds, int64_t samples, double joules) {
   logs.steps = samples / 100;
   logs.us_per_step = seconds * 1e6 / double(logs.steps);
   logs.joules = joules;
+  logs.energy_seconds = seconds;
   return logs;
 }
 

@@ -27,6 +27,9 @@ struct EpochLogs {
   int64_t samples = 0;  // training samples this epoch saw
   // Energy the device drew over the epoch; NaN when it reports none (see energy.h).
   double joules = std::numeric_limits<double>::quiet_NaN();
+  // The interval between the two energy readings: `seconds` and the time of a reading (NVML
+  // takes milliseconds to answer, which the epoch's time leaves out).
+  double energy_seconds = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct History {

@@ -21,35 +21,41 @@ constexpr int kMaxCluster = 16;
 constexpr int kMaxBatch = 64;
 constexpr int kRowTiles = kMaxBatch / 16;
 constexpr int kMaxClasses = 16;
-constexpr int kPairs = kWarps / 2;  // the forward sum over warps goes through kPairs buffers
-constexpr int kB2Thread = 128;      // first thread of the output bias's owners (rank 0)
-constexpr int kSmallSlots = kMaxClasses * kUnits + kUnits + kMaxClasses;  // w2, b1, b2 of a block
+constexpr int kSegment = 16;          // lanes that hold one row's logits in the softmax
 constexpr float kByteScale = 255.0f;  // an input x is the byte u with x = u / 255
+constexpr float kInverseByteScale = 1.0f / kByteScale;
+constexpr unsigned kFull = 0xffffffffu;
+constexpr int kSoftmaxWarp = kWarps - 1;  // sums the owned rows' logits, computes their loss
+constexpr int kRowStride = kMaxClasses;   // floats a row of logits takes in the exchanges (64 bytes)
 
 // Offsets into the dynamic shared memory (floats, but `x` in bytes), the same on host and
-// device.
+// device, sized for the largest batch and class count so that every offset is a constant of
+// the instructions rather than a register. Every offset is a multiple of 4 floats, as the
+// bulk copies need 16-byte alignment.
 struct Layout {
-  int moments, reduce, hidden, grad_hidden, logits, own, inbox_partial, inbox_grad, totals, w2, b1, b2,
-      small_grads, x_bytes, total_bytes;
+  int moments, warp_sums, hidden, grad_hidden, shares_out, shares_in, grads_out, grad_logits, barriers,
+      labels, totals, w2, b1, b2, x_bytes, total_bytes;
 };
 
-__host__ __device__ inline Layout layout(int batch, int classes) {
+__host__ __device__ constexpr Layout layout() {
+  constexpr int batch = kMaxBatch, classes = kMaxClasses;
   Layout l{};
-  l.moments = 0;                                      // w1's m then v: [warps][kChunks][2][32 lanes]
-  l.reduce = l.moments + 2 * kWarps * kChunks * 2 * 32;  // [kPairs][4 row tiles][32 lanes][4]
-  l.hidden = l.reduce + kPairs * kRowTiles * 32 * 4;  // [batch][kUnits], after the ReLU
-  l.grad_hidden = l.hidden + batch * kUnits;          // [batch][kUnits]
-  l.logits = l.grad_hidden + batch * kUnits;          // [batch][classes]: d(loss)/d(logits)
-  l.own = l.logits + batch * classes;                 // [batch][classes]: the rows this block owns
-  l.inbox_partial = l.own + batch * classes;          // tagged [blocks][owned rows][classes]
-  l.inbox_grad = l.inbox_partial + 2 * (batch + kMaxCluster) * kMaxClasses;  // tagged [batch][classes]
-  l.totals = l.inbox_grad + 2 * batch * kMaxClasses;  // [kMaxCluster] doubles, then ints
-  l.w2 = l.totals + 3 * kMaxCluster;                  // [classes][kUnits]
-  l.b1 = l.w2 + classes * kUnits;                     // [kUnits]
-  l.b2 = l.b1 + kUnits;                               // [kMaxClasses]
-  l.small_grads = l.b2 + kMaxClasses;                 // [kSmallSlots]: gradients of w2, b1, b2
-  l.x_bytes = 4 * (l.small_grads + kSmallSlots);      // [2 buffers][warps][batch][kSlice] bytes
-  l.total_bytes = l.x_bytes + 2 * kWarps * batch * kSlice;
+  l.moments = 0;                                           // w1's m then v: [warps][kChunks][2][32 lanes]
+  l.warp_sums = l.moments + 2 * kWarps * kChunks * 2 * 32;  // [warps][4 row tiles][32 lanes][4]
+  l.hidden = l.warp_sums + kWarps * kRowTiles * 32 * 4;    // [batch][kUnits], after the ReLU
+  l.grad_hidden = l.hidden + batch * kUnits;               // [batch][kUnits]
+  l.shares_out = l.grad_hidden + batch * kUnits;           // [batch][kRowStride]: this block's share of the logits
+  l.shares_in = l.shares_out + batch * kRowStride;         // [blocks][owned rows][kRowStride]
+  l.grads_out = l.shares_in + (batch + kMaxCluster) * kRowStride;  // [owned rows][kRowStride]
+  l.grad_logits = l.grads_out + batch * kRowStride;        // [batch][kRowStride]: d(loss)/d(logits)
+  l.barriers = l.grad_logits + batch * kRowStride;         // 4 mbarriers: shares in, gradients in, 2 batches in
+  l.labels = l.barriers + 8;                               // [owned rows]
+  l.totals = l.labels + batch;                             // [kMaxCluster] doubles, then ints
+  l.w2 = l.totals + 3 * kMaxCluster;                       // [classes][kUnits]
+  l.b1 = l.w2 + classes * kUnits;                          // [kUnits]
+  l.b2 = l.b1 + kUnits;                                    // [classes]
+  l.x_bytes = 4 * (l.b2 + classes);                        // [2 buffers][batch][kMaxIn] bytes
+  l.total_bytes = l.x_bytes + 2 * batch * kMaxIn;
   return l;
 }
 
@@ -57,6 +63,11 @@ __host__ __device__ inline Layout layout(int batch, int classes) {
 // float 2^23 + u, from which 2^23 is taken away.
 __device__ inline uint32_t byte_operand(uint32_t word, int which) {
   return __float_as_uint(__uint_as_float(__byte_perm(word, 0x4B000000u, 0x7440 + which)) - 8388608.0f);
+}
+
+// The same for a byte already alone in its word.
+__device__ inline uint32_t lone_byte_operand(uint32_t byte) {
+  return __float_as_uint(__uint_as_float(byte | 0x4B000000u) - 8388608.0f);
 }
 
 __device__ inline uint32_t to_tf32(float value) {
@@ -75,57 +86,72 @@ __device__ inline void mma_tf32(float (&d)[4], uint32_t a0, uint32_t a1, uint32_
       : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
-// 8 bytes from global to shared memory without passing through registers; zeros when
-// `valid` is false (columns past the input width).
-__device__ inline void copy8_async(uint8_t* target, const uint8_t* source, bool valid) {
-  const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(target));
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;" ::"r"(address), "l"(source),
-               "r"(valid ? 8 : 0));
+// The blocks exchange rows of logits and of their gradients with the copy engine: a block
+// writes the rows into its own shared memory, and one bulk copy a receiver moves them into the
+// receiver's shared memory, where they count towards the receiver's transaction barrier
+// (mbarrier) for that step. Single remote stores of 4 or 8 bytes cost hundreds of cycles
+// each; these copies cost one instruction a receiver.
+__device__ inline unsigned shared_address(const void* pointer) {
+  return static_cast<unsigned>(__cvta_generic_to_shared(pointer));
 }
 
-__device__ inline void commit_async_copies() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-__device__ inline void wait_async_copies() { asm volatile("cp.async.wait_all;" ::: "memory"); }
-
-// The blocks exchange values through each other's shared memory without a cluster barrier
-// (whose memory fence costs ~0.6 us): a value travels as one 64-bit word with the step it
-// belongs to, stored straight into the receiver's inbox; the receiver waits on its own
-// shared memory until the word carries the step. Each inbox is written once a step, and no
-// sender can run a step ahead of a receiver that still reads it (see the kernel's loop).
-__device__ inline void send_tagged(uint64_t* slot, int rank, float value, unsigned tag) {
-  const unsigned local = static_cast<unsigned>(__cvta_generic_to_shared(slot));
+__device__ inline unsigned in_block(unsigned address, int rank) {
   unsigned remote;
-  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(local), "r"(rank));
-  const uint64_t word = (uint64_t(tag) << 32) | __float_as_uint(value);
-  asm volatile("st.relaxed.cluster.shared::cluster.b64 [%0], %1;" ::"r"(remote), "l"(word) : "memory");
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(address), "r"(rank));
+  return remote;
 }
 
-__device__ inline float receive_tagged(const uint64_t* slot, unsigned tag) {
-  const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(slot));
-  uint64_t word;
-  do {
-    asm volatile("ld.relaxed.cluster.shared.b64 %0, [%1];" : "=l"(word) : "r"(address) : "memory");
-  } while (unsigned(word >> 32) != tag);
-  return __uint_as_float(unsigned(word));
+__device__ inline void init_barrier(uint64_t* barrier) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(shared_address(barrier)) : "memory");
 }
 
-// Starts copying this warp's columns of a batch into its slice of shared memory; lane l
-// holds the samples of rows l and l + 32. Only the warp itself reads the slice, so it needs
-// no block-wide barrier.
-__device__ inline void load_batch_slice(uint8_t* slice, const ClusterMlpArgs& a, int sample_low,
-                                        int sample_high, int warp, int lane) {
-  constexpr int kPieces = kSlice / 8;  // 8-byte pieces of a row
-  for (int first = 0; first < a.batch * kPieces; first += 32) {
-    const int i = first + lane, row = i / kPieces, piece = i % kPieces;
-    const int low = __shfl_sync(0xffffffffu, sample_low, row % 32);
-    const int high = __shfl_sync(0xffffffffu, sample_high, row % 32);
-    if (i < a.batch * kPieces) {
-      const int column = warp * kSlice + piece * 8;
-      const bool valid = column < a.in;
-      const uint8_t* source = a.image_bytes + int64_t(row < 32 ? low : high) * a.in + (valid ? column : 0);
-      copy8_async(slice + row * kSlice + piece * 8, source, valid);
-    }
+// This step's transfers into the barrier's block will bring `bytes`; its one arrival.
+__device__ inline void expect_bytes(uint64_t* barrier, unsigned bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(shared_address(barrier)), "r"(bytes)
+               : "memory");
+}
+
+// Waits for the barrier's phase `parity` to complete. A phase that never completes (a fault
+// in another block) ends the kernel with an error after some seconds rather than hanging.
+__device__ inline void wait_barrier(uint64_t* barrier, unsigned parity) {
+  const unsigned address = shared_address(barrier);
+  const long long start = clock64();
+  for (;;) {
+    unsigned done;
+    asm volatile(
+        "{\n .reg .pred p;\n mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%1], %2;\n"
+        " selp.u32 %0, 1, 0, p;\n}"
+        : "=r"(done)
+        : "r"(address), "r"(parity)
+        : "memory");
+    if (done) return;
+    if (clock64() - start > (1ll << 35)) __trap();
   }
-  commit_async_copies();
+}
+
+// Makes this thread's writes to shared memory visible to the copy engine.
+__device__ inline void fence_for_copies() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
+
+// Copies `bytes` from this block's `source` to `target` (the same offset) in block `rank`,
+// counted by `barrier` (the same offset) there.
+__device__ inline void copy_to_block(const void* target, const void* source, unsigned bytes, const uint64_t* barrier,
+                                     int rank) {
+  asm volatile("cp.async.bulk.shared::cluster.shared::cta.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(
+                   in_block(shared_address(target), rank)),
+               "r"(shared_address(source)), "r"(bytes), "r"(in_block(shared_address(barrier), rank))
+               : "memory");
+}
+
+// Copies one image (`in` bytes, a multiple of 16) from global memory into the same offset of
+// every block's shared memory in one transfer, counted by `barrier` (the same offset) there.
+__device__ inline void multicast_row(void* target, const void* source, unsigned bytes, const uint64_t* barrier,
+                                     int blocks) {
+  const unsigned short everyone = static_cast<unsigned short>((1u << blocks) - 1);
+  asm volatile(
+      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster [%0], [%1], %2, [%3], "
+      "%4;" ::"r"(shared_address(target)),
+      "l"(source), "r"(bytes), "r"(shared_address(barrier)), "h"(everyone)
+      : "memory");
 }
 
 // The samples of rows lane and lane + 32 of a batch (0 past the batch).
@@ -135,52 +161,80 @@ __device__ inline void batch_samples(const ClusterMlpArgs& a, int64_t batch_inde
   high = lane + 32 < a.batch ? __ldg(rows + lane + 32) : 0;
 }
 
-// The one small parameter (of w2, b1, b2) a thread owns, if any: w2's slice goes to threads
-// [0, C*8), b1's to the last 8 threads, b2 to threads [kB2Thread, kB2Thread + C) of rank 0.
+// The small parameters (w2's slice, b1's slice, all of b2) are one per slot: slot j's
+// gradient is summed by `parts` threads and applied by the first of them, which keeps the
+// parameter and its moments in registers. b2 is kept by every block (each computes the same
+// update from the same logit gradients) and written back by rank 0.
 struct SmallParameter {
-  int64_t index;  // into the global tensors, or -1
+  int64_t index;  // into the global tensors, or -1 when this thread owns none
   float *value, *m, *v;
-  int shared;     // float offset of its copy in shared memory
-  int slot;       // its gradient's place in small_grads
+  int shared;       // float offset of its copy in shared memory
+  bool writes_back;
 };
 
-__device__ inline SmallParameter small_parameter(const ClusterMlpArgs& a, int tid, int rank, int unit0) {
-  const Layout l = layout(a.batch, a.classes);
-  const int b1_unit = tid - (kThreads - kUnits), b2_class = tid - kB2Thread;
-  const int w2_count = a.classes * kUnits;
-  if (tid < w2_count)
-    return {int64_t(tid / kUnits) * a.hid + unit0 + tid % kUnits, a.weights.w2, a.weights.m_w2, a.weights.v_w2, l.w2 + tid, tid};
-  if (b1_unit >= 0)
-    return {unit0 + b1_unit, a.weights.b1, a.weights.m_b1, a.weights.v_b1, l.b1 + b1_unit, w2_count + b1_unit};
-  if (rank == 0 && b2_class >= 0 && b2_class < a.classes)
-    return {b2_class, a.weights.b2, a.weights.m_b2, a.weights.v_b2, l.b2 + b2_class, w2_count + kUnits + b2_class};
-  return {-1, nullptr, nullptr, nullptr, 0, 0};
+__device__ inline SmallParameter small_parameter(const ClusterMlpArgs& a, int slot, bool first_part, int rank) {
+  constexpr Layout l = layout();
+  const int w2_count = a.classes * kUnits, unit0 = rank * kUnits;
+  if (!first_part || slot >= w2_count + kUnits + a.classes) return {-1, nullptr, nullptr, nullptr, 0, false};
+  if (slot < w2_count)
+    return {int64_t(slot / kUnits) * a.hid + unit0 + slot % kUnits, a.weights.w2, a.weights.m_w2, a.weights.v_w2,
+            l.w2 + slot, true};
+  if (slot < w2_count + kUnits)
+    return {unit0 + slot - w2_count, a.weights.b1, a.weights.m_b1, a.weights.v_b1, l.b1 + slot - w2_count, true};
+  const int c = slot - w2_count - kUnits;
+  return {c, a.weights.b2, a.weights.m_b2, a.weights.v_b2, l.b2 + c, rank == 0};
 }
 
+__device__ inline long long globaltimer_ns() {
+  long long ns;
+  asm volatile("mov.u64 %0, %globaltimer;" : "=l"(ns));
+  return ns;
+}
+
+// One step, in phases (each line a barrier or an exchange):
+//   forward product (each warp over its 56 inputs) -> partial sums in shared memory;
+//   4 warps sum them, add b1, apply the ReLU and send each row's share of the logits to
+//   the row's owner;
+//   each owner (block q owns a run of rows_per_owner rows from q * rows_per_owner) sums the
+//   blocks' shares of its rows in rank order, computes softmax cross-entropy and sends
+//   d(loss)/d(logits) to every block;
+//   the hidden gradient; the small parameters' gradients and Adam; w1's gradient on the
+//   tensor cores, each value applied by Adam in the registers that hold the weight.
+// kTimed: the instance that times its phases (LEAP_PHASE_TIMING); its counters take
+// registers that the plain instance keeps for the loop.
+template <bool kTimed>
 __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterMlpArgs a) {
   extern __shared__ __align__(16) float shared[];
   cg::cluster_group cluster = cg::this_cluster();
   const int rank = int(cluster.block_rank()), blocks = int(cluster.num_blocks());
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, t = lane % 4;
   const int B = a.batch, C = a.classes, unit0 = rank * kUnits, row_tiles = B / 16;
-  const Layout l = layout(B, C);
+  constexpr Layout l = layout();
   float* moments = shared + l.moments + warp * kChunks * 2 * 32 + lane;  // [kc][j] at (kc*2+j)*32
   const int v_offset = kWarps * kChunks * 2 * 32;
-  float4* reduce = reinterpret_cast<float4*>(shared + l.reduce);
+  float4* warp_sums = reinterpret_cast<float4*>(shared + l.warp_sums);
   float* hidden = shared + l.hidden;
   float* grad_hidden = shared + l.grad_hidden;
-  float* logits = shared + l.logits;
-  float* own = shared + l.own;
-  uint64_t* inbox_partial = reinterpret_cast<uint64_t*>(shared + l.inbox_partial);
-  uint64_t* inbox_grad = reinterpret_cast<uint64_t*>(shared + l.inbox_grad);
-  // Block q owns rows q, q + blocks, ...: it sums their logits and computes their loss.
+  float* grad_logits = shared + l.grad_logits;
+  float* shares_out = shared + l.shares_out;
+  float* shares_in = shared + l.shares_in;
+  float* grads_out = shared + l.grads_out;
+  uint64_t* shares_arrived = reinterpret_cast<uint64_t*>(shared + l.barriers);
+  uint64_t* grads_arrived = shares_arrived + 1;
+  uint64_t* batch_arrived = shares_arrived + 2;  // [2], one a batch buffer
+  int* labels = reinterpret_cast<int*>(shared + l.labels);
+  const float* w2s = shared + l.w2;
+  const float* b1s = shared + l.b1;
+  const float* b2s = shared + l.b2;
+  // Block q owns rows [q * rows_per_owner, ...): it sums their logits and computes their loss.
   const int rows_per_owner = (B + blocks - 1) / blocks;
-  const int own_rows = (B - rank + blocks - 1) / blocks;
-  float* w2s = shared + l.w2;
-  float* b1s = shared + l.b1;
-  float* b2s = shared + l.b2;
-  uint8_t* x_buffers = reinterpret_cast<uint8_t*>(shared) + l.x_bytes + warp * B * kSlice;
-  const int x_buffer_stride = kWarps * B * kSlice;
+  auto rows_owned_by = [&](int q) { return max(0, min(rows_per_owner, B - q * rows_per_owner)); };
+  const int own_rows = rows_owned_by(rank);
+  // The batches, [2][batch][kMaxIn] bytes, alternating: every block copies a share of the
+  // rows into every block. Warp w reads columns [w * kSlice, (w + 1) * kSlice).
+  const uint8_t* x_buffers = reinterpret_cast<const uint8_t*>(shared) + l.x_bytes + warp * kSlice;
+  constexpr int x_buffer_stride = kMaxBatch * kMaxIn;
+  const int rows_per_block = (B + blocks - 1) / blocks;
 
   // This lane's share of w1, in registers for the whole launch (its Adam moments in shared
   // memory). Chunk kc of the warp covers inputs [base, base + 8); the lane holds unit g at
@@ -200,58 +254,92 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       moments[v_offset + (kc * 2 + j) * 32] = valid ? a.weights.v_w1[i + j] : 0.0f;
     }
   }
-  // The small parameters, one per owning thread.
+  // The small parameters, one a slot.
+  const int small_slots = C * kUnits + kUnits + C;
+  const int parts = small_slots * 4 <= kThreads ? 4 : small_slots * 2 <= kThreads ? 2 : 1;
+  const int slot = tid / parts, part = tid % parts;
   float pw = 0, pm = 0, pv = 0;
-  const SmallParameter owned = small_parameter(a, tid, rank, unit0);
+  const SmallParameter owned = small_parameter(a, slot, part == 0, rank);  // written back at the end
+  const int owned_shared = owned.index >= 0 ? owned.shared : -1;  // in the loop, only this
   if (owned.index >= 0) {
     pw = owned.value[owned.index], pm = owned.m[owned.index], pv = owned.v[owned.index];
     shared[owned.shared] = pw;
   }
-  float* small_grads = shared + l.small_grads;
-  const int small_slots = C * kUnits + kUnits + (rank == 0 ? C : 0);
 
   // The samples of the next batches are loaded a step ahead of their use, so that no load of
   // the epoch order or of a label waits on the critical path.
   int low = 0, high = 0;
   batch_samples(a, a.first_batch, lane, low, high);
-  load_batch_slice(x_buffers, a, low, high, warp, lane);
-  for (int i = tid; i < (B + kMaxCluster) * kMaxClasses; i += kThreads) inbox_partial[i] = 0;
-  for (int i = tid; i < B * kMaxClasses; i += kThreads) inbox_grad[i] = 0;
-  // The label of owned row tid (row rank + tid * blocks), from the lanes holding the samples.
-  auto owned_label = [&](int low_samples, int high_samples) {
-    const int row = rank + (tid % 64) * blocks;
-    const int from_low = __shfl_sync(0xffffffffu, low_samples, row % 32);
-    const int from_high = __shfl_sync(0xffffffffu, high_samples, row % 32);
-    return tid < own_rows ? __ldg(a.labels + (row < 32 ? from_low : from_high)) : 0;
+  if (tid == 0) {
+    for (int i = 0; i < 4; ++i) init_barrier(shares_arrived + i);
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");  // before other blocks copy in
+  }
+  // Block r copies rows [r * rows_per_block, ...) of batch `step` into buffer step % 2 of every
+  // block, from warp 0, whose lanes hold the batch's samples.
+  auto send_batch_rows = [&](int64_t step) {
+    const int row = rank * rows_per_block + lane;
+    const int from_low = __shfl_sync(kFull, low, row % 32), from_high = __shfl_sync(kFull, high, row % 32);
+    if (lane < rows_per_block && row < B)
+      multicast_row(reinterpret_cast<uint8_t*>(shared) + l.x_bytes + (step & 1) * x_buffer_stride + row * kMaxIn,
+                    a.image_bytes + int64_t(row < 32 ? from_low : from_high) * a.in, unsigned(a.in),
+                    batch_arrived + (step & 1), blocks);
   };
-  int next_label = warp < 2 ? owned_label(low, high) : 0;
-  if (a.steps > 1) batch_samples(a, a.first_batch + 1, lane, low, high);
+  // The labels of owned rows lane and lane + 32, from the lanes
+  // holding the samples; only the softmax warp needs them.
+  auto owned_labels = [&](int low_samples, int high_samples, int (&label)[2]) {
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int local = lane + 32 * half, row = rank * rows_per_owner + local;
+      const int from_low = __shfl_sync(kFull, low_samples, row % 32);
+      const int from_high = __shfl_sync(kFull, high_samples, row % 32);
+      label[half] = local < own_rows ? __ldg(a.labels + (row < 32 ? from_low : from_high)) : 0;
+    }
+  };
+  int next_labels[2] = {0, 0};
+  if (warp == kSoftmaxWarp) owned_labels(low, high, next_labels);
+  // Adam's bias corrections, as running powers in float64.
+  double beta1_power = pow(double(a.adam.beta1), double(a.adam_steps));
+  double beta2_power = pow(double(a.adam.beta2), double(a.adam_steps));
   double loss_total = 0;
   int correct_total = 0;
-  cluster.sync();  // every block runs before any reads another's shared memory
+  if (tid == 0) expect_bytes(batch_arrived, unsigned(B * a.in));
+  cluster.sync();  // every block runs, its barriers ready, before any copies into another
+  if (warp == 0) send_batch_rows(0);
+  if (a.steps > 1) batch_samples(a, a.first_batch + 1, lane, low, high);
 
-  // Optional phase timing (args.phase_cycles): thread 0 of rank 0 and of the last warp
-  // count the cycles between the marks of each step.
-  const bool timed = a.phase_cycles && rank == 0 && (tid == 0 || tid == kThreads - 32);
+  // Optional phase timing (args.phase_cycles): the first threads of rank 0's warp 0 (a
+  // row-sum warp), of a warp that only waits in the exchanges and of the softmax warp count
+  // the cycles between the marks of a step.
+  constexpr int kWaitingWarp = kSoftmaxWarp - 1;
+  const int timer = warp == 0 ? 0 : warp == kWaitingWarp ? 1 : 2;
+  const bool timed = kTimed && rank == 0 && lane == 0 && (warp == 0 || warp == kWaitingWarp || warp == kSoftmaxWarp);
   long long phase[kPhases] = {}, mark = clock64();
+  const long long loop_start_ns = timed ? globaltimer_ns() : 0, loop_start_cycles = mark;
 #define LEAP_PHASE(i)                    \
-  if (timed) {                           \
+  if (kTimed && timed) {                 \
     const long long now = clock64();     \
     phase[i] += now - mark;              \
     mark = now;                          \
   }
   for (int64_t s = 0; s < a.steps; ++s) {
-    const AdamScalars h = adam_scalars_for_step(a.adam, a.lr, a.adam_steps + s + 1);
-    const int label = next_label;
+    beta1_power *= a.adam.beta1;
+    beta2_power *= a.adam.beta2;
+    AdamScalars h = a.adam;
+    h.step_size = a.lr / float(1.0 - beta1_power);
+    const float inverse_correction2_sqrt = 1.0f / sqrtf(float(1.0 - beta2_power));
+    const unsigned parity = unsigned(s & 1);  // of the barriers' phase for this step
     const uint8_t* x = x_buffers + (s & 1) * x_buffer_stride;
-    wait_async_copies();
-    __syncwarp();
-    // The next batch streams in while this one is computed.
-    if (s + 1 < a.steps) {
-      load_batch_slice(x_buffers + ((s + 1) & 1) * x_buffer_stride, a, low, high, warp, lane);
-      if (warp < 2) next_label = owned_label(low, high);
-      if (s + 2 < a.steps) batch_samples(a, a.first_batch + s + 2, lane, low, high);
+    if (tid == 0 && s + 1 < a.steps) expect_bytes(batch_arrived + ((s + 1) & 1), unsigned(B * a.in));
+    if (warp == kSoftmaxWarp) {
+      if (lane < own_rows) labels[lane] = next_labels[0];
+      if (lane + 32 < own_rows) labels[lane + 32] = next_labels[1];
+      if (lane == 0) {  // the step's arrivals: every block's share of the owned rows, every row's gradient
+        expect_bytes(shares_arrived, unsigned(blocks * own_rows * kRowStride * 4));
+        expect_bytes(grads_arrived, unsigned(B * kRowStride * 4));
+      }
     }
+    if (warp == kSoftmaxWarp && s + 1 < a.steps) owned_labels(low, high, next_labels);
+    wait_barrier(batch_arrived + (s & 1), unsigned(s >> 1) & 1);
 
     LEAP_PHASE(0);
     // Forward: this warp's 56 inputs' share of u w1^T (u the bytes) for every row.
@@ -262,116 +350,136 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
 #pragma unroll
       for (int rt = 0; rt < kRowTiles; ++rt) {
         if (rt < row_tiles) {
-          const uint8_t* top = x + (rt * 16 + g) * kSlice + kc * 8 + 2 * t;
+          const uint8_t* top = x + (rt * 16 + g) * kMaxIn + kc * 8 + 2 * t;
           const uint32_t upper = *reinterpret_cast<const uint16_t*>(top);
-          const uint32_t lower = *reinterpret_cast<const uint16_t*>(top + 8 * kSlice);
+          const uint32_t lower = *reinterpret_cast<const uint16_t*>(top + 8 * kMaxIn);
           mma_tf32(acc[rt], byte_operand(upper, 0), byte_operand(lower, 0), byte_operand(upper, 1),
                    byte_operand(lower, 1), b0, b1);
         }
       }
     }
+#pragma unroll
+    for (int rt = 0; rt < kRowTiles; ++rt)
+      if (rt < row_tiles)
+        warp_sums[(warp * kRowTiles + rt) * 32 + lane] = make_float4(acc[rt][0], acc[rt][1], acc[rt][2], acc[rt][3]);
     LEAP_PHASE(1);
-    // Sum over the warps in a fixed order: warp w + 7 into warp w, then the 7 in turn.
-    if (warp >= kPairs)
-#pragma unroll
-      for (int rt = 0; rt < kRowTiles; ++rt)
-        reduce[((warp - kPairs) * kRowTiles + rt) * 32 + lane] =
-            make_float4(acc[rt][0], acc[rt][1], acc[rt][2], acc[rt][3]);
     __syncthreads();
-    if (warp < kPairs)
-#pragma unroll
-      for (int rt = 0; rt < kRowTiles; ++rt) {
-        float4& slot = reduce[(warp * kRowTiles + rt) * 32 + lane];
-        const float4 other = slot;
-        slot = make_float4(acc[rt][0] + other.x, acc[rt][1] + other.y, acc[rt][2] + other.z,
-                           acc[rt][3] + other.w);
-      }
-    __syncthreads();
-    for (int e = tid; e < B * kUnits; e += kThreads) {
-      const int r = e / kUnits, u = e % kUnits, rt = r / 16, row = r % 16;
-      const int owner = (row % 8) * 4 + u / 2, slot = (row / 8) * 2 + u % 2;
-      float sum = 0;
-      for (int p = 0; p < kPairs; ++p)
-        sum += reinterpret_cast<const float*>(&reduce[(p * kRowTiles + rt) * 32 + owner])[slot];
-      hidden[e] = fmaxf(sum / kByteScale + b1s[u], 0.0f);
-    }
-    __syncthreads();
-
     LEAP_PHASE(2);
-    // This block's share of the logits (rank 0 adds the bias), sent to each row's owner.
-    const unsigned tag = unsigned(a.adam_steps + s + 1);
-    for (int e = tid; e < B * C; e += kThreads) {
-      const int r = e / C, c = e % C;
-      float z = rank == 0 ? b2s[c] : 0.0f;
-      for (int u = 0; u < kUnits; ++u) z = fmaf(hidden[r * kUnits + u], w2s[c * kUnits + u], z);
-      send_tagged(inbox_partial + (rank * rows_per_owner + r / blocks) * C + c, r % blocks, z, tag);
+
+    // Warp rt sums row tile rt over the warps (in warp order), adds b1, applies the ReLU and
+    // sends each row's share of the logits to the row's owner. A lane holds units 2t, 2t+1
+    // of rows g and g + 8; its group of four lanes sums a row's share over the 8 units.
+    if (warp < row_tiles) {
+      const int rt = warp;
+      float4 sum = warp_sums[rt * 32 + lane];
+      for (int w_ = 1; w_ < kWarps; ++w_) {
+        const float4 other = warp_sums[(w_ * kRowTiles + rt) * 32 + lane];
+        sum.x += other.x, sum.y += other.y, sum.z += other.z, sum.w += other.w;
+      }
+      const float bias0 = b1s[2 * t], bias1 = b1s[2 * t + 1];
+      const float h0 = fmaxf(sum.x * kInverseByteScale + bias0, 0.0f), h1 = fmaxf(sum.y * kInverseByteScale + bias1, 0.0f);
+      const float h2 = fmaxf(sum.z * kInverseByteScale + bias0, 0.0f), h3 = fmaxf(sum.w * kInverseByteScale + bias1, 0.0f);
+      const int top = rt * 16 + g, bottom = top + 8;
+      *reinterpret_cast<float2*>(hidden + top * kUnits + 2 * t) = make_float2(h0, h1);
+      *reinterpret_cast<float2*>(hidden + bottom * kUnits + 2 * t) = make_float2(h2, h3);
+      for (int c = 0; c < C; ++c) {
+        const float2 w2pair = *reinterpret_cast<const float2*>(w2s + c * kUnits + 2 * t);
+        float z_top = fmaf(h1, w2pair.y, h0 * w2pair.x), z_bottom = fmaf(h3, w2pair.y, h2 * w2pair.x);
+        z_top += __shfl_xor_sync(kFull, z_top, 1);
+        z_bottom += __shfl_xor_sync(kFull, z_bottom, 1);
+        z_top += __shfl_xor_sync(kFull, z_top, 2);
+        z_bottom += __shfl_xor_sync(kFull, z_bottom, 2);
+        if ((c & 3) == t) shares_out[top * kRowStride + c] = z_top, shares_out[bottom * kRowStride + c] = z_bottom;
+      }
+      fence_for_copies();
+      asm volatile("bar.sync 1, %0;" ::"r"(row_tiles * 32) : "memory");  // the row-sum warps only
+      if (warp == 0 && lane < blocks && rows_owned_by(lane) > 0)
+        copy_to_block(shares_in + rank * rows_per_owner * kRowStride, shares_out + lane * rows_per_owner * kRowStride,
+                      unsigned(rows_owned_by(lane) * kRowStride * 4), shares_arrived, lane);
     }
     LEAP_PHASE(3);
-    // The owned rows' logits: the blocks' shares summed in rank order.
-    for (int e = tid; e < own_rows * C; e += kThreads) {
-      const int local = e / C, c = e % C;
-      float z = 0;
-      for (int q = 0; q < blocks; ++q) z += receive_tagged(inbox_partial + (q * rows_per_owner + local) * C + c, tag);
-      own[e] = z;
+    // The softmax warp waits for the blocks' shares of each owned row's logits, sums them in
+    // rank order and computes the row's softmax cross-entropy, 16 lanes a row (a class
+    // each); d(loss)/d(logits) goes to every block. The grad warp collects those from the
+    // owners. The other warps wait at the barrier, so that the polling takes few issue slots.
+    if (warp == kSoftmaxWarp) {
+      wait_barrier(shares_arrived, parity);
+      for (int base = 0; base < own_rows * kSegment; base += 32) {
+        const int local = (base + lane) / kSegment, c = lane % kSegment;
+        const bool real = local < own_rows && c < C;
+        float z = -INFINITY;
+        if (real) {
+          z = b2s[c];
+          for (int q = 0; q < blocks; ++q) z += shares_in[(q * rows_per_owner + local) * kRowStride + c];
+        }
+        float peak = z;
+        for (int offset = kSegment / 2; offset > 0; offset >>= 1)
+          peak = fmaxf(peak, __shfl_xor_sync(kFull, peak, offset, kSegment));
+        const float e = real ? expf(z - peak) : 0.0f;
+        float total = e;
+        for (int offset = kSegment / 2; offset > 0; offset >>= 1)
+          total += __shfl_xor_sync(kFull, total, offset, kSegment);
+        int predicted = real && z == peak ? c : kSegment;  // the first of equal maxima
+        for (int offset = kSegment / 2; offset > 0; offset >>= 1)
+          predicted = min(predicted, __shfl_xor_sync(kFull, predicted, offset, kSegment));
+        if (real) {
+          const int label = labels[local];
+          if (c == label) {
+            loss_total += double(logf(total) - (z - peak));
+            correct_total += predicted == label;
+          }
+          grads_out[local * kRowStride + c] = (e / total - (c == label ? 1.0f : 0.0f)) / B;
+        }
+      }
+      fence_for_copies();
+      __syncwarp();
+      if (lane < blocks && own_rows > 0)
+        copy_to_block(grad_logits + rank * rows_per_owner * kRowStride, grads_out,
+                      unsigned(own_rows * kRowStride * 4), grads_arrived, lane);
     }
-    __syncthreads();
     LEAP_PHASE(4);
-    // Softmax cross-entropy of each owned row, and d(loss)/d(logits) in place of its logits.
-    if (tid < own_rows) {
-      float* z = own + tid * C;
-      float peak = z[0];
-      int predicted = 0;
-      for (int c = 1; c < C; ++c)
-        if (z[c] > peak) peak = z[c], predicted = c;
-      float total = 0;
-      for (int c = 0; c < C; ++c) total += expf(z[c] - peak);
-      loss_total += double(logf(total) - (z[label] - peak));
-      correct_total += predicted == label;
-      for (int c = 0; c < C; ++c) z[c] = (expf(z[c] - peak) / total - (c == label ? 1.0f : 0.0f)) / B;
-    }
-    __syncthreads();
+    wait_barrier(grads_arrived, parity);  // every row's d(loss)/d(logits) is in grad_logits
     LEAP_PHASE(5);
-    // Every block gets every row's gradient.
-    for (int e = tid; e < blocks * own_rows * C; e += kThreads) {
-      const int target = e / (own_rows * C), i = e % (own_rows * C);
-      send_tagged(inbox_grad + (rank + i / C * blocks) * C + i % C, target, own[i], tag);
-    }
-    for (int e = tid; e < B * C; e += kThreads) logits[e] = receive_tagged(inbox_grad + e, tag);
     __syncthreads();
+    // Every block has sent its shares of this step, so each has finished the last step and its
+    // reads of the other batch buffer: the next batch can go there.
+    if (s + 1 < a.steps && (warp == 0 || warp == kSoftmaxWarp)) {
+      if (warp == 0) send_batch_rows(s + 1);
+      if (s + 2 < a.steps) batch_samples(a, a.first_batch + s + 2, lane, low, high);
+    }
 
     LEAP_PHASE(6);
-    // Hidden gradient through the old w2, masked by the ReLU; the small parameters' gradients.
+    // Hidden gradient through the old w2, masked by the ReLU.
     for (int e = tid; e < B * kUnits; e += kThreads) {
       const int r = e / kUnits, u = e % kUnits;
       float sum = 0;
-      for (int c = 0; c < C; ++c) sum = fmaf(logits[r * C + c], w2s[c * kUnits + u], sum);
+      for (int c = 0; c < C; ++c) sum = fmaf(grad_logits[r * kRowStride + c], w2s[c * kUnits + u], sum);
       grad_hidden[e] = hidden[e] > 0.0f ? sum : 0.0f;
     }
-    // The small parameters' gradients: a warp per gradient, its lanes over the rows.
-    for (int slot = warp; slot < small_slots; slot += kWarps) {
+    __syncthreads();
+    LEAP_PHASE(7);
+    // The small parameters' gradients (`parts` threads a slot, over strided rows, summed in a
+    // fixed order) and their Adam updates.
+    {
       float sum = 0;
-      for (int r = lane; r < B; r += 32) {
+      if (slot < small_slots) {
         if (slot < C * kUnits) {  // w2[c][u]
-          sum = fmaf(logits[r * C + slot / kUnits], hidden[r * kUnits + slot % kUnits], sum);
-        } else if (slot < C * kUnits + kUnits) {  // b1[u], through the old w2 and the ReLU
-          const int u = slot - C * kUnits;
-          float through = 0;
-          for (int c = 0; c < C; ++c) through = fmaf(logits[r * C + c], w2s[c * kUnits + u], through);
-          sum += hidden[r * kUnits + u] > 0.0f ? through : 0.0f;
+          const int c = slot / kUnits, u = slot % kUnits;
+          for (int r = part; r < B; r += parts) sum = fmaf(grad_logits[r * kRowStride + c], hidden[r * kUnits + u], sum);
+        } else if (slot < C * kUnits + kUnits) {  // b1[u]
+          for (int r = part; r < B; r += parts) sum += grad_hidden[r * kUnits + slot - C * kUnits];
         } else {  // b2[c]
-          sum += logits[r * C + slot - C * kUnits - kUnits];
+          for (int r = part; r < B; r += parts) sum += grad_logits[r * kRowStride + slot - C * kUnits - kUnits];
         }
       }
-      for (int offset = 16; offset > 0; offset >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
-      if (lane == 0) small_grads[slot] = sum;
-    }
-    __syncthreads();
-    if (owned.index >= 0) {
-      adam_apply(pw, pm, pv, small_grads[owned.slot], h);
-      shared[owned.shared] = pw;
+      for (int offset = 1; offset < parts; offset <<= 1) sum += __shfl_xor_sync(kFull, sum, offset);
+      if (owned_shared >= 0) {
+        adam_apply_fast(pw, pm, pv, sum, h, inverse_correction2_sqrt);
+        shared[owned_shared] = pw;
+      }
     }
 
-    LEAP_PHASE(7);
+    LEAP_PHASE(8);
     // w1's gradient, dh^T u / 255, one chunk of 8 inputs at a time, each applied by Adam at
     // once. The unit tile is 16 rows tall; rows 8-15 are zero.
     uint32_t dh[kMaxBatch / 8][2];
@@ -393,8 +501,8 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
           for (int i = 0; i < 4; ++i)
             if (first + i < kChunks) {
               const uint8_t* column = x + (first + i) * 8 + g;
-              mma_tf32(d[i], dh[kt][0], 0u, dh[kt][1], 0u, byte_operand(column[(kt * 8 + t) * kSlice], 0),
-                       byte_operand(column[(kt * 8 + t + 4) * kSlice], 0));
+              mma_tf32(d[i], dh[kt][0], 0u, dh[kt][1], 0u, lone_byte_operand(column[(kt * 8 + t) * kMaxIn]),
+                       lone_byte_operand(column[(kt * 8 + t + 4) * kMaxIn]));
             }
 #pragma unroll
       for (int i = 0; i < 4; ++i)
@@ -402,17 +510,22 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
 #pragma unroll
           for (int j = 0; j < 2; ++j) {
             const int kc = first + i;
-            adam_apply(w[kc][j], moments[(kc * 2 + j) * 32], moments[v_offset + (kc * 2 + j) * 32],
-                       d[i][j] / kByteScale, h);
+            if (warp * kSlice + kc * 8 < a.in)  // past the input width the weights stay 0
+              adam_apply_fast(w[kc][j], moments[(kc * 2 + j) * 32], moments[v_offset + (kc * 2 + j) * 32],
+                            d[i][j] * kInverseByteScale, h, inverse_correction2_sqrt);
           }
     }
-    LEAP_PHASE(8);
-    __syncwarp();  // the warp is done with this batch's columns before they are refilled
     LEAP_PHASE(9);
   }
 #undef LEAP_PHASE
-  if (timed)
-    for (int i = 0; i < kPhases; ++i) atomicAdd(reinterpret_cast<unsigned long long*>(a.phase_cycles) + (tid == 0 ? 0 : kPhases) + i, (unsigned long long)phase[i]);
+  if (kTimed && timed) {
+    unsigned long long* sums = reinterpret_cast<unsigned long long*>(a.phase_cycles);
+    for (int i = 0; i < kPhases; ++i) atomicAdd(sums + timer * kPhases + i, (unsigned long long)phase[i]);
+    if (tid == 0) {  // the loop's length in ns and in cycles: the SM clock it ran at
+      atomicAdd(sums + kTimers * kPhases, (unsigned long long)(globaltimer_ns() - loop_start_ns));
+      atomicAdd(sums + kTimers * kPhases + 1, (unsigned long long)(clock64() - loop_start_cycles));
+    }
+  }
 
   // Everything back to global memory for the next launch and the rest of the library.
 #pragma unroll
@@ -428,25 +541,27 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       }
     }
   }
-  if (owned.index >= 0) owned.value[owned.index] = pw, owned.m[owned.index] = pm, owned.v[owned.index] = pv;
-  // The loss and correct count: warps 0 and 1 hold the owned rows; each block's totals go to
-  // rank 0, which adds them in rank order.
+  if (const SmallParameter p = small_parameter(a, slot, part == 0, rank); p.index >= 0 && p.writes_back)
+    p.value[p.index] = pw, p.m[p.index] = pm, p.v[p.index] = pv;
+  // The loss and correct count, held by the softmax lanes of the labels: summed over the
+  // block's warps, then each block's totals go to rank 0, which adds them in rank order.
   double* loss_parts = reinterpret_cast<double*>(shared + l.totals);
   int* correct_parts = reinterpret_cast<int*>(loss_parts + kMaxCluster);
-  __syncthreads();
-  double* block_loss = reinterpret_cast<double*>(reduce);  // free again
-  int* block_correct = reinterpret_cast<int*>(block_loss + 2);
-  if (warp < 2) {
-    for (int offset = 16; offset > 0; offset >>= 1) {
-      loss_total += __shfl_xor_sync(0xffffffffu, loss_total, offset);
-      correct_total += __shfl_xor_sync(0xffffffffu, correct_total, offset);
-    }
-    if (lane == 0) block_loss[warp] = loss_total, block_correct[warp] = correct_total;
+  for (int offset = 16; offset > 0; offset >>= 1) {
+    loss_total += __shfl_xor_sync(kFull, loss_total, offset);
+    correct_total += __shfl_xor_sync(kFull, correct_total, offset);
   }
   __syncthreads();
+  double* block_loss = reinterpret_cast<double*>(warp_sums);  // free again
+  int* block_correct = reinterpret_cast<int*>(block_loss + kWarps);
+  if (lane == 0) block_loss[warp] = loss_total, block_correct[warp] = correct_total;
+  __syncthreads();
   if (tid == 0) {
-    cluster.map_shared_rank(loss_parts, 0)[rank] = block_loss[0] + block_loss[1];
-    cluster.map_shared_rank(correct_parts, 0)[rank] = block_correct[0] + block_correct[1];
+    double loss = 0;
+    int correct = 0;
+    for (int i = 0; i < kWarps; ++i) loss += block_loss[i], correct += block_correct[i];
+    cluster.map_shared_rank(loss_parts, 0)[rank] = loss;
+    cluster.map_shared_rank(correct_parts, 0)[rank] = correct;
   }
   cluster.sync();
   if (rank == 0 && tid == 0) {
@@ -473,15 +588,16 @@ __global__ void byte_images_kernel(const float* images, int64_t count, uint8_t* 
   if (misses) atomicAdd(inexact, misses);
 }
 
-size_t shared_bytes(int batch, int classes) { return size_t(layout(batch, classes).total_bytes); }
+size_t shared_bytes(int, int) { return size_t(layout().total_bytes); }
 
-// Sets the kernel's shared-memory limit and cluster permission for this shape.
+// Sets both instances' shared-memory limit and cluster permission for this shape.
 void configure(int batch, int classes, int cluster) {
-  LEAP_CUDA_CHECK(cudaFuncSetAttribute(cluster_mlp_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                       int(shared_bytes(batch, classes))));
-  if (cluster > 8)
-    LEAP_CUDA_CHECK(cudaFuncSetAttribute(cluster_mlp_kernel,
-                                         cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
+  for (auto kernel : {cluster_mlp_kernel<false>, cluster_mlp_kernel<true>}) {
+    LEAP_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         int(shared_bytes(batch, classes))));
+    if (cluster > 8)
+      LEAP_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
+  }
 }
 
 cudaLaunchConfig_t launch_config(int batch, int classes, int cluster, cudaLaunchAttribute* attribute,
@@ -505,8 +621,8 @@ cudaLaunchConfig_t launch_config(int batch, int classes, int cluster, cudaLaunch
 std::string cluster_mlp_rejection(int batch, int in, int hid, int classes) {
   if (batch < 16 || batch > kMaxBatch || batch % 16 != 0)
     return "batch " + std::to_string(batch) + " is not 16, 32, 48 or 64";
-  if (in < 8 || in > kMaxIn || in % 8 != 0)
-    return "input width " + std::to_string(in) + " is not a multiple of 8 up to " + std::to_string(kMaxIn);
+  if (in < 16 || in > kMaxIn || in % 16 != 0)  // an image is one bulk copy: 16-byte multiples
+    return "input width " + std::to_string(in) + " is not a multiple of 16 up to " + std::to_string(kMaxIn);
   if (hid < kUnits || hid > kUnits * kMaxCluster || hid % kUnits != 0)
     return "hidden width " + std::to_string(hid) + " is not a multiple of 8 up to " +
            std::to_string(kUnits * kMaxCluster);
@@ -526,7 +642,7 @@ std::string cluster_mlp_rejection(int batch, int in, int hid, int classes) {
   cudaLaunchAttribute attribute;
   const cudaLaunchConfig_t config = launch_config(batch, classes, cluster, &attribute, nullptr);
   int clusters = 0;
-  LEAP_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&clusters, cluster_mlp_kernel, &config));
+  LEAP_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&clusters, cluster_mlp_kernel<false>, &config));
   if (clusters < 1)
     return "the GPU cannot co-schedule a cluster of " + std::to_string(cluster) + " blocks";
   return "";
@@ -548,7 +664,8 @@ void launch_cluster_mlp(const ClusterMlpArgs& args, cudaStream_t stream) {
   const int cluster = args.hid / kUnits;
   cudaLaunchAttribute attribute;
   const cudaLaunchConfig_t config = launch_config(args.batch, args.classes, cluster, &attribute, stream);
-  LEAP_CUDA_CHECK(cudaLaunchKernelEx(&config, cluster_mlp_kernel, args));
+  if (args.phase_cycles) LEAP_CUDA_CHECK(cudaLaunchKernelEx(&config, cluster_mlp_kernel<true>, args));
+  else LEAP_CUDA_CHECK(cudaLaunchKernelEx(&config, cluster_mlp_kernel<false>, args));
 }
 
 }  // namespace leap::cuda_detail

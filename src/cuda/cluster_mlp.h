@@ -1,10 +1,11 @@
 // The persistent training kernel of a one-hidden-layer MLP (Linear -> ReLU -> Linear ->
 // softmax cross-entropy, Adam): one thread-block cluster runs many steps in one launch.
 // Block r of the cluster owns hidden units [8r, 8r+8): its slice of the first layer's
-// weights stays in registers for the whole launch, their Adam moments and its slice of the
-// second layer in shared memory. The only exchange between blocks is one sum of partial
-// logits a step, read through distributed shared memory after one cluster barrier. The
-// inputs are read as bytes (x = u / 255, as IDX images are), a quarter of the float traffic,
+// weights stays in registers for the whole launch, their Adam moments in shared memory, its
+// slice of the second layer (and a copy of the output bias) in registers of the threads that
+// update them. The blocks exchange two things a step, as step-tagged words stored into each
+// other's shared memory: each row's share of the logits goes to the row's owner block, and
+// the owner's d(loss)/d(logits) goes to every block. The inputs are read as bytes (x = u / 255, as IDX images are), a quarter of the float traffic,
 // and the next batch streams into shared memory while the current one is computed. Matrix
 // products run on the tensor cores in TF32 (the bytes exactly) with fp32 accumulation;
 // weights and moments are fp32 throughout.
@@ -33,11 +34,12 @@ struct ClusterMlpArgs {
   int64_t* correct;
   int batch, in, hid, classes;
   AdamScalars adam;  // beta1, beta2, eps, weight_decay
-  long long* phase_cycles;  // null, or [2][kPhases] cycle counts to add to (measurement only)
+  long long* phase_cycles;  // null, or [kTimers][kPhases] cycle counts, then the loop's ns and cycles, to add to
 };
 
-// The phases of a step that ClusterMlpArgs::phase_cycles times.
+// The phases of a step that ClusterMlpArgs::phase_cycles times, for each of kTimers warps.
 constexpr int kPhases = 10;
+constexpr int kTimers = 3;
 
 // Why the kernel cannot take this shape on the current GPU, or "" when it can.
 std::string cluster_mlp_rejection(int batch, int in, int hid, int classes);

@@ -41,23 +41,29 @@ std::unique_ptr<ClusterMlpRunner> ClusterMlpRunner::create(CudaBackend& backend,
 
 ClusterMlpRunner::ClusterMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan, Tensor byte_images)
     : backend_(backend), plan_(plan), byte_images_(std::move(byte_images)) {
-  if (std::getenv("LEAP_PHASE_TIMING")) phase_cycles_ = Tensor::zeros({4 * kPhases}, DType::int32, Device::cuda);
+  if (std::getenv("LEAP_PHASE_TIMING")) phase_cycles_ = Tensor::zeros({2 * (kTimers * kPhases + 2)}, DType::int32, Device::cuda);
 }
 
-// With LEAP_PHASE_TIMING set, prints where a step's cycles go (two threads of the first block).
+// With LEAP_PHASE_TIMING set, prints where a step's cycles go (three warps of the first block).
 ClusterMlpRunner::~ClusterMlpRunner() {
   if (!phase_cycles_.defined() || steps_run_ == 0) return;
   const std::vector<int32_t> words = phase_cycles_.to_label_vector();
-  std::vector<long long> cycles(2 * kPhases);
+  std::vector<long long> cycles(kTimers * kPhases + 2);
   std::memcpy(cycles.data(), words.data(), cycles.size() * sizeof(long long));
-  const char* names[kPhases] = {"wait+prefetch", "forward mma", "reduce+hidden", "send partial",
-                                "receive logits", "softmax", "exchange grad", "small grads+adam",
-                                "backward+adam", "tail"};
-  std::fprintf(stderr, "cluster kernel, cycles a step (thread 0 | last warp), %lld steps:\n", (long long)steps_run_);
+  const char* names[kPhases] = {"wait+load",    "forward mma",   "barrier",      "warp sum+send",
+                                "softmax+send", "wait grads",    "barrier",      "hidden grad",
+                                "small grads+adam", "backward+adam"};
+  std::fprintf(stderr, "cluster kernel, cycles a step (warp 0 | waiting warp | softmax warp), %lld steps:\n",
+               (long long)steps_run_);
   for (int i = 0; i < kPhases; ++i)
-    std::fprintf(stderr, "  %-18s %9.0f | %9.0f\n", names[i], double(cycles[i]) / steps_run_,
-                 double(cycles[kPhases + i]) / steps_run_);
+    std::fprintf(stderr, "  %-18s %7.0f | %7.0f | %7.0f\n", names[i], double(cycles[i]) / steps_run_,
+                 double(cycles[kPhases + i]) / steps_run_, double(cycles[2 * kPhases + i]) / steps_run_);
+  const double ns = double(cycles[kTimers * kPhases]), loop_cycles = double(cycles[kTimers * kPhases + 1]);
+  if (ns > 0)
+    std::fprintf(stderr, "  in the kernels' loops: %.2f us a step at %.2f GHz\n", ns / 1e3 / steps_run_,
+                 loop_cycles / ns);
 }
+
 std::string ClusterMlpRunner::describe() const {
   return "one persistent kernel: a cluster of " + std::to_string(plan_.layers[0].out / 8) +
          " thread blocks, weights and Adam moments on chip, inputs read as bytes, TF32 tensor cores, "

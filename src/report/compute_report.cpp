@@ -59,7 +59,8 @@ ComputeReport compute_report(Model& model, const History& history, int batch_siz
   const size_t first = history.epochs.size() > 1 ? 1 : 0;
   for (size_t e = first; e < history.epochs.size(); ++e) {
     joules += history.epochs[e].joules;  // NaN when any epoch has no reading
-    seconds += history.epochs[e].seconds;
+    const EpochLogs& logs = history.epochs[e];
+    seconds += std::isnan(logs.energy_seconds) ? logs.seconds : logs.energy_seconds;  // NaN: read from a log
     samples += double(history.epochs[e].samples);
   }
   r.joules_per_epoch = joules / double(history.epochs.size() - first);

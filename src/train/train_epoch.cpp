@@ -58,8 +58,9 @@ EpochLogs Model::train_epoch(DataLoader& loader, MlpEpochRunner* runner,
   const int64_t steps = loader.batches_per_epoch();
   for (Callback* callback : options.callbacks)
     callback->on_epoch_begin(progress.epoch + 1, options.epochs, steps);
-  const auto start = std::chrono::steady_clock::now();
+  // The energy readings stay outside the timed interval: one takes milliseconds.
   const std::optional<double> joules_at_start = energy_meter_ ? energy_meter_->joules() : std::nullopt;
+  const auto start = std::chrono::steady_clock::now();
   const int64_t first_batch = progress.batch;
   network_.train();
   loader.start_epoch(progress.epoch, progress.batch);
@@ -112,12 +113,15 @@ EpochLogs Model::train_epoch(DataLoader& loader, MlpEpochRunner* runner,
   }
   checker.settle(progress);  // waits for the epoch's last step
   EpochLogs logs;
+  logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::optional<double> joules_at_end = energy_meter_ ? energy_meter_->joules() : std::nullopt;
-  if (joules_at_start && joules_at_end) logs.joules = *joules_at_end - *joules_at_start;
+  if (joules_at_start && joules_at_end) {
+    logs.joules = *joules_at_end - *joules_at_start;
+    logs.energy_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
   logs.samples = progress.seen;
   logs.epoch = progress.epoch + 1;
   logs.epochs = options.epochs;
-  logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   logs.loss = progress.loss_sum / double(progress.seen);
   logs.accuracy = double(progress.correct) / double(progress.seen);
   logs.steps = progress.batch;
