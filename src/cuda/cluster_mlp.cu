@@ -346,15 +346,19 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     float acc[kRowTiles][4] = {};
 #pragma unroll
     for (int kc = 0; kc < kChunks; ++kc) {
+      // In fp32, w = high + low, both exact in TF32, and u w = u high + u low (u is exact).
       const uint32_t b0 = to_tf32(w[kc][0]), b1 = to_tf32(w[kc][1]);
+      const uint32_t low0 = to_tf32(w[kc][0] - __uint_as_float(b0)), low1 = to_tf32(w[kc][1] - __uint_as_float(b1));
 #pragma unroll
       for (int rt = 0; rt < kRowTiles; ++rt) {
         if (rt < row_tiles) {
           const uint8_t* top = x + (rt * 16 + g) * kMaxIn + kc * 8 + 2 * t;
           const uint32_t upper = *reinterpret_cast<const uint16_t*>(top);
           const uint32_t lower = *reinterpret_cast<const uint16_t*>(top + 8 * kMaxIn);
-          mma_tf32(acc[rt], byte_operand(upper, 0), byte_operand(lower, 0), byte_operand(upper, 1),
-                   byte_operand(lower, 1), b0, b1);
+          const uint32_t a0 = byte_operand(upper, 0), a1 = byte_operand(lower, 0);
+          const uint32_t a2 = byte_operand(upper, 1), a3 = byte_operand(lower, 1);
+          mma_tf32(acc[rt], a0, a1, a2, a3, b0, b1);
+          if (a.fp32_products) mma_tf32(acc[rt], a0, a1, a2, a3, low0, low1);
         }
       }
     }
@@ -481,14 +485,18 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
 
     LEAP_PHASE(8);
     // w1's gradient, dh^T u / 255, one chunk of 8 inputs at a time, each applied by Adam at
-    // once. The unit tile is 16 rows tall; rows 8-15 are zero.
-    uint32_t dh[kMaxBatch / 8][2];
+    // once. The unit tile is 16 rows tall: rows 0-7 take dh rounded to TF32, rows 8-15 in fp32
+    // what that rounding left (else zero), so that their sum is the fp32 product.
+    uint32_t dh[kMaxBatch / 8][2], dh_low[kMaxBatch / 8][2];
 #pragma unroll
     for (int kt = 0; kt < kMaxBatch / 8; ++kt)
-      if (kt < B / 8) {
-        dh[kt][0] = to_tf32(grad_hidden[(kt * 8 + t) * kUnits + g]);
-        dh[kt][1] = to_tf32(grad_hidden[(kt * 8 + t + 4) * kUnits + g]);
-      }
+      if (kt < B / 8)
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          const float value = grad_hidden[(kt * 8 + t + 4 * j) * kUnits + g];
+          dh[kt][j] = to_tf32(value);
+          dh_low[kt][j] = a.fp32_products ? to_tf32(value - __uint_as_float(dh[kt][j])) : 0u;
+        }
     // The products of up to 4 chunks at a time, so that their mma chains overlap, then those
     // chunks' Adam updates.
 #pragma unroll
@@ -501,7 +509,8 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
           for (int i = 0; i < 4; ++i)
             if (first + i < kChunks) {
               const uint8_t* column = x + (first + i) * 8 + g;
-              mma_tf32(d[i], dh[kt][0], 0u, dh[kt][1], 0u, lone_byte_operand(column[(kt * 8 + t) * kMaxIn]),
+              mma_tf32(d[i], dh[kt][0], dh_low[kt][0], dh[kt][1], dh_low[kt][1],
+                       lone_byte_operand(column[(kt * 8 + t) * kMaxIn]),
                        lone_byte_operand(column[(kt * 8 + t + 4) * kMaxIn]));
             }
 #pragma unroll
@@ -512,7 +521,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
             const int kc = first + i;
             if (warp * kSlice + kc * 8 < a.in)  // past the input width the weights stay 0
               adam_apply_fast(w[kc][j], moments[(kc * 2 + j) * 32], moments[v_offset + (kc * 2 + j) * 32],
-                            d[i][j] * kInverseByteScale, h, inverse_correction2_sqrt);
+                              (d[i][j] + d[i][j + 2]) * kInverseByteScale, h, inverse_correction2_sqrt);
           }
     }
     LEAP_PHASE(9);

@@ -3,12 +3,13 @@
 // Block r of the cluster owns hidden units [8r, 8r+8): its slice of the first layer's
 // weights stays in registers for the whole launch, their Adam moments in shared memory, its
 // slice of the second layer (and a copy of the output bias) in registers of the threads that
-// update them. The blocks exchange two things a step, as step-tagged words stored into each
-// other's shared memory: each row's share of the logits goes to the row's owner block, and
-// the owner's d(loss)/d(logits) goes to every block. The inputs are read as bytes (x = u / 255, as IDX images are), a quarter of the float traffic,
-// and the next batch streams into shared memory while the current one is computed. Matrix
-// products run on the tensor cores in TF32 (the bytes exactly) with fp32 accumulation;
-// weights and moments are fp32 throughout.
+// update them. Each step the blocks exchange two things by bulk copies between their shared
+// memories: each row's share of the logits goes to the row's owner block, and the owner's
+// d(loss)/d(logits) goes to every block. The inputs are read as bytes (x = u / 255, as IDX
+// images are), each image copied once into every block (multicast), a batch ahead. Matrix
+// products run on the tensor cores in TF32 (the bytes exactly) with fp32 accumulation, or,
+// for fp32 training, each weight or gradient operand split into two TF32 parts (high + low),
+// which gives the fp32 product; weights and moments are fp32 throughout.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -34,6 +35,7 @@ struct ClusterMlpArgs {
   int64_t* correct;
   int batch, in, hid, classes;
   AdamScalars adam;  // beta1, beta2, eps, weight_decay
+  bool fp32_products;  // w1's products to fp32 accuracy (each TF32 operand split in two); else TF32
   long long* phase_cycles;  // null, or [kTimers][kPhases] cycle counts, then the loop's ns and cycles, to add to
 };
 

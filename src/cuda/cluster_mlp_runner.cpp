@@ -19,6 +19,10 @@ std::unique_ptr<ClusterMlpRunner> ClusterMlpRunner::create(CudaBackend& backend,
     *why_not = "it takes Linear, ReLU, Linear only";
     return nullptr;
   }
+  if (plan.precision == Precision::bf16) {
+    *why_not = "it computes in fp32 or tf32, not bf16";
+    return nullptr;
+  }
   if (plan.soft_targets) {
     *why_not = "it knows cross-entropy only, not distillation";
     return nullptr;
@@ -65,9 +69,12 @@ ClusterMlpRunner::~ClusterMlpRunner() {
 }
 
 std::string ClusterMlpRunner::describe() const {
+  const std::string products = plan_.precision == Precision::tf32
+                                   ? "TF32 tensor cores"
+                                   : "fp32 products as two TF32 tensor-core products (w = high + low)";
   return "one persistent kernel: a cluster of " + std::to_string(plan_.layers[0].out / 8) +
-         " thread blocks, weights and Adam moments on chip, inputs read as bytes, TF32 tensor cores, "
-         "fp32 master weights";
+         " thread blocks, weights and Adam moments on chip, inputs read as bytes, " + products +
+         ", fp32 master weights";
 }
 
 void ClusterMlpRunner::run(const int32_t* order, int64_t first_batch, int64_t steps,
@@ -89,6 +96,7 @@ void ClusterMlpRunner::run(const int32_t* order, int64_t first_batch, int64_t st
                       hidden.out,
                       output.out,
                       {0.0f, 1.0f, plan_.beta1, plan_.beta2, plan_.eps, plan_.weight_decay},
+                      plan_.precision != Precision::tf32,
                       phase_cycles_.defined() ? reinterpret_cast<long long*>(phase_cycles_.labels()) : nullptr};
   steps_run_ += steps;
   launch_cluster_mlp(args, backend_.stream());

@@ -69,11 +69,10 @@ void GraphRunner::run(const int32_t* order, int64_t first_batch, int64_t steps, 
 
 namespace leap {
 
-// The fused step as a graph where the shape allows it (in any precision: it rounds its
-// operands); else in bf16 the mixed-precision step (bf16_mlp_runner.h); else the layer calls
-// as a graph. The persistent cluster kernel (cluster_mlp.cu) runs only when asked for:
-// measured on an H100 it is slower than the fused graph (25.7 against 19.4 us a step,
-// 2026-11-24; its exchange between blocks waits ~5 us a step).
+// In fp32 or tf32 the persistent cluster kernel (cluster_mlp.cu) where it can run: 10.6 us a
+// step in tf32 against the fused graph's 18.0 on an H100 (2026-11-24). Else the fused step as a graph
+// where the shape allows it (in any precision: it rounds its operands); else in bf16 the
+// mixed-precision step (bf16_mlp_runner.h); else the layer calls as a graph.
 // LEAP_TRAINING_PATH=cluster|fused|bf16|layers forces a path (for benchmarks and tests); a
 // forced path that cannot run is an error.
 std::unique_ptr<MlpEpochRunner> CudaBackend::plan_mlp_epoch(const MlpEpochPlan& plan) {
@@ -87,9 +86,15 @@ std::unique_ptr<MlpEpochRunner> CudaBackend::plan_mlp_epoch(const MlpEpochPlan& 
     check(runner != nullptr, "LEAP_TRAINING_PATH=cluster: the persistent kernel cannot run: " + why_not);
     return runner;
   }
+  std::string not_persistent;
+  if (choice.empty() && plan.precision != Precision::bf16) {
+    std::unique_ptr<MlpEpochRunner> runner = cuda_detail::ClusterMlpRunner::create(*this, plan, &not_persistent);
+    if (runner) return runner;
+    not_persistent = "not the persistent kernel: " + not_persistent;
+  }
   const bool fused = cuda_detail::fused_mlp_fits(plan);
   check(choice != "fused" || fused, "LEAP_TRAINING_PATH=fused: the fused step does not fit this model");
-  if (fused && choice.empty()) return std::make_unique<cuda_detail::FusedMlpRunner>(*this, plan);
+  if (fused && choice.empty()) return std::make_unique<cuda_detail::FusedMlpRunner>(*this, plan, not_persistent);
   if (choice == "fused") return std::make_unique<cuda_detail::FusedMlpRunner>(*this, plan);
   if (plan.precision == Precision::bf16 && choice != "layers") {
     std::string why_not;
