@@ -20,24 +20,10 @@
 #include <cstring>
 
 #include "leap/leap.h"
+#include "toy_data.h"
 
 namespace leap {
 namespace {
-
-// Pixels that are bytes / 255, as IDX images give them, with class-dependent brightness.
-Dataset byte_data(int64_t samples, int features, int classes, uint64_t seed) {
-  Random random(seed);
-  std::vector<float> images(samples * features);
-  std::vector<int32_t> labels(samples);
-  for (int64_t i = 0; i < samples; ++i) {
-    labels[i] = int32_t(random.below(classes));
-    for (int f = 0; f < features; ++f) {
-      const int byte = int(random.below(256));
-      images[i * features + f] = float(f % classes == labels[i] ? byte : byte / 3) / 255.0f;
-    }
-  }
-  return {Tensor::from_vector({samples, features}, images), Tensor::from_vector({samples}, labels), classes};
-}
 
 struct Trained {
   History history;
@@ -137,7 +123,7 @@ std::vector<std::vector<double>> reference_gradients(const std::vector<float>& x
 }
 
 TEST(ClusterMlp, OneStepGradientsEqualTf32Reference) {
-  const Dataset data = byte_data(64, 784, 10, 21);
+  const Dataset data = byte_pattern_data(64, 784, 10, 21);
   if (!cluster_kernel_runs(data)) GTEST_SKIP() << "no GPU that runs the cluster kernel";
   std::vector<std::vector<float>> initial;
   Sequential network = Sequential::from_spec("784-128-10", 11, Device::cpu);
@@ -163,8 +149,8 @@ TEST(ClusterMlp, OneStepGradientsEqualTf32Reference) {
 }
 
 TEST(ClusterMlp, ThousandStepsFollowTheGeneralPath) {
-  const Dataset data = byte_data(1000 * 64, 784, 10, 22);
-  if (!cluster_kernel_runs(byte_data(64, 784, 10, 21))) GTEST_SKIP() << "no GPU that runs the cluster kernel";
+  const Dataset data = byte_pattern_data(1000 * 64, 784, 10, 22);
+  if (!cluster_kernel_runs(byte_pattern_data(64, 784, 10, 21))) GTEST_SKIP() << "no GPU that runs the cluster kernel";
   Trained general = train(Device::cuda, data, nullptr, false);
   Trained fused = train(Device::cuda, data, "cluster");
   const EpochLogs& a = general.history.epochs[0];
@@ -188,8 +174,8 @@ TEST(ClusterMlp, ThousandStepsFollowTheGeneralPath) {
 }
 
 TEST(ClusterMlp, DataThatAreNotBytesAreRefusedWithTheReason) {
-  if (!cluster_kernel_runs(byte_data(64, 784, 10, 21))) GTEST_SKIP() << "no GPU that runs the cluster kernel";
-  Dataset data = byte_data(128, 784, 10, 23);
+  if (!cluster_kernel_runs(byte_pattern_data(64, 784, 10, 21))) GTEST_SKIP() << "no GPU that runs the cluster kernel";
+  Dataset data = byte_pattern_data(128, 784, 10, 23);
   std::vector<float> images = data.images.to_vector();
   images[5] += 1e-3f;
   data.images = Tensor::from_vector({128, 784}, images);
