@@ -15,6 +15,8 @@ import subprocess
 import sys
 import tempfile
 
+import target_report
+
 TOLERANCE = 0.003  # 0.3 points
 
 
@@ -82,15 +84,11 @@ def main():
                            abs(delta) <= TOLERANCE))
         else:
             checks.append((f"{name} trained", None, False))
-    print("targets:")
-    for text, value, met in checks:
-        print(f"  {'PASS' if met else 'FAIL'}  {text}: {'n/a' if value is None else f'{100 * value:+.2f} pt'}")
-    passed = all(met for _, _, met in checks)
-    print("PASS" if passed else "FAIL")
+    passed = target_report.print_targets(checks, lambda value: f"{100 * value:+.2f} pt")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"device": args.device, "epochs": args.epochs, "runs": runs, "means": means,
-                       "targets": [{"target": t, "value": v, "met": m} for t, v, m in checks]}, f, indent=2)
+                       "targets": target_report.json_rows(checks)}, f, indent=2)
     sys.exit(0 if passed else 1)
 
 

@@ -39,6 +39,8 @@ import time
 import torch
 from torch import nn
 
+import target_report
+
 SIZES = "784-4096-4096-4096-10:8192,784-8192-8192-8192-10:16384"
 TARGET_VS_PYTORCH = 1.1
 TARGET_VS_CEILING = 0.9
@@ -278,15 +280,11 @@ def main():
         checks.append((f"{largest['model']} b{largest['batch']}: leap >= {100 * TARGET_VS_CEILING:.0f}% "
                        f"of the sustained bf16 GEMM ceiling", largest["leap_vs_ceiling"],
                        largest["leap_vs_ceiling"] >= TARGET_VS_CEILING))
-    print("targets:")
-    for text, value, met in checks:
-        print(f"  {'PASS' if met else 'FAIL'}  {text}: {'n/a' if value is None else f'{value:.3f}'}")
-    passed = all(met for _, _, met in checks)
-    print("PASS" if passed else "FAIL")
+    passed = target_report.print_targets(checks, lambda value: f"{value:.3f}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"info": info, "results": results,
-                       "targets": [{"target": t, "value": v, "met": m} for t, v, m in checks],
+                       "targets": target_report.json_rows(checks),
                        "passed": passed}, f, indent=2)
     sys.exit(0 if passed else 1)
 

@@ -3,26 +3,7 @@
 # run; the command line wins over the file; unknown keys, values of the wrong kind and
 # malformed TOML are refused naming the file, the line and the key.
 # usage: cli_config.sh LEAP_BINARY
-set -u
-leap=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp"
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
-
-# expect_error MESSAGE_FRAGMENT -- ARGS...
-expect_error() {
-  local fragment=$1; shift
-  local output status
-  output=$("$leap" "$@" 2>&1); status=$?
-  if [ $status -eq 0 ] || [ $status -ge 128 ] || ! grep -qF -- "$fragment" <<<"$output"; then
-    fail "leap $* -> status $status, output: $output"
-  else
-    ok "leap $* -> $(head -n1 <<<"$output")"
-  fi
-}
+source "$(dirname "$0")/cli_lib.sh"
 
 # Round trip: printed, read back, printed again: the same text, for every configurable command.
 round_trip() {
@@ -64,11 +45,7 @@ else
 fi
 
 # A configuration gives the same run as the command line it was printed from.
-awk 'BEGIN { srand(3); printf "label"; for (j = 0; j < 12; j++) printf ",f%d", j; print "";
-             for (i = 0; i < 200; i++) { line = ""; best = 0;
-               for (j = 0; j < 12; j++) { v[j] = rand(); line = line sprintf(",%.5f", v[j]) }
-               for (j = 1; j < 3; j++) if (v[j] > v[best]) best = j;
-               print best line } }' > train.csv
+argmax_csv 200 12 3 3 > train.csv
 args=(train --device cpu --data train.csv --model 12-8-3 --epochs 2 --batch-size 16 --seed 4 --no-run-dir)
 "$leap" "${args[@]}" --save direct.safetensors > direct.log 2>&1 || fail "direct run: $(cat direct.log)"
 "$leap" "${args[@]}" --save configured.safetensors --print-config > run.toml
@@ -76,32 +53,25 @@ args=(train --device cpu --data train.csv --model 12-8-3 --epochs 2 --batch-size
 cmp -s direct.safetensors configured.safetensors && ok "the configured run's weights equal the direct run's" ||
   fail "the run from --config differs from the run on the command line"
 
-# Bad files.
-printf 'epochs = 2\nepoch = 3\n' > key.toml
-expect_error "key.toml:2: unknown key 'epoch': leap train has no option --epoch" train --config key.toml
-printf 'batch_size = 3\n' > snake.toml
-expect_error "did you mean 'batch-size'?" train --config snake.toml
-printf 'epochs = "ten"\n' > text.toml
-expect_error "text.toml:1: 'epochs' expects an integer, found a string (\"ten\")" train --config text.toml
-printf 'drop-last = 1\n' > flag.toml
-expect_error "flag.toml:1: 'drop-last' expects true or false, found an integer (1)" train --config flag.toml
-printf 'lr = "0.1"\n' > quoted.toml
-expect_error "'lr' expects a number, found a string" train --config quoted.toml
-printf 'seed = -1\n' > sign.toml
-expect_error "sign.toml:1: --seed: '-1' is not a whole number" train --config sign.toml
-printf 'epochs = 0\n' > range.toml
-expect_error "range.toml:1: --epochs: Value 0 not in range" train --config range.toml
-printf '# ok\n\nepochs 3\n' > malformed.toml
-expect_error "malformed.toml:3: expected '=' after the key 'epochs'" train --config malformed.toml
-printf '[train]\nepochs = 3\n' > table.toml
-expect_error "table.toml:1: tables ('[train]') are not used" train --config table.toml
-printf 'load = "a.safetensors"\nresume = "run"\n' > both.toml
-expect_error "both.toml:2: 'resume' cannot go with --load" train --config both.toml
+# Bad files: refused FILE TEXT MESSAGE COMMAND...: with FILE holding TEXT (printf's escapes),
+# leap COMMAND... --config FILE fails saying MESSAGE.
+refused() {
+  local file=$1 text=$2 message=$3; shift 3
+  printf '%b' "$text" > "$file"
+  expect_error "$message" "$@" --config "$file"
+}
+refused key.toml 'epochs = 2\nepoch = 3\n' "key.toml:2: unknown key 'epoch': leap train has no option --epoch" train
+refused snake.toml 'batch_size = 3\n' "did you mean 'batch-size'?" train
+refused text.toml 'epochs = "ten"\n' "text.toml:1: 'epochs' expects an integer, found a string (\"ten\")" train
+refused flag.toml 'drop-last = 1\n' "flag.toml:1: 'drop-last' expects true or false, found an integer (1)" train
+refused quoted.toml 'lr = "0.1"\n' "'lr' expects a number, found a string" train
+refused sign.toml 'seed = -1\n' "sign.toml:1: --seed: '-1' is not a whole number" train
+refused range.toml 'epochs = 0\n' "range.toml:1: --epochs: Value 0 not in range" train
+refused malformed.toml '# ok\n\nepochs 3\n' "malformed.toml:3: expected '=' after the key 'epochs'" train
+refused table.toml '[train]\nepochs = 3\n' "table.toml:1: tables ('[train]') are not used" train
+refused both.toml 'load = "a.safetensors"\nresume = "run"\n' "both.toml:2: 'resume' cannot go with --load" train
 expect_error "missing.toml: file does not exist" train --config missing.toml
 # A required option may come from the file (then its own error is about the file it names).
-printf 'load = "nowhere.safetensors"\n' > eval.toml
-expect_error "nowhere.safetensors" eval --device cpu --config eval.toml
-printf 'model = "12-8-3"\n' > no-load.toml
-expect_error "--load is required" eval --config no-load.toml
-echo "$failures failed"
-[ $failures -eq 0 ]
+refused eval.toml 'load = "nowhere.safetensors"\n' "nowhere.safetensors" eval --device cpu
+refused no-load.toml 'model = "12-8-3"\n' "--load is required" eval
+finish

@@ -1,25 +1,7 @@
 #!/usr/bin/env bash
 # The command line turns bad input into one clear message and a non-zero exit, never a crash.
 # usage: cli_errors.sh LEAP_BINARY
-set -u
-leap=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp"  # a run that got as far as training would write its run directory here
-failures=0
-
-# expect STATUS_IS_NONZERO MESSAGE_FRAGMENT -- ARGS...
-expect_error() {
-  local fragment=$1; shift
-  local output status
-  output=$("$leap" "$@" 2>&1); status=$?
-  if [ $status -eq 0 ] || [ $status -ge 128 ] || ! grep -qF -- "$fragment" <<<"$output"; then
-    echo "FAIL: leap $* -> status $status, output: $output"
-    failures=$((failures + 1))
-  else
-    echo "ok: leap $* -> $(head -n1 <<<"$output")"
-  fi
-}
+source "$(dirname "$0")/cli_lib.sh"
 
 printf 'garbage' > "$tmp/bad.safetensors"
 mkdir "$tmp/empty"
@@ -64,5 +46,4 @@ expect_error "--format: onnx2 not in" export --format onnx2 --load "$tmp/bad.saf
 expect_error "--schedule: warmup not in {none,step,cosine}" distill --schedule warmup
 expect_error "--weight-decay: ('-1' is not a finite number >= 0)" distill --weight-decay -1
 expect_error "--teacher-schedule: linear not in {none,step,cosine}" distill --teacher-schedule linear
-echo "$failures failed"
-[ $failures -eq 0 ]
+finish

@@ -5,20 +5,9 @@
 # CSVLogger columns, metrics.jsonl, the checkpoint and report.html; a run resumed there keeps
 # one row per epoch.
 # usage: cli_run_dir.sh LEAP_BINARY
-set -u
-leap=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp"
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
+source "$(dirname "$0")/cli_lib.sh"
 
-awk 'BEGIN { srand(5); printf "label"; for (j = 0; j < 12; j++) printf ",f%d", j; print "";
-             for (i = 0; i < 200; i++) { line = ""; best = 0;
-               for (j = 0; j < 12; j++) { v[j] = rand(); line = line sprintf(",%.5f", v[j]) }
-               for (j = 1; j < 3; j++) if (v[j] > v[best]) best = j;
-               print best line } }' > train.csv
+argmax_csv 200 12 3 5 > train.csv
 cp train.csv validation.csv
 args=(train --device cpu --data train.csv --validation-data validation.csv --model 12-8-3 --batch-size 16)
 
@@ -84,5 +73,4 @@ done
 "$leap" plot distilled/teacher distilled/student-alone distilled/student-distilled -o plot.html > /dev/null ||
   fail "leap plot of the distillation's run directories"
 [ $failures -eq 0 ] && ok "leap distill wrote its run directory"
-echo "$failures failed"
-[ $failures -eq 0 ]
+finish

@@ -20,24 +20,10 @@
 #include <cstring>
 
 #include "leap/leap.h"
+#include "toy_data.h"
 
 namespace leap {
 namespace {
-
-// Pixels that are bytes / 255, as IDX images give them, with class-dependent brightness.
-Dataset byte_data(int64_t samples, int features, int classes, uint64_t seed) {
-  Random random(seed);
-  std::vector<float> images(samples * features);
-  std::vector<int32_t> labels(samples);
-  for (int64_t i = 0; i < samples; ++i) {
-    labels[i] = int32_t(random.below(classes));
-    for (int f = 0; f < features; ++f) {
-      const int byte = int(random.below(256));
-      images[i * features + f] = float(f % classes == labels[i] ? byte : byte / 3) / 255.0f;
-    }
-  }
-  return {Tensor::from_vector({samples, features}, images), Tensor::from_vector({samples}, labels), classes};
-}
 
 struct Trained {
   History history;
@@ -67,8 +53,8 @@ Trained train(Device device, const Dataset& data, const char* path, bool fast_pa
   return out;
 }
 
-// leap runs the kernel only when asked (LEAP_TRAINING_PATH=cluster); it refuses with an
-// error on a GPU without thread-block clusters.
+// Whether the kernel runs when asked (LEAP_TRAINING_PATH=cluster): it refuses with an error
+// on a GPU without thread-block clusters.
 bool cluster_kernel_runs(const Dataset& data) {
   if (!available(Device::cuda)) return false;
   try {
@@ -139,7 +125,7 @@ std::vector<std::vector<double>> reference_gradients(const std::vector<float>& x
 }
 
 TEST(ClusterMlp, OneStepGradientsEqualTheReferenceInBothPrecisions) {
-  const Dataset data = byte_data(64, 784, 10, 21);
+  const Dataset data = byte_pattern_data(64, 784, 10, 21);
   if (!cluster_kernel_runs(data)) GTEST_SKIP() << "no GPU that runs the cluster kernel";
   std::vector<std::vector<float>> initial;
   Sequential network = Sequential::from_spec("784-128-10", 11, Device::cpu);
@@ -168,8 +154,8 @@ TEST(ClusterMlp, OneStepGradientsEqualTheReferenceInBothPrecisions) {
 }
 
 TEST(ClusterMlp, ThousandStepsFollowTheGeneralPath) {
-  const Dataset data = byte_data(1000 * 64, 784, 10, 22);
-  if (!cluster_kernel_runs(byte_data(64, 784, 10, 21))) GTEST_SKIP() << "no GPU that runs the cluster kernel";
+  const Dataset data = byte_pattern_data(1000 * 64, 784, 10, 22);
+  if (!cluster_kernel_runs(byte_pattern_data(64, 784, 10, 21))) GTEST_SKIP() << "no GPU that runs the cluster kernel";
   Trained general = train(Device::cuda, data, nullptr, false);
   Trained fused = train(Device::cuda, data, "cluster");
   const EpochLogs& a = general.history.epochs[0];
@@ -195,13 +181,13 @@ TEST(ClusterMlp, ThousandStepsFollowTheGeneralPath) {
 // Without LEAP_TRAINING_PATH leap takes the kernel for byte images in fp32 and tf32, and
 // says why not when it takes the fused graph instead.
 TEST(ClusterMlp, LeapChoosesItForByteImages) {
-  const Dataset bytes = byte_data(128, 784, 10, 24);
+  const Dataset bytes = byte_pattern_data(128, 784, 10, 24);
   if (!cluster_kernel_runs(bytes)) GTEST_SKIP() << "no GPU that runs the cluster kernel";
   for (const Precision precision : {Precision::fp32, Precision::tf32}) {
     const Trained own = train(Device::cuda, bytes, nullptr, true, precision);
     EXPECT_NE(own.path.find("one persistent kernel"), std::string::npos) << own.path;
   }
-  Dataset other = byte_data(128, 784, 10, 24);
+  Dataset other = byte_pattern_data(128, 784, 10, 24);
   std::vector<float> images = other.images.to_vector();
   images[7] = 0.5f;  // not a byte / 255
   other.images = Tensor::from_vector({128, 784}, images);
@@ -212,8 +198,8 @@ TEST(ClusterMlp, LeapChoosesItForByteImages) {
 }
 
 TEST(ClusterMlp, DataThatAreNotBytesAreRefusedWithTheReason) {
-  if (!cluster_kernel_runs(byte_data(64, 784, 10, 21))) GTEST_SKIP() << "no GPU that runs the cluster kernel";
-  Dataset data = byte_data(128, 784, 10, 23);
+  if (!cluster_kernel_runs(byte_pattern_data(64, 784, 10, 21))) GTEST_SKIP() << "no GPU that runs the cluster kernel";
+  Dataset data = byte_pattern_data(128, 784, 10, 23);
   std::vector<float> images = data.images.to_vector();
   images[5] += 1e-3f;
   data.images = Tensor::from_vector({128, 784}, images);

@@ -8,22 +8,10 @@
 #include <cstdlib>
 
 #include "leap/leap.h"
+#include "toy_data.h"
 
 namespace leap {
 namespace {
-
-Dataset synthetic_data(int64_t samples, int features, int classes, uint64_t seed) {
-  Random random(seed);
-  std::vector<float> images(samples * features);
-  std::vector<int32_t> labels(samples);
-  for (int64_t i = 0; i < samples; ++i) {
-    labels[i] = int32_t(random.below(classes));
-    // Class-dependent pixels, so that training makes progress and the loss moves.
-    for (int f = 0; f < features; ++f)
-      images[i * features + f] = random.uniform() * (f % classes == labels[i] ? 1.0f : 0.3f);
-  }
-  return {Tensor::from_vector({samples, features}, images), Tensor::from_vector({samples}, labels), classes};
-}
 
 // A teacher's logits for every sample: random, of a teacher's typical spread.
 Dataset with_soft_targets(Dataset data, uint64_t seed) {
@@ -51,7 +39,7 @@ History train(const std::string& spec, Device device, bool fast_path, const Data
 void expect_same_training(const std::string& spec, bool fast_path, bool distill = false) {
   if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
   // 100 full batches and one partial batch of 16.
-  Dataset data = synthetic_data(100 * 64 + 16, 784, 10, 5);
+  Dataset data = pattern_data(100 * 64 + 16, 784, 10, 5);
   if (distill) data = with_soft_targets(std::move(data), 6);
   Sequential cpu, gpu;
   std::string path;
@@ -78,7 +66,7 @@ TEST(CudaTraining, LayerGraphDistillationEqualsCpu) { expect_same_training("784-
 
 TEST(CudaTraining, PredictAndEvaluateEqualCpu) {
   if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
-  const Dataset data = synthetic_data(1000, 784, 10, 9);
+  const Dataset data = pattern_data(1000, 784, 10, 9);
   Model cpu(Sequential::from_spec("784-128-10", 2, Device::cpu));
   Model gpu(Sequential::from_spec("784-128-10", 2, Device::cuda));
   Evaluation a = cpu.evaluate(data), b = gpu.evaluate(data);
@@ -157,8 +145,8 @@ void expect_close_to_fp32(const Trained& low, const Trained& fp32, const std::st
 // mask rows need padding to 128 bits.
 TEST(CudaTraining, Bf16StepStaysCloseToFp32) {
   if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
-  const Dataset data = synthetic_data(100 * 64 + 16, 784, 10, 5);
-  const Dataset wide = synthetic_data(40 * 256, 784, 10, 6);
+  const Dataset data = pattern_data(100 * 64 + 16, 784, 10, 5);
+  const Dataset wide = pattern_data(40 * 256, 784, 10, 6);
   const Trained fp32 = train_in("784-64-32-10", Device::cuda, Precision::fp32, data);
   const Trained wide_fp32 = train_in("784-264-136-10", Device::cuda, Precision::fp32, wide, 256);
   for (const char* mode : {"drelu_bgradb", "drelu_bgrad", "kernel"}) {
@@ -176,7 +164,7 @@ TEST(CudaTraining, Bf16StepStaysCloseToFp32) {
 // step now and then. 100 steps: mean loss within 0.5%, weights within 2% relative L2.
 TEST(CudaTraining, FusedStepInTf32AndBf16MatchesTheCpuEmulation) {
   if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
-  const Dataset data = synthetic_data(100 * 64 + 16, 784, 10, 7);
+  const Dataset data = pattern_data(100 * 64 + 16, 784, 10, 7);
   for (Precision precision : {Precision::tf32, Precision::bf16}) {
     const Trained gpu = train_in("784-128-10", Device::cuda, precision, data);
     const Trained cpu = train_in("784-128-10", Device::cpu, precision, data);

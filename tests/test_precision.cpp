@@ -8,6 +8,7 @@
 
 #include "leap/leap.h"
 #include "leap/precision.h"
+#include "toy_data.h"
 
 namespace leap {
 namespace {
@@ -51,25 +52,13 @@ TEST(Precision, TheCpuDefaultsToFp32) {
   EXPECT_EQ(model.precision(), Precision::fp32);
 }
 
-Dataset pattern_data(int64_t samples, int features, int classes) {
-  Random random(5);
-  std::vector<float> images(samples * features);
-  std::vector<int32_t> labels(samples);
-  for (int64_t i = 0; i < samples; ++i) {
-    labels[i] = int32_t(random.below(classes));
-    for (int f = 0; f < features; ++f)
-      images[i * features + f] = random.uniform() * (f % classes == labels[i] ? 1.0f : 0.3f);
-  }
-  return {Tensor::from_vector({samples, features}, images), Tensor::from_vector({samples}, labels), classes};
-}
-
 // 150 Adam steps in each precision from the same weights and batches. Tolerances: the epoch's
 // mean loss within 1% (tf32) and 3% (bf16) of fp32's. The weights part faster: Adam moves
 // each weight by about lr a step whatever its gradient's size, so where a gradient is near
 // zero any rounding changes the step's sign (measured: 5% relative L2 after 150 steps in
 // either format, against a total movement of the same order as the weights); within 10%.
 TEST(Precision, CpuTrainingInTf32AndBf16StaysCloseToFp32) {
-  const Dataset data = pattern_data(150 * 32, 64, 10);
+  const Dataset data = pattern_data(150 * 32, 64, 10, 5);
   auto train = [&](Precision precision, std::vector<float>* weights) {
     Model model(Sequential::from_spec("64-32-32-10", 3));
     model.compile(adam({.lr = 1e-3f}));

@@ -73,8 +73,10 @@ class StopAt : public Callback {
 };
 
 // Ten epochs straight against a run stopped after `stop_step` steps and resumed. (Steps as
-// the callbacks see them: a backend's fast path reports a chunk of steps at a time.)
+// the callbacks see them: a backend's fast path reports a chunk of steps at a time.) Skipped
+// when the recipe's device is not usable.
 void expect_resume_is_exact(const Recipe& recipe, int64_t stop_step, const std::string& name) {
+  if (!available(recipe.device)) GTEST_SKIP() << "no usable CUDA GPU";
   const Dataset data = recipe_data(recipe, 1);
   Model straight = fresh_model(recipe);
   straight.fit(data, fit_options(10, recipe));
@@ -118,21 +120,27 @@ TEST(Resume, WithSgdMomentumIsBitIdentical) {
   expect_resume_is_exact({.dropout = 0.0f, .sgd = true}, 29, "sgd");
 }
 
-TEST(Resume, EpochCheckpointsAndResumeGiveTheSameWeights) {
+// Ten epochs straight against five with `first_five` (which say where and when to write a
+// checkpoint) and five more resumed from that checkpoint.
+void expect_five_and_five_are_ten(const FitOptions& first_five) {
   const Dataset data = toy_data(103, 12, 3, 2);
   Model straight = fresh_model({});
   straight.fit(data, fit_options(10));
-  const fs::path dir = temp_dir("every");
   Model first = fresh_model({});
+  first.fit(data, first_five);
+  Model resumed = fresh_model({});
+  FitOptions rest = fit_options(10);
+  rest.resume_from = first_five.checkpoint_path;
+  resumed.fit(data, rest);
+  EXPECT_EQ(all_weights(resumed), all_weights(straight));
+}
+
+TEST(Resume, EpochCheckpointsAndResumeGiveTheSameWeights) {
+  const fs::path dir = temp_dir("every");
   FitOptions options = fit_options(5);
   options.checkpoint_path = (dir / "checkpoint.safetensors").string();
   options.checkpoint_every = 5;
-  first.fit(data, options);
-  Model resumed = fresh_model({});
-  FitOptions rest = fit_options(10);
-  rest.resume_from = options.checkpoint_path;
-  resumed.fit(data, rest);
-  EXPECT_EQ(all_weights(resumed), all_weights(straight));
+  expect_five_and_five_are_ten(options);
   // The checkpoint's weights load as plain weights too (its optimizer state is ignored).
   Sequential plain = Sequential::from_spec("12-16-8-3", 9, Device::cpu, 0.2f);
   load_weights(plain, options.checkpoint_path);
@@ -140,20 +148,11 @@ TEST(Resume, EpochCheckpointsAndResumeGiveTheSameWeights) {
 }
 
 TEST(Resume, TheCheckpointAtTheEndContinuesWithMoreEpochs) {
-  const Dataset data = toy_data(103, 12, 3, 2);
-  Model straight = fresh_model({});
-  straight.fit(data, fit_options(10));
   const fs::path dir = temp_dir("at_end");
-  Model first = fresh_model({});
   FitOptions options = fit_options(5);
   options.checkpoint_path = (dir / "checkpoint.safetensors").string();
   options.checkpoint_at_end = true;
-  first.fit(data, options);
-  Model resumed = fresh_model({});
-  FitOptions rest = fit_options(10);
-  rest.resume_from = options.checkpoint_path;
-  resumed.fit(data, rest);
-  EXPECT_EQ(all_weights(resumed), all_weights(straight));
+  expect_five_and_five_are_ten(options);
   fs::remove_all(dir);
 }
 
@@ -214,7 +213,7 @@ TEST(Resume, RefusesOtherSettingsAndFinishedRuns) {
 // weights uses atomics (the fused step reduces in a fixed order within each block, cuBLASLt
 // picks the same algorithm for the same shapes and is run without atomics, dropout masks come
 // from a counter-based generator whose count the checkpoint keeps). Only the logged loss,
-// summed across blocks with atomics, may differ in its last bits. Skipped without a GPU.
+// summed across blocks with atomics, may differ in its last bits.
 Recipe gpu_recipe(const std::string& spec, float dropout, bool use_sgd) {
   // 20 full batches of 64 (what the fused step takes) and a partial one of 16 an epoch.
   return {.spec = spec, .dropout = dropout, .sgd = use_sgd, .device = Device::cuda,
@@ -222,23 +221,19 @@ Recipe gpu_recipe(const std::string& spec, float dropout, bool use_sgd) {
 }
 
 TEST(Resume, OnTheGpuFusedStepIsBitIdentical) {
-  if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
   // The fast path reports a chunk (20 steps) and then the partial batch: call 7 is mid-epoch 4.
   expect_resume_is_exact(gpu_recipe("784-128-10", 0.0f, false), 7, "gpu_fused");
 }
 
 TEST(Resume, OnTheGpuLayerGraphIsBitIdentical) {
-  if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
   expect_resume_is_exact(gpu_recipe("784-64-32-10", 0.0f, false), 9, "gpu_layer_graph");
 }
 
 TEST(Resume, OnTheGpuLayerByLayerWithDropoutIsBitIdentical) {
-  if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
   expect_resume_is_exact(gpu_recipe("784-64-32-10", 0.2f, false), 75, "gpu_dropout");
 }
 
 TEST(Resume, OnTheGpuWithSgdMomentumIsBitIdentical) {
-  if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
   expect_resume_is_exact(gpu_recipe("784-64-32-10", 0.0f, true), 50, "gpu_sgd");
 }
 

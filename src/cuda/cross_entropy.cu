@@ -79,49 +79,77 @@ __device__ ArgMax row_arg_max(const float* z, int classes, int lane) {
   return warp_arg_max(best);
 }
 
-__global__ void cross_entropy_kernel(const float* logits, const int32_t* labels, float* grad,
-                                     double* loss_sum, int64_t* correct, int batch,
-                                     int classes) {
-  const int lane = threadIdx.x % kWarp;
-  const int row = blockIdx.x * kRowsPerBlock + threadIdx.x / kWarp;
+// What one row adds to the totals: its loss and whether its arg-max is its label.
+struct RowTotals {
   double loss = 0.0;
   int hit = 0;
-  if (row < batch) {  // whole warps take this branch together
+};
+
+// One warp a row: row_loss(row, lane) gives the row's totals, in lane 0 at least; the block
+// adds them up. The two losses below differ only in their row.
+template <typename RowLoss>
+__global__ void per_row_kernel(RowLoss row_loss, int batch, double* loss_sum, int64_t* correct) {
+  const int lane = threadIdx.x % kWarp;
+  const int row = blockIdx.x * kRowsPerBlock + threadIdx.x / kWarp;
+  RowTotals totals;
+  if (row < batch) totals = row_loss(row, lane);  // whole warps take this branch together
+  add_block_totals(totals.loss, totals.hit, loss_sum, correct);
+}
+
+template <typename RowLoss>
+void launch_per_row(const RowLoss& row_loss, int batch, double* loss_sum, int64_t* correct,
+                    cudaStream_t stream) {
+  if (batch <= 0) return;
+  const unsigned blocks = static_cast<unsigned>((batch + kRowsPerBlock - 1) / kRowsPerBlock);
+  per_row_kernel<<<blocks, kRowsPerBlock * kWarp, 0, stream>>>(row_loss, batch, loss_sum, correct);
+  LEAP_CUDA_CHECK_LAUNCH();
+}
+
+struct CrossEntropyRow {
+  const float* logits;
+  const int32_t* labels;
+  float* grad;
+  bool sums_loss;  // without the loss or its gradient, the row's hit alone
+  int batch, classes;
+
+  __device__ RowTotals operator()(int row, int lane) const {
+    RowTotals totals;
     const float* z = logits + size_t(row) * classes;
     const int label = labels[row];
     const bool label_valid = 0 <= label && label < classes;
     const ArgMax best = row_arg_max(z, classes, lane);
-    hit = best.index == label;
-    if (loss_sum || grad) {
+    totals.hit = best.index == label;
+    if (sums_loss || grad) {
       const float peak = best.value;
       float denominator = 0.0f;
       for (int j = lane; j < classes; j += kWarp) denominator += expf(z[j] - peak);
       const float log_denominator = logf(warp_sum(denominator));
       // A label out of range poisons the loss instead of reading out of bounds.
-      loss = label_valid ? double(log_denominator) - double(z[label] - peak) : double(NAN);
+      totals.loss = label_valid ? double(log_denominator) - double(z[label] - peak) : double(NAN);
       if (grad) {
         float* g = grad + size_t(row) * classes;
         for (int j = lane; j < classes; j += kWarp)
           g[j] = (expf(z[j] - peak - log_denominator) - float(j == label)) / float(batch);
       }
     }
+    return totals;
   }
-  add_block_totals(loss, hit, loss_sum, correct);
-}
+};
 
-__global__ void distillation_kernel(const float* student, const float* teacher,
-                                    const int32_t* labels, float* grad, double* loss_sum,
-                                    int64_t* correct, int batch, int classes, float temperature,
-                                    float alpha) {
-  const int lane = threadIdx.x % kWarp;
-  const int row = blockIdx.x * kRowsPerBlock + threadIdx.x / kWarp;
-  double loss = 0.0;
-  int hit = 0;
-  if (row < batch) {  // whole warps take this branch together
+struct DistillationRow {
+  const float* student;
+  const float* teacher;
+  const int32_t* labels;
+  float* grad;
+  int batch, classes;
+  float temperature, alpha;
+
+  __device__ RowTotals operator()(int row, int lane) const {
+    RowTotals totals;
     const float* s = student + size_t(row) * classes;
     const float* t = teacher + size_t(row) * classes;
     const int label = labels[row];
-    hit = row_arg_max(s, classes, lane).index == label;
+    totals.hit = row_arg_max(s, classes, lane).index == label;
     const float inverse_t = 1.0f / temperature;
     const float log_z_soft = row_log_normaliser(s, classes, inverse_t, lane);
     const float log_z_teacher = row_log_normaliser(t, classes, inverse_t, lane);
@@ -141,33 +169,27 @@ __global__ void distillation_kernel(const float* student, const float* teacher,
     kl = warp_sum(kl);
     // A label out of range poisons the loss instead of reading out of bounds.
     const bool label_valid = 0 <= label && label < classes;
-    loss = label_valid ? double(alpha) * temperature * temperature * kl +
-                             (1.0 - alpha) * (double(log_z_hard) - s[label])
-                       : double(NAN);
+    totals.loss = label_valid ? double(alpha) * temperature * temperature * kl +
+                                    (1.0 - alpha) * (double(log_z_hard) - s[label])
+                              : double(NAN);
+    return totals;
   }
-  add_block_totals(loss, hit, loss_sum, correct);
-}
+};
 
 }  // namespace
 
 void launch_cross_entropy(const float* logits, const int32_t* labels, float* grad,
                           double* loss_sum, int64_t* correct, int batch, int classes,
                           cudaStream_t stream) {
-  if (batch <= 0) return;
-  const unsigned blocks = static_cast<unsigned>((batch + kRowsPerBlock - 1) / kRowsPerBlock);
-  cross_entropy_kernel<<<blocks, kRowsPerBlock * kWarp, 0, stream>>>(
-      logits, labels, grad, loss_sum, correct, batch, classes);
-  LEAP_CUDA_CHECK_LAUNCH();
+  launch_per_row(CrossEntropyRow{logits, labels, grad, loss_sum != nullptr, batch, classes}, batch,
+                 loss_sum, correct, stream);
 }
 
 void launch_distillation(const float* student, const float* teacher, const int32_t* labels,
                          float* grad, double* loss_sum, int64_t* correct, int batch, int classes,
                          float temperature, float alpha, cudaStream_t stream) {
-  if (batch <= 0) return;
-  const unsigned blocks = static_cast<unsigned>((batch + kRowsPerBlock - 1) / kRowsPerBlock);
-  distillation_kernel<<<blocks, kRowsPerBlock * kWarp, 0, stream>>>(
-      student, teacher, labels, grad, loss_sum, correct, batch, classes, temperature, alpha);
-  LEAP_CUDA_CHECK_LAUNCH();
+  launch_per_row(DistillationRow{student, teacher, labels, grad, batch, classes, temperature, alpha},
+                 batch, loss_sum, correct, stream);
 }
 
 }  // namespace leap::cuda_detail

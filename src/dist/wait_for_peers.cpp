@@ -1,17 +1,15 @@
 #include "wait_for_peers.h"
 
 #include <chrono>
-#include <cstdio>
 #include <thread>
 
+#include "format_number.h"
 #include "leap/error.h"
 
 namespace leap {
 
 std::string peers_timed_out(const std::string& what, double timeout_seconds) {
-  char seconds[32];
-  std::snprintf(seconds, sizeof seconds, "%g", timeout_seconds);
-  return what + " waited " + seconds +
+  return what + " waited " + format_number("%g", timeout_seconds) +
          " s for the other ranks: one of them has failed or stalled (the wait is "
          "--collective-timeout)";
 }

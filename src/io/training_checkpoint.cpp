@@ -1,10 +1,10 @@
 #include "leap/training_checkpoint.h"
 
 #include <charconv>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
+#include "format_number.h"
 #include "leap/error.h"
 #include "leap/layers.h"
 #include "leap/safetensors.h"
@@ -17,11 +17,7 @@ constexpr const char* kFormatVersion = "1";
 constexpr const char* kOptimizerPrefix = "optimizer.";
 
 // Doubles as 17 significant digits: they read back to the same bits.
-std::string exact_text(double value) {
-  char text[40];
-  std::snprintf(text, sizeof text, "%.17g", value);
-  return text;
-}
+std::string exact_text(double value) { return format_number("%.17g", value); }
 
 // Reads metadata values back, each error naming the file and the key.
 class MetadataReader {

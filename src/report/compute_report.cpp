@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "format_number.h"
 #include "leap/backend.h"
 #include "leap/trainer.h"
 
@@ -22,12 +22,6 @@ double median_epoch(const History& history, Figure figure) {
   std::sort(values.begin(), values.end());
   const size_t middle = values.size() / 2;
   return values.size() % 2 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
-}
-
-std::string format(const char* pattern, double value) {
-  char text[64];
-  std::snprintf(text, sizeof text, pattern, value);
-  return text;
 }
 
 }  // namespace
@@ -72,23 +66,25 @@ ComputeReport compute_report(Model& model, const History& history, int batch_siz
 std::string describe(const ComputeReport& r) {
   std::string text = "Compute report (" + r.device + ", " + to_string(r.precision) + ")\n";
   auto line = [&](const std::string& name, const std::string& value) { text += "  " + name + ": " + value + "\n"; };
-  line("FLOPs per step", format("%.4g", double(r.flops_per_step)) + " (batch " + std::to_string(r.batch_size) +
+  line("FLOPs per step", format_number("%.4g", double(r.flops_per_step)) + " (batch " +
+                             std::to_string(r.batch_size) +
                              "; 2*m*n*k per product: forward, weight gradients, input gradients but the first layer's)");
-  line("time per epoch", format("%.3f s", r.seconds_per_epoch) + " (median" +
+  line("time per epoch", format_number("%.3f s", r.seconds_per_epoch) + " (median" +
                              (r.epochs > 1 ? " after the first epoch)" : ")"));
-  line("time per step", format("%.1f us", r.seconds_per_step * 1e6));
-  line("samples per second", format("%.0f", r.samples_per_second));
-  line("achieved", format("%.3f TFLOP/s", r.tflops));
-  line("MFU", format("%.1f%%", 100 * r.mfu) + format(" of %.1f TFLOP/s ", r.peak.for_precision(r.precision)) +
-                  to_string(r.precision) + " peak (" + r.peak.source + ")");
+  line("time per step", format_number("%.1f us", r.seconds_per_step * 1e6));
+  line("samples per second", format_number("%.0f", r.samples_per_second));
+  line("achieved", format_number("%.3f TFLOP/s", r.tflops));
+  line("MFU", format_number("%.1f%%", 100 * r.mfu) +
+                  format_number(" of %.1f TFLOP/s ", r.peak.for_precision(r.precision)) + to_string(r.precision) +
+                  " peak (" + r.peak.source + ")");
   if (std::isnan(r.joules_per_epoch)) {
     // energy_source says why when the device has no meter; else its reads failed.
     text += "  " + (r.energy_source.rfind("energy:", 0) == 0 ? r.energy_source
                                                             : "energy: no reading from " + r.energy_source) + "\n";
   } else {
-    line("energy per epoch", format("%.1f J", r.joules_per_epoch) + format(" (%.0f W mean; ", r.watts) +
-                                 r.energy_source + ")");
-    line("samples per joule", format("%.1f", r.samples_per_joule));
+    line("energy per epoch", format_number("%.1f J", r.joules_per_epoch) +
+                                 format_number(" (%.0f W mean; ", r.watts) + r.energy_source + ")");
+    line("samples per joule", format_number("%.1f", r.samples_per_joule));
   }
   return text;
 }

@@ -1,20 +1,11 @@
 #include <cmath>
-#include <cstdio>
 
+#include "format_number.h"
 #include "leap/compute_report.h"
 #include "leap/report.h"
 #include "leap/trainer.h"
 
 namespace leap {
-namespace {
-
-std::string format(const char* pattern, double value) {
-  char text[64];
-  std::snprintf(text, sizeof text, pattern, value);
-  return text;
-}
-
-}  // namespace
 
 ReportTable compute_table(Model& model, const History& history, int batch_size) {
   const ComputeReport compute = compute_report(model, history, batch_size);
@@ -34,26 +25,26 @@ ReportTable compute_table(Model& model, const History& history, int batch_size) 
   double seconds = 0;
   for (const EpochLogs& logs : history.epochs) steps += logs.steps, seconds += logs.seconds;
   add("steps", std::to_string(steps));
-  add("microseconds per step (median epoch)", format("%.1f", compute.seconds_per_step * 1e6));
-  add("seconds per epoch (median epoch)", format("%.3f", compute.seconds_per_epoch));
-  add("training seconds", format("%.2f", seconds));
-  add("samples per second", format("%.0f", compute.samples_per_second));
-  add("achieved TFLOP/s", format("%.3f", compute.tflops));
-  add("MFU", format("%.1f%% of ", 100 * compute.mfu) +
-                 format("%.1f TFLOP/s", compute.peak.for_precision(compute.precision)) + " (" +
+  add("microseconds per step (median epoch)", format_number("%.1f", compute.seconds_per_step * 1e6));
+  add("seconds per epoch (median epoch)", format_number("%.3f", compute.seconds_per_epoch));
+  add("training seconds", format_number("%.2f", seconds));
+  add("samples per second", format_number("%.0f", compute.samples_per_second));
+  add("achieved TFLOP/s", format_number("%.3f", compute.tflops));
+  add("MFU", format_number("%.1f%% of ", 100 * compute.mfu) +
+                 format_number("%.1f TFLOP/s", compute.peak.for_precision(compute.precision)) + " (" +
                  compute.peak.source + ")");
   if (std::isnan(compute.joules_per_epoch)) {
     add("energy", compute.energy_source);
   } else {
-    add("joules per epoch", format("%.1f", compute.joules_per_epoch) + " (" + compute.energy_source + ")");
-    add("samples per joule", format("%.1f", compute.samples_per_joule));
+    add("joules per epoch", format_number("%.1f", compute.joules_per_epoch) + " (" + compute.energy_source + ")");
+    add("samples per joule", format_number("%.1f", compute.samples_per_joule));
   }
   const EpochLogs& last = history.epochs.back();
-  add("final loss", format("%.4f", last.loss));
-  add("final accuracy", format("%.4f", last.accuracy));
+  add("final loss", format_number("%.4f", last.loss));
+  add("final accuracy", format_number("%.4f", last.accuracy));
   if (!std::isnan(last.val_accuracy)) {
-    add("final validation loss", format("%.4f", last.val_loss));
-    add("final validation accuracy", format("%.4f", last.val_accuracy));
+    add("final validation loss", format_number("%.4f", last.val_loss));
+    add("final validation accuracy", format_number("%.4f", last.val_accuracy));
   }
   return table;
 }

@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
+
+#include "format_number.h"
 
 namespace leap {
 namespace {
@@ -10,17 +11,9 @@ namespace {
 constexpr double kWidth = 520, kHeight = 300;
 constexpr double kLeft = 64, kRight = 16, kTop = 32, kBottom = 44;
 
-std::string number(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6g", std::abs(value) < 1e-12 ? 0.0 : value);
-  return text;
-}
+std::string number(double value) { return format_number("%.6g", std::abs(value) < 1e-12 ? 0.0 : value); }
 
-std::string coordinate(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2f", value);
-  return text;
-}
+std::string coordinate(double value) { return format_number("%.2f", value); }
 
 // A step of 1, 2 or 5 times a power of ten that cuts `range` into about `count` parts.
 double nice_step(double range, int count) {

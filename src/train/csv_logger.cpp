@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "format_number.h"
 #include "leap/callbacks.h"
 #include "leap/error.h"
 
@@ -29,12 +30,7 @@ std::vector<std::string> split(const std::string& line, char separator) {
 }
 
 // NaN (no validation data) as an empty field, which CSV readers take as missing.
-std::string field(double value) {
-  if (std::isnan(value)) return "";
-  char text[32];
-  std::snprintf(text, sizeof text, "%.9g", value);
-  return text;
-}
+std::string field(double value) { return std::isnan(value) ? "" : format_number("%.9g", value); }
 
 }  // namespace
 

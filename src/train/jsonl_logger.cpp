@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "format_number.h"
 #include "leap/callbacks.h"
 #include "leap/error.h"
 
@@ -16,10 +17,7 @@ JsonlLogger::JsonlLogger(const std::string& path)
 JsonlLogger::~JsonlLogger() { std::fclose(file_); }
 
 static std::string number(double value) {
-  if (!std::isfinite(value)) return "null";
-  char text[32];
-  std::snprintf(text, sizeof text, "%.9g", value);
-  return text;
+  return std::isfinite(value) ? format_number("%.9g", value) : "null";
 }
 
 bool JsonlLogger::on_epoch_end(const EpochLogs& logs) {

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <regex>
 
+#include "format_number.h"
 #include "leap/callbacks.h"
 #include "leap/checkpoint.h"
 #include "leap/error.h"
@@ -51,9 +52,8 @@ bool ModelCheckpoint::on_epoch_end(const EpochLogs& logs) {
     best_ = value;
   }
   last_saved_ = format_epoch_path(filepath_, logs);
-  char figure[32];
-  std::snprintf(figure, sizeof figure, "%.9g", value);
-  save_weights(model_, last_saved_, {{"epoch", std::to_string(logs.epoch)}, {monitor_.name(), figure}});
+  save_weights(model_, last_saved_,
+               {{"epoch", std::to_string(logs.epoch)}, {monitor_.name(), format_number("%.9g", value)}});
   if (options_.verbose && !options_.save_best_only)
     std::printf("Epoch %d: saving the model to %s\n", logs.epoch, last_saved_.c_str());
   return false;

@@ -5,25 +5,19 @@ and torch's weights into `leap predict`; on the Fashion-MNIST test set the logit
 
 Run by CTest with Debian's python3 (torch 1.13, numpy). Exits 77 (skipped) without torch or
 without the data set."""
-import argparse
 import csv
 import os
 import subprocess
-import sys
 import tempfile
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
-import idx_files  # noqa: E402
-import safetensors_io  # noqa: E402
+import harness
+import idx_files
+import safetensors_io
 
-try:
-    import torch
-    from torch import nn
-except ImportError:
-    print("torch is not importable: skipping (install Debian's python3-torch)")
-    sys.exit(77)
+torch = harness.require("torch", "python3-torch")
+nn = torch.nn
 
 SPEC = "784-64-32-10"
 TOLERANCE = 1e-5
@@ -43,8 +37,7 @@ def torch_model(spec):
 def leap_predict(leap, weights, data_dir, tmp):
     """leap's logits and predicted classes for the test set."""
     logits_file, csv_file = os.path.join(tmp, "logits.safetensors"), os.path.join(tmp, "pred.csv")
-    subprocess.run([leap, "predict", "--load", weights, "--model", SPEC, "--data", data_dir,
-                    "--device", "cpu", "--logits", logits_file, "-o", csv_file], check=True)
+    harness.predict(leap, SPEC, weights, data_dir, logits_file, csv_file)
     with open(csv_file) as f:
         classes = np.array([int(row["prediction"]) for row in csv.DictReader(f)])
     return safetensors_io.load_file(logits_file)["logits"], classes
@@ -70,22 +63,15 @@ def compare(what, labels, leap_logits, leap_classes, torch_logits):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--leap", required=True)
-    parser.add_argument("--data", default=os.environ.get("LEAP_DATA_DIR", "/usr/share/datasets/fashion-mnist"))
-    args = parser.parse_args()
-    if not os.path.exists(os.path.join(args.data, "t10k-images-idx3-ubyte.gz")):
-        print(f"Fashion-MNIST not found in {args.data}: skipping")
-        sys.exit(77)
+    args = harness.arguments()
+    harness.require_fashion_mnist(args.data)
     images = torch.from_numpy(idx_files.images(args.data, "t10k-images-idx3-ubyte"))
     labels = idx_files.labels(args.data, "t10k-labels-idx1-ubyte")
     failures = []
     with tempfile.TemporaryDirectory() as tmp:
         # leap -> torch: weights leap trained for one epoch.
         leap_weights = os.path.join(tmp, "leap.safetensors")
-        subprocess.run([args.leap, "train", "--no-run-dir", "--model", SPEC, "--epochs", "1", "--device", "cpu",
-                        "--seed", "3", "--data", args.data, "--save", leap_weights], check=True,
-                       stdout=subprocess.DEVNULL)
+        harness.train_one_epoch(args.leap, SPEC, 3, args.data, leap_weights)
         listing = subprocess.run([args.leap, "inspect", leap_weights], check=True,
                                  capture_output=True, text=True).stdout
         print(listing, end="")
@@ -116,10 +102,7 @@ def main():
             torch_logits = model(images).numpy()
         failures += compare("torch's weights in leap", labels, *leap_predict(args.leap, torch_weights, args.data, tmp),
                             torch_logits)
-    for failure in failures:
-        print("FAIL:", failure)
-    print("interop:", "FAILED" if failures else "passed")
-    sys.exit(1 if failures else 0)
+    harness.finish("interop", failures)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 alpha * T^2 * F.kl_div(F.log_softmax(s/T), F.softmax(t/T), reduction='batchmean')
 + (1 - alpha) * F.cross_entropy(s, y). Tolerance: 1e-5 relative (loss), 1e-6 absolute (grad).
 Run by CTest with Debian's python3; exits 77 (skipped) without torch."""
-import argparse
 import os
 import subprocess
 import sys
@@ -10,21 +9,15 @@ import tempfile
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
-import safetensors_io  # noqa: E402
+import harness
+import safetensors_io
 
-try:
-    import torch
-    import torch.nn.functional as F
-except ImportError:
-    print("torch is not importable: skipping")
-    sys.exit(77)
+torch = harness.require("torch", "python3-torch")
+F = torch.nn.functional
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--tool", required=True)
-    args = parser.parse_args()
+    args = harness.arguments("--tool")
     rng = np.random.default_rng()
     failures = 0
     for batch, classes, temperature, alpha in ((64, 10, 4.0, 0.9), (7, 10, 2.0, 0.5), (5, 23, 1.0, 0.3)):

@@ -5,24 +5,18 @@ batch size, for weights leap trained for one epoch. Evaluated with onnx.referenc
 
 Run by CTest with Debian's python3 (python3-onnx, numpy). Exits 77 (skipped) without onnx or
 without the data set."""
-import argparse
 import os
 import subprocess
-import sys
 import tempfile
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
-import idx_files  # noqa: E402
-import safetensors_io  # noqa: E402
+import harness
+import idx_files
+import safetensors_io
 
-try:
-    import onnx
-except ImportError:
-    print("onnx is not importable: skipping (install Debian's python3-onnx)")
-    sys.exit(77)
-import onnx_numpy  # noqa: E402
+onnx = harness.require("onnx", "python3-onnx")
+import onnx_numpy  # noqa: E402  (it needs onnx)
 
 SPEC = "784-64-32-10"
 OPSET = 13
@@ -37,25 +31,17 @@ def evaluate(model, images):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--leap", required=True)
-    parser.add_argument("--data", default=os.environ.get("LEAP_DATA_DIR", "/usr/share/datasets/fashion-mnist"))
-    args = parser.parse_args()
-    if not os.path.exists(os.path.join(args.data, "t10k-images-idx3-ubyte.gz")):
-        print(f"Fashion-MNIST not found in {args.data}: skipping")
-        sys.exit(77)
+    args = harness.arguments()
+    harness.require_fashion_mnist(args.data)
     images = idx_files.images(args.data, "t10k-images-idx3-ubyte")
     failures = []
     with tempfile.TemporaryDirectory() as tmp:
         weights, model_file, logits_file = (os.path.join(tmp, name) for name in
                                             ("w.safetensors", "model.onnx", "logits.safetensors"))
-        subprocess.run([args.leap, "train", "--no-run-dir", "--model", SPEC, "--epochs", "1", "--device", "cpu",
-                        "--seed", "2", "--data", args.data, "--save", weights], check=True,
-                       stdout=subprocess.DEVNULL)
+        harness.train_one_epoch(args.leap, SPEC, 2, args.data, weights)
         subprocess.run([args.leap, "export", "--format", "onnx", "--load", weights, "--model", SPEC,
                         "-o", model_file], check=True)
-        subprocess.run([args.leap, "predict", "--load", weights, "--model", SPEC, "--data", args.data,
-                        "--device", "cpu", "--logits", logits_file, "-o", os.devnull], check=True)
+        harness.predict(args.leap, SPEC, weights, args.data, logits_file, os.devnull)
         leap_logits = safetensors_io.load_file(logits_file)["logits"]
         model = onnx.load(model_file)
 
@@ -77,10 +63,7 @@ def main():
               f"same classes: {same}")
         if not error <= TOLERANCE:
             failures.append(f"batch {rows}: logits differ by {error:.2e}")
-    for failure in failures:
-        print("FAIL:", failure)
-    print("onnx export:", "FAILED" if failures else "passed")
-    sys.exit(1 if failures else 0)
+    harness.finish("onnx export", failures)
 
 
 if __name__ == "__main__":

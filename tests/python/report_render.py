@@ -3,7 +3,6 @@ fetched) and draws: headless Chromium renders it, and the screenshot holds the r
 colours in quantity.
 
 Run by CTest with Debian's python3 and chromium. Exits 77 (skipped) without chromium or PIL."""
-import argparse
 import os
 import re
 import shutil
@@ -11,11 +10,9 @@ import subprocess
 import sys
 import tempfile
 
-try:
-    from PIL import Image
-except ImportError:
-    print("PIL is not importable: skipping (install Debian's python3-pil)")
-    sys.exit(77)
+import harness
+
+Image = harness.require("PIL.Image", "python3-pil")
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # The report's first two run colours.
@@ -61,10 +58,7 @@ def render(html_file, png, tmp):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--leap", required=True)
-    parser.add_argument("--data", default=os.environ.get("LEAP_DATA_DIR", "/usr/share/datasets/fashion-mnist"))
-    args = parser.parse_args()
+    args = harness.arguments()
     failures = []
     with tempfile.TemporaryDirectory() as tmp:
         write_run(os.path.join(tmp, "wide"), [0.6, 0.45, 0.4, 0.38], 0.001)
@@ -73,7 +67,7 @@ def main():
         subprocess.run([args.leap, "plot", os.path.join(tmp, "wide"),
                         os.path.join(tmp, "narrow", "metrics.csv"), "-o", plot], check=True)
         pages = [(plot, ["blue", "red"])]
-        if os.path.exists(os.path.join(args.data, "t10k-images-idx3-ubyte.gz")):
+        if harness.has_fashion_mnist(args.data):
             # The report of leap train's run directory.
             run = os.path.join(tmp, "run")
             subprocess.run([args.leap, "train", "--model", "784-16-10", "--epochs", "2", "--device", "cpu",
@@ -85,7 +79,7 @@ def main():
         if not CHROMIUM:
             print("chromium not found: the pages are offline, but rendering is skipped "
                   "(install Debian's chromium)")
-            sys.exit(1 if failures else 77)
+            sys.exit(1 if failures else harness.SKIPPED)
         for page, colours in pages:
             png = page + ".png"
             render(page, png, tmp)
@@ -94,10 +88,7 @@ def main():
                 print(f"{os.path.basename(page)}: {count} {colour} pixels")
                 if count < 500:  # a few lines and dots are thousands; a blank page has none
                     failures.append(f"{os.path.basename(page)}: the {colour} run's lines did not draw")
-    for failure in failures:
-        print("FAIL:", failure)
-    print("report render:", "FAILED" if failures else "passed")
-    sys.exit(1 if failures else 0)
+    harness.finish("report render", failures)
 
 
 if __name__ == "__main__":

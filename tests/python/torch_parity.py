@@ -3,7 +3,6 @@ from safetensors) and the same 100 batches of Fashion-MNIST give the same losses
 relative and the same final weights within 1e-4; the initial model's logits agree within 1e-5.
 
 Run by CTest with Debian's python3 (torch 1.13, numpy). Exits 77 (skipped) without torch."""
-import argparse
 import os
 import subprocess
 import sys
@@ -11,16 +10,12 @@ import tempfile
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
-import idx_files  # noqa: E402
-import safetensors_io  # noqa: E402
+import harness
+import idx_files
+import safetensors_io
 
-try:
-    import torch
-    from torch import nn
-except ImportError:
-    print("torch is not importable: skipping (install Debian's python3-torch)")
-    sys.exit(77)
+torch = harness.require("torch", "python3-torch")
+nn = torch.nn
 
 STEPS, BATCH = 100, 64
 
@@ -40,10 +35,7 @@ def load_batches(data_dir):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--tool", required=True)
-    parser.add_argument("--data", default=os.environ.get("LEAP_DATA_DIR", "/usr/share/datasets/fashion-mnist"))
-    args = parser.parse_args()
+    args = harness.arguments("--tool")
 
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
