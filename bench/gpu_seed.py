@@ -4,9 +4,9 @@ shuffled each epoch, the last partial batch of 32 included (938 steps an epoch),
 
 Variants, one after another in this process:
   leap      the leap binary, --device cuda (its own JSONL metrics): the path leap picks (for this
-            model the fused step replayed as a CUDA graph); leapgraph: the layer calls as a
-            graph (LEAP_TRAINING_PATH=layers); leapnopf: the fused graph without prefetching the next
-            batch into L2 (LEAP_PREFETCH=0); leapseeds: leap again with seeds 1-4, so that
+            model the persistent cluster kernel, fp32 products); leapfused: the 3-kernel fused
+            step replayed as a CUDA graph (LEAP_TRAINING_PATH=fused); leapgraph: the layer calls as
+            a graph (LEAP_TRAINING_PATH=layers); leapseeds: leap again with seeds 1-4, so that
             the accuracy target reads the mean of 5 seeds (one 10-epoch run's final test
             accuracy moves by about a point from seed to seed); leap4096: batch 4096
   seed      PyTorch as the seed code writes it: DataLoader over CPU tensors, .to('cuda') per batch
@@ -57,7 +57,7 @@ LR, BETA1, BETA2, EPS = 1e-3, 0.9, 0.999, 1e-8
 FORWARD = 2 * (784 * 128 + 128 * 10)
 SAMPLE_FLOPS = 2 * FORWARD + 2 * 128 * 10
 STEP_FLOPS = BATCH * SAMPLE_FLOPS
-VARIANTS = ("leap", "leapgraph", "leapnopf", "leapseeds", "leap4096", "seed", "eager", "graph", "jax")
+VARIANTS = ("leap", "leapfused", "leapgraph", "leapseeds", "leap4096", "seed", "eager", "graph", "jax")
 # leap_fused_us_per_step: the fully fused issue's target for the persistent kernel.
 TARGETS = {"leap_us_per_step": 15.0, "leap_fused_us_per_step": 5.0, "vs_jax": 1.9, "vs_eager": 70.0,
            "leap_test_accuracy": 0.877}
@@ -517,7 +517,7 @@ def print_report(results, info, epochs):
     print(header)
     print("-" * len(header))
     seeds = results.get("leapseeds", {}).get("test_accuracy_by_seed")
-    for name in ("leap", "leapgraph", "leapnopf", "seed", "eager", "graph", "jax"):
+    for name in ("leap", "leapfused", "leapgraph", "seed", "eager", "graph", "jax"):
         r = results.get(name)
         if r is None:
             continue
@@ -590,8 +590,8 @@ def main():
         "leap": lambda: run_leap_binary(args.leap, data_dir, args.epochs, BATCH, args.seed, len(data["train_labels"])),
         "leapgraph": lambda: run_leap_binary(args.leap, data_dir, args.epochs, BATCH, args.seed,
                                              len(data["train_labels"]), settings={"LEAP_TRAINING_PATH": "layers"}),
-        "leapnopf": lambda: run_leap_binary(args.leap, data_dir, args.epochs, BATCH, args.seed,
-                                            len(data["train_labels"]), settings={"LEAP_PREFETCH": "0"}),
+        "leapfused": lambda: run_leap_binary(args.leap, data_dir, args.epochs, BATCH, args.seed,
+                                             len(data["train_labels"]), settings={"LEAP_TRAINING_PATH": "fused"}),
         "leapseeds": lambda: run_leap_seeds(args.leap, data_dir, args.epochs, BATCH, len(data["train_labels"])),
         "leap4096": lambda: run_leap_binary(args.leap, data_dir, args.big_epochs, BIG_BATCH, args.seed,
                                             len(data["train_labels"])),

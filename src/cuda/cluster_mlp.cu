@@ -34,7 +34,7 @@ constexpr int kRowStride = kMaxClasses;   // floats a row of logits takes in the
 // bulk copies need 16-byte alignment.
 struct Layout {
   int moments, warp_sums, hidden, grad_hidden, shares_out, shares_in, grads_out, grad_logits, barriers,
-      labels, totals, w2, b1, b2, x_bytes, total_bytes;
+      adam_step, labels, totals, w2, b1, b2, x_bytes, total_bytes;
 };
 
 __host__ __device__ constexpr Layout layout() {
@@ -49,7 +49,8 @@ __host__ __device__ constexpr Layout layout() {
   l.grads_out = l.shares_in + (batch + kMaxCluster) * kRowStride;  // [owned rows][kRowStride]
   l.grad_logits = l.grads_out + batch * kRowStride;        // [batch][kRowStride]: d(loss)/d(logits)
   l.barriers = l.grad_logits + batch * kRowStride;         // 4 mbarriers: shares in, gradients in, 2 batches in
-  l.labels = l.barriers + 8;                               // [owned rows]
+  l.adam_step = l.barriers + 8;                            // [2]
+  l.labels = l.adam_step + 4;                              // [owned rows]
   l.totals = l.labels + batch;                             // [kMaxCluster] doubles, then ints
   l.w2 = l.totals + 3 * kMaxCluster;                       // [classes][kUnits]
   l.b1 = l.w2 + classes * kUnits;                          // [kUnits]
@@ -223,6 +224,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   uint64_t* grads_arrived = shares_arrived + 1;
   uint64_t* batch_arrived = shares_arrived + 2;  // [2], one a batch buffer
   int* labels = reinterpret_cast<int*>(shared + l.labels);
+  float* adam_step = shared + l.adam_step;  // this step's step size and 1 / sqrt(1 - beta2^t)
   const float* w2s = shared + l.w2;
   const float* b1s = shared + l.b1;
   const float* b2s = shared + l.b2;
@@ -298,8 +300,6 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   int next_labels[2] = {0, 0};
   if (warp == kSoftmaxWarp) owned_labels(low, high, next_labels);
   // Adam's bias corrections, as running powers in float64.
-  double beta1_power = pow(double(a.adam.beta1), double(a.adam_steps));
-  double beta2_power = pow(double(a.adam.beta2), double(a.adam_steps));
   double loss_total = 0;
   int correct_total = 0;
   if (tid == 0) expect_bytes(batch_arrived, unsigned(B * a.in));
@@ -322,11 +322,6 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     mark = now;                          \
   }
   for (int64_t s = 0; s < a.steps; ++s) {
-    beta1_power *= a.adam.beta1;
-    beta2_power *= a.adam.beta2;
-    AdamScalars h = a.adam;
-    h.step_size = a.lr / float(1.0 - beta1_power);
-    const float inverse_correction2_sqrt = 1.0f / sqrtf(float(1.0 - beta2_power));
     const unsigned parity = unsigned(s & 1);  // of the barriers' phase for this step
     const uint8_t* x = x_buffers + (s & 1) * x_buffer_stride;
     if (tid == 0 && s + 1 < a.steps) expect_bytes(batch_arrived + ((s + 1) & 1), unsigned(B * a.in));
@@ -336,6 +331,11 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       if (lane == 0) {  // the step's arrivals: every block's share of the owned rows, every row's gradient
         expect_bytes(shares_arrived, unsigned(blocks * own_rows * kRowStride * 4));
         expect_bytes(grads_arrived, unsigned(B * kRowStride * 4));
+        // Adam's scalars as every other path computes them (the same bits however the steps
+        // fall into launches), read by all after the barrier.
+        const AdamScalars step = adam_scalars_for_step(a.adam, a.lr, a.adam_steps + s + 1);
+        adam_step[0] = step.step_size;
+        adam_step[1] = 1.0f / step.correction2_sqrt;
       }
     }
     if (warp == kSoftmaxWarp && s + 1 < a.steps) owned_labels(low, high, next_labels);
@@ -369,6 +369,9 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     LEAP_PHASE(1);
     __syncthreads();
     LEAP_PHASE(2);
+    AdamScalars h = a.adam;
+    h.step_size = adam_step[0];
+    const float inverse_correction2_sqrt = adam_step[1];
 
     // Warp rt sums row tile rt over the warps (in warp order), adds b1, applies the ReLU and
     // sends each row's share of the logits to the row's owner. A lane holds units 2t, 2t+1
