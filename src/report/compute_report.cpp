@@ -57,9 +57,14 @@ ComputeReport compute_report(Model& model, const History& history, int batch_siz
     seconds += std::isnan(logs.energy_seconds) ? logs.seconds : logs.energy_seconds;  // NaN: read from a log
     samples += double(history.epochs[e].samples);
   }
-  r.joules_per_epoch = joules / double(history.epochs.size() - first);
-  r.watts = joules / seconds;
-  r.samples_per_joule = samples / joules;
+  if (joules > 0) {
+    r.joules_per_epoch = joules / double(history.epochs.size() - first);
+    r.watts = joules / seconds;
+    r.samples_per_joule = samples / joules;
+  } else if (joules == 0) {  // epochs shorter than the counter's update interval
+    r.energy_source = format_number("energy: the counter did not move over %.3f s of epochs (", seconds) +
+                      r.energy_source + "); train longer epochs to measure it";
+  }
   return r;
 }
 
