@@ -25,7 +25,9 @@ constexpr int kSegment = 16;          // lanes that hold one row's logits in the
 constexpr float kByteScale = 255.0f;  // an input x is the byte u with x = u / 255
 constexpr float kInverseByteScale = 1.0f / kByteScale;
 constexpr unsigned kFull = 0xffffffffu;
-constexpr int kSoftmaxWarp = kWarps - 1;  // sums the owned rows' logits, computes their loss
+constexpr int kSoftmaxWarp = kWarps - 1;  // with the warp before it, sums the owned rows' logits
+constexpr int kFirstSoftmaxWarp = kWarps - 2;  // and computes their loss
+constexpr int kAdamSteps = 64;  // steps whose Adam scalars are computed together
 constexpr int kRowStride = kMaxClasses;   // floats a row of logits takes in the exchanges (64 bytes)
 
 // Offsets into the dynamic shared memory (floats, but `x` in bytes), the same on host and
@@ -49,8 +51,8 @@ __host__ __device__ constexpr Layout layout() {
   l.grads_out = l.shares_in + (batch + kMaxCluster) * kRowStride;  // [owned rows][kRowStride]
   l.grad_logits = l.grads_out + batch * kRowStride;        // [batch][kRowStride]: d(loss)/d(logits)
   l.barriers = l.grad_logits + batch * kRowStride;         // 4 mbarriers: shares in, gradients in, 2 batches in
-  l.adam_step = l.barriers + 8;                            // [2]
-  l.labels = l.adam_step + 4;                              // [owned rows]
+  l.adam_step = l.barriers + 8;                            // [kAdamSteps][2]
+  l.labels = l.adam_step + 2 * kAdamSteps;                 // [owned rows]
   l.totals = l.labels + batch;                             // [kMaxCluster] doubles, then ints
   l.w2 = l.totals + 3 * kMaxCluster;                       // [classes][kUnits]
   l.b1 = l.w2 + classes * kUnits;                          // [kUnits]
@@ -210,6 +212,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   const int rank = int(cluster.block_rank()), blocks = int(cluster.num_blocks());
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, t = lane % 4;
   const int B = a.batch, C = a.classes, unit0 = rank * kUnits, row_tiles = B / 16;
+  const float inverse_batch = 1.0f / float(B);
   constexpr Layout l = layout();
   float* moments = shared + l.moments + warp * kChunks * 2 * 32 + lane;  // [kc][j] at (kc*2+j)*32
   const int v_offset = kWarps * kChunks * 2 * 32;
@@ -224,7 +227,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   uint64_t* grads_arrived = shares_arrived + 1;
   uint64_t* batch_arrived = shares_arrived + 2;  // [2], one a batch buffer
   int* labels = reinterpret_cast<int*>(shared + l.labels);
-  float* adam_step = shared + l.adam_step;  // this step's step size and 1 / sqrt(1 - beta2^t)
+  float* adam_step = shared + l.adam_step;  // [kAdamSteps]: the step size and 1 / sqrt(1 - beta2^t)
   const float* w2s = shared + l.w2;
   const float* b1s = shared + l.b1;
   const float* b2s = shared + l.b2;
@@ -263,6 +266,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   float pw = 0, pm = 0, pv = 0;
   const SmallParameter owned = small_parameter(a, slot, part == 0, rank);  // written back at the end
   const int owned_shared = owned.index >= 0 ? owned.shared : -1;  // in the loop, only this
+  for (int i = C * kUnits + tid; i < kMaxClasses * kUnits; i += kThreads) shared[l.w2 + i] = 0.0f;  // past C
   if (owned.index >= 0) {
     pw = owned.value[owned.index], pm = owned.m[owned.index], pv = owned.v[owned.index];
     shared[owned.shared] = pw;
@@ -299,6 +303,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   };
   int next_labels[2] = {0, 0};
   if (warp == kSoftmaxWarp) owned_labels(low, high, next_labels);
+
   // Adam's bias corrections, as running powers in float64.
   double loss_total = 0;
   int correct_total = 0;
@@ -310,7 +315,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   // Optional phase timing (args.phase_cycles): the first threads of rank 0's warp 0 (a
   // row-sum warp), of a warp that only waits in the exchanges and of the softmax warp count
   // the cycles between the marks of a step.
-  constexpr int kWaitingWarp = kSoftmaxWarp - 1;
+  constexpr int kWaitingWarp = kFirstSoftmaxWarp - 1;
   const int timer = warp == 0 ? 0 : warp == kWaitingWarp ? 1 : 2;
   const bool timed = kTimed && rank == 0 && lane == 0 && (warp == 0 || warp == kWaitingWarp || warp == kSoftmaxWarp);
   long long phase[kPhases] = {}, mark = clock64();
@@ -325,17 +330,20 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     const unsigned parity = unsigned(s & 1);  // of the barriers' phase for this step
     const uint8_t* x = x_buffers + (s & 1) * x_buffer_stride;
     if (tid == 0 && s + 1 < a.steps) expect_bytes(batch_arrived + ((s + 1) & 1), unsigned(B * a.in));
+    // Adam's scalars as every other path computes them (the same bits however the steps fall
+    // into launches), for the next kAdamSteps steps at once, a thread a step; read by all
+    // after the step's first barrier.
+    if (s % kAdamSteps == 0 && tid < kAdamSteps && s + tid < a.steps) {
+      const AdamScalars step = adam_scalars_for_step(a.adam, a.lr, a.adam_steps + s + tid + 1);
+      adam_step[tid * 2] = step.step_size;
+      adam_step[tid * 2 + 1] = 1.0f / step.correction2_sqrt;
+    }
     if (warp == kSoftmaxWarp) {
       if (lane < own_rows) labels[lane] = next_labels[0];
       if (lane + 32 < own_rows) labels[lane + 32] = next_labels[1];
       if (lane == 0) {  // the step's arrivals: every block's share of the owned rows, every row's gradient
         expect_bytes(shares_arrived, unsigned(blocks * own_rows * kRowStride * 4));
         expect_bytes(grads_arrived, unsigned(B * kRowStride * 4));
-        // Adam's scalars as every other path computes them (the same bits however the steps
-        // fall into launches), read by all after the barrier.
-        const AdamScalars step = adam_scalars_for_step(a.adam, a.lr, a.adam_steps + s + 1);
-        adam_step[0] = step.step_size;
-        adam_step[1] = 1.0f / step.correction2_sqrt;
       }
     }
     if (warp == kSoftmaxWarp && s + 1 < a.steps) owned_labels(low, high, next_labels);
@@ -370,8 +378,8 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     __syncthreads();
     LEAP_PHASE(2);
     AdamScalars h = a.adam;
-    h.step_size = adam_step[0];
-    const float inverse_correction2_sqrt = adam_step[1];
+    h.step_size = adam_step[(s % kAdamSteps) * 2];
+    const float inverse_correction2_sqrt = adam_step[(s % kAdamSteps) * 2 + 1];
 
     // Warp rt sums row tile rt over the warps (in warp order), adds b1, applies the ReLU and
     // sends each row's share of the logits to the row's owner. A lane holds units 2t, 2t+1
@@ -389,14 +397,24 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       const int top = rt * 16 + g, bottom = top + 8;
       *reinterpret_cast<float2*>(hidden + top * kUnits + 2 * t) = make_float2(h0, h1);
       *reinterpret_cast<float2*>(hidden + bottom * kUnits + 2 * t) = make_float2(h2, h3);
-      for (int c = 0; c < C; ++c) {
-        const float2 w2pair = *reinterpret_cast<const float2*>(w2s + c * kUnits + 2 * t);
-        float z_top = fmaf(h1, w2pair.y, h0 * w2pair.x), z_bottom = fmaf(h3, w2pair.y, h2 * w2pair.x);
-        z_top += __shfl_xor_sync(kFull, z_top, 1);
-        z_bottom += __shfl_xor_sync(kFull, z_bottom, 1);
-        z_top += __shfl_xor_sync(kFull, z_top, 2);
-        z_bottom += __shfl_xor_sync(kFull, z_bottom, 2);
-        if ((c & 3) == t) shares_out[top * kRowStride + c] = z_top, shares_out[bottom * kRowStride + c] = z_bottom;
+      // The rows' shares of the logits, h w2^T over this block's 8 units, on the tensor cores:
+      // the lane's hidden values are its A fragment (units taken in the order 0,2,4,6,1,3,5,7),
+      // and each operand is split into two TF32 parts, h w = hh wh + hl wh + hh wl, to fp32
+      // accuracy. Classes past C have zero weights, so every column written is defined.
+      const uint32_t hh[4] = {to_tf32(h0), to_tf32(h2), to_tf32(h1), to_tf32(h3)};
+      const uint32_t hl[4] = {to_tf32(h0 - __uint_as_float(hh[0])), to_tf32(h2 - __uint_as_float(hh[1])),
+                              to_tf32(h1 - __uint_as_float(hh[2])), to_tf32(h3 - __uint_as_float(hh[3]))};
+#pragma unroll
+      for (int tile = 0; tile < kMaxClasses / 8; ++tile) {
+        const float2 w2pair = *reinterpret_cast<const float2*>(w2s + (tile * 8 + g) * kUnits + 2 * t);
+        const uint32_t wh0 = to_tf32(w2pair.x), wh1 = to_tf32(w2pair.y);
+        const uint32_t wl0 = to_tf32(w2pair.x - __uint_as_float(wh0)), wl1 = to_tf32(w2pair.y - __uint_as_float(wh1));
+        float z[4] = {};
+        mma_tf32(z, hh[0], hh[1], hh[2], hh[3], wh0, wh1);
+        mma_tf32(z, hl[0], hl[1], hl[2], hl[3], wh0, wh1);
+        mma_tf32(z, hh[0], hh[1], hh[2], hh[3], wl0, wl1);
+        *reinterpret_cast<float2*>(shares_out + top * kRowStride + tile * 8 + 2 * t) = make_float2(z[0], z[1]);
+        *reinterpret_cast<float2*>(shares_out + bottom * kRowStride + tile * 8 + 2 * t) = make_float2(z[2], z[3]);
       }
       fence_for_copies();
       asm volatile("bar.sync 1, %0;" ::"r"(row_tiles * 32) : "memory");  // the row-sum warps only
@@ -405,13 +423,12 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
                       unsigned(rows_owned_by(lane) * kRowStride * 4), shares_arrived, lane);
     }
     LEAP_PHASE(3);
-    // The softmax warp waits for the blocks' shares of each owned row's logits, sums them in
-    // rank order and computes the row's softmax cross-entropy, 16 lanes a row (a class
-    // each); d(loss)/d(logits) goes to every block. The grad warp collects those from the
-    // owners. The other warps wait at the barrier, so that the polling takes few issue slots.
-    if (warp == kSoftmaxWarp) {
+    // The two softmax warps wait for the blocks' shares of each owned row's logits, sum them
+    // in rank order and compute the row's softmax cross-entropy, 16 lanes a row (a class
+    // each); d(loss)/d(logits) goes to every block. The other warps wait for those.
+    if (warp >= kFirstSoftmaxWarp) {
       wait_barrier(shares_arrived, parity);
-      for (int base = 0; base < own_rows * kSegment; base += 32) {
+      for (int base = (warp - kFirstSoftmaxWarp) * 32; base < own_rows * kSegment; base += 64) {
         const int local = (base + lane) / kSegment, c = lane % kSegment;
         const bool real = local < own_rows && c < C;
         float z = -INFINITY;
@@ -422,7 +439,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
         float peak = z;
         for (int offset = kSegment / 2; offset > 0; offset >>= 1)
           peak = fmaxf(peak, __shfl_xor_sync(kFull, peak, offset, kSegment));
-        const float e = real ? expf(z - peak) : 0.0f;
+        const float e = real ? __expf(z - peak) : 0.0f;
         float total = e;
         for (int offset = kSegment / 2; offset > 0; offset >>= 1)
           total += __shfl_xor_sync(kFull, total, offset, kSegment);
@@ -432,17 +449,18 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
         if (real) {
           const int label = labels[local];
           if (c == label) {
-            loss_total += double(logf(total) - (z - peak));
+            loss_total += double(__logf(total) - (z - peak));
             correct_total += predicted == label;
           }
-          grads_out[local * kRowStride + c] = (e / total - (c == label ? 1.0f : 0.0f)) / B;
+          grads_out[local * kRowStride + c] = (__fdividef(e, total) - (c == label ? 1.0f : 0.0f)) * inverse_batch;
         }
       }
       fence_for_copies();
-      __syncwarp();
-      if (lane < blocks && own_rows > 0)
+      asm volatile("bar.sync 2, 64;" ::: "memory");  // the softmax warps only
+      if (warp == kSoftmaxWarp && lane < blocks && own_rows > 0)
         copy_to_block(grad_logits + rank * rows_per_owner * kRowStride, grads_out,
                       unsigned(own_rows * kRowStride * 4), grads_arrived, lane);
+
     }
     LEAP_PHASE(4);
     wait_barrier(grads_arrived, parity);  // every row's d(loss)/d(logits) is in grad_logits
