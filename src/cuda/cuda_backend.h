@@ -69,6 +69,9 @@ class CudaBackend final : public Backend {
   std::unique_ptr<InferenceRunner> plan_inference(const InferencePlan& plan) override;
 
  private:
+  // The CUDA-graph paths (fused step, bf16 step, layer calls) for a plan the persistent
+  // kernel does not take; `choice` is LEAP_TRAINING_PATH.
+  std::unique_ptr<MlpEpochRunner> plan_graph_epoch(const MlpEpochPlan& plan, const std::string& choice);
   int device_index_;
   DeviceInfo info_;
   std::string description_;

@@ -1,6 +1,5 @@
 #include <cstdlib>
 #include <string>
-#include <utility>
 
 #include "cuda/cuda_backend.h"
 #include "cuda/fused_mlp.h"
@@ -23,9 +22,8 @@ bool fused_mlp_fits(const MlpEpochPlan& plan) {
   return fused_mlp_supports(plan.batch, plan.layers[0].in, plan.layers[0].out, plan.layers[1].out);
 }
 
-FusedMlpRunner::FusedMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan, std::string note)
+FusedMlpRunner::FusedMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan)
     : GraphRunner(backend, plan),
-      note_(std::move(note)),
       hidden_({plan.batch, plan.layers[0].out}, DType::float32, Device::cuda),
       grad_hidden_({plan.batch, plan.layers[0].out}, DType::float32, Device::cuda),
       grad_logits_({plan.batch, plan.layers[1].out}, DType::float32, Device::cuda),
@@ -39,7 +37,7 @@ std::string FusedMlpRunner::describe() const {
                                      : "fp32 FMA on " + to_string(plan_.precision) + "-rounded operands";
   return "CUDA graph of the fused step (3 wide kernels a step, " + arithmetic + ", " +
          (plan_.soft_targets ? "distillation loss; " : "cross-entropy; ") +
-         std::to_string(kStepsPerGraph) + " steps replayed per launch)" + (note_.empty() ? "" : "; " + note_);
+         std::to_string(kStepsPerGraph) + " steps replayed per launch)";
 }
 
 void FusedMlpRunner::queue_step() {

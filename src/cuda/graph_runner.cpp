@@ -1,6 +1,7 @@
 #include "cuda/graph_runner.h"
 
 #include <cstdlib>
+#include <utility>
 
 #include "cuda/bf16_mlp_runner.h"
 #include "cuda/cluster_mlp_runner.h"
@@ -68,9 +69,28 @@ void GraphRunner::run(const int32_t* order, int64_t first_batch, int64_t steps, 
 }  // namespace leap::cuda_detail
 
 namespace leap {
+namespace {
 
-// In fp32 or tf32 the persistent cluster kernel (cluster_mlp.cu) where it can run: 10.6 us a
-// step in tf32 against the fused graph's 18.0 on an H100 (2026-11-24). Else the fused step as a graph
+// A runner whose description also says why a faster path was not taken.
+class NotedRunner final : public MlpEpochRunner {
+ public:
+  NotedRunner(std::unique_ptr<MlpEpochRunner> runner, std::string note)
+      : runner_(std::move(runner)), note_(std::move(note)) {}
+  void run(const int32_t* order, int64_t first_batch, int64_t steps, int64_t adam_step, float lr, double* loss_sum,
+           int64_t* correct) override {
+    runner_->run(order, first_batch, steps, adam_step, lr, loss_sum, correct);
+  }
+  std::string describe() const override { return runner_->describe() + "; " + note_; }
+
+ private:
+  std::unique_ptr<MlpEpochRunner> runner_;
+  std::string note_;
+};
+
+}  // namespace
+
+// In fp32 or tf32 the persistent cluster kernel (cluster_mlp.cu) where it can run: 10.3 us a
+// step against the fused graph's 18.4 on an H100 (2026-11-24). Else the fused step as a graph
 // where the shape allows it (in any precision: it rounds its operands); else in bf16 the
 // mixed-precision step (bf16_mlp_runner.h); else the layer calls as a graph.
 // LEAP_TRAINING_PATH=cluster|fused|bf16|layers forces a path (for benchmarks and tests); a
@@ -80,22 +100,22 @@ std::unique_ptr<MlpEpochRunner> CudaBackend::plan_mlp_epoch(const MlpEpochPlan& 
   const std::string choice = forced ? forced : "";
   check(choice.empty() || choice == "cluster" || choice == "fused" || choice == "bf16" || choice == "layers",
         "LEAP_TRAINING_PATH must be cluster, fused, bf16 or layers, not '" + choice + "'");
-  if (choice == "cluster") {
-    std::string why_not;
+  std::string why_not;
+  if (choice == "cluster" || (choice.empty() && plan.precision != Precision::bf16)) {
     std::unique_ptr<MlpEpochRunner> runner = cuda_detail::ClusterMlpRunner::create(*this, plan, &why_not);
-    check(runner != nullptr, "LEAP_TRAINING_PATH=cluster: the persistent kernel cannot run: " + why_not);
-    return runner;
-  }
-  std::string not_persistent;
-  if (choice.empty() && plan.precision != Precision::bf16) {
-    std::unique_ptr<MlpEpochRunner> runner = cuda_detail::ClusterMlpRunner::create(*this, plan, &not_persistent);
+    check(runner != nullptr || choice.empty(), "LEAP_TRAINING_PATH=cluster: the persistent kernel cannot run: " + why_not);
     if (runner) return runner;
-    not_persistent = "not the persistent kernel: " + not_persistent;
   }
+  std::unique_ptr<MlpEpochRunner> runner = plan_graph_epoch(plan, choice);
+  if (runner && !why_not.empty()) return std::make_unique<NotedRunner>(std::move(runner), "not the persistent kernel: " + why_not);
+  return runner;
+}
+
+// The paths after the persistent kernel, or null for the layer-by-layer path.
+std::unique_ptr<MlpEpochRunner> CudaBackend::plan_graph_epoch(const MlpEpochPlan& plan, const std::string& choice) {
   const bool fused = cuda_detail::fused_mlp_fits(plan);
   check(choice != "fused" || fused, "LEAP_TRAINING_PATH=fused: the fused step does not fit this model");
-  if (fused && choice.empty()) return std::make_unique<cuda_detail::FusedMlpRunner>(*this, plan, not_persistent);
-  if (choice == "fused") return std::make_unique<cuda_detail::FusedMlpRunner>(*this, plan);
+  if (fused && (choice.empty() || choice == "fused")) return std::make_unique<cuda_detail::FusedMlpRunner>(*this, plan);
   if (plan.precision == Precision::bf16 && choice != "layers") {
     std::string why_not;
     std::unique_ptr<MlpEpochRunner> runner = cuda_detail::Bf16MlpRunner::create(*this, plan, &why_not);

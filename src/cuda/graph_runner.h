@@ -66,14 +66,11 @@ class LayerStepRunner final : public GraphRunner {
 // The step as three fused kernels, for one hidden layer (fused_mlp.cu).
 class FusedMlpRunner final : public GraphRunner {
  public:
-  // `note`, if any, ends the description (why a faster path was not taken).
-  FusedMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan, std::string note = "");
+  FusedMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan);
   std::string describe() const override;
 
  private:
   void queue_step() override;
-
-  std::string note_;
 
   Tensor hidden_, grad_hidden_, grad_logits_, row_loss_, row_correct_, blocks_done_;
 };
