@@ -15,7 +15,8 @@ awk 'BEGIN { srand(7); printf "label"; for (j = 0; j < 40; j++) printf ",f%d", j
                for (j = 0; j < 40; j++) { v[j] = rand() * 2 - 1; line = line sprintf(",%.6f", v[j]) }
                for (j = 1; j < 3; j++) if (v[j] > v[best]) best = j;
                print best line } }' > train.csv
-args=(train --device cpu --data train.csv --model 40-128-64-3 --epochs 4 --batch-size 16 --seed 3)
+# 40 epochs: the stop must land mid-run even when a loaded machine delays the signal.
+args=(train --device cpu --data train.csv --model 40-128-64-3 --epochs 40 --batch-size 16 --seed 3)
 
 "$leap" "${args[@]}" --run-dir straight --save straight.safetensors > straight.log 2>&1 ||
   fail "straight run: $(cat straight.log)"
