@@ -35,16 +35,16 @@ struct Trained {
 // Trains one epoch from the spec's seeded weights; `path` sets LEAP_TRAINING_PATH ("" for
 // leap's own choice) and fast_path=false takes the general layer-by-layer path.
 Trained train(Device device, const Dataset& data, const char* path, bool fast_path = true,
-              Precision precision = Precision::fp32) {
+              Precision precision = Precision::fp32, const std::string& spec = "784-128-10", int batch = 64) {
   struct Unset {  // also when training throws
     ~Unset() { unsetenv("LEAP_TRAINING_PATH"); }
   } unset;
   if (path) setenv("LEAP_TRAINING_PATH", path, 1);
   else unsetenv("LEAP_TRAINING_PATH");
-  Model model(Sequential::from_spec("784-128-10", 11, device));
+  Model model(Sequential::from_spec(spec, 11, device));
   model.compile(adam({.lr = 1e-3f}));
   Trained out;
-  out.history = model.fit(data, {.epochs = 1, .batch_size = 64, .seed = 3, .fast_path = fast_path,
+  out.history = model.fit(data, {.epochs = 1, .batch_size = batch, .seed = 3, .fast_path = fast_path,
                                  .precision = precision});
   out.path = model.training_path();
   for (auto& [name, tensor] : model.optimizer().state())
@@ -175,6 +175,39 @@ TEST(ClusterMlp, ThousandStepsFollowTheGeneralPath) {
     const double relative = std::sqrt(difference / norm);
     std::printf("%s after 1000 steps: |cluster - general| / |general| = %.2e\n", x[k]->name.c_str(), relative);
     EXPECT_LE(relative, 2e-2) << x[k]->name;
+  }
+}
+
+// Other widths, batches and class counts: clusters of 1, 3 and 5 blocks, batches of 64, 48
+// and 16 (a block that owns no rows), 12 classes; 100 steps against the general fp32 path.
+TEST(ClusterMlp, OtherShapesFollowTheGeneralPath) {
+  if (!cluster_kernel_runs(byte_pattern_data(64, 784, 10, 21))) GTEST_SKIP() << "no GPU that runs the cluster kernel";
+  struct Shape {
+    const char* spec;
+    int batch, classes;
+  };
+  for (const Shape& shape : {Shape{"784-8-10", 64, 10}, Shape{"784-24-10", 48, 10}, Shape{"784-40-12", 16, 12}}) {
+    const Dataset data = byte_pattern_data(100 * shape.batch, 784, shape.classes, 25);
+    Trained general = train(Device::cuda, data, nullptr, false, Precision::fp32, shape.spec, shape.batch);
+    Trained fused = train(Device::cuda, data, "cluster", true, Precision::fp32, shape.spec, shape.batch);
+    EXPECT_NE(fused.path.find("cluster of " + std::to_string(std::stoi(std::string(shape.spec).substr(4)) / 8) +
+                              " thread blocks"),
+              std::string::npos)
+        << fused.path;
+    std::vector<Parameter*> x = general.network.parameters(), y = fused.network.parameters();
+    for (size_t k = 0; k < x.size(); ++k) {
+      const std::vector<float> u = x[k]->value.to_vector(), v = y[k]->value.to_vector();
+      double difference = 0, norm = 0;
+      for (size_t i = 0; i < u.size(); ++i) {
+        difference += (double(u[i]) - v[i]) * (double(u[i]) - v[i]);
+        norm += double(u[i]) * u[i];
+      }
+      const double relative = std::sqrt(difference / norm);
+      std::printf("%s batch %d, %s after 100 steps: |cluster - general| / |general| = %.2e\n", shape.spec,
+                  shape.batch, x[k]->name.c_str(), relative);
+      EXPECT_LE(relative, 1e-3) << shape.spec << " " << x[k]->name;
+    }
+    EXPECT_NEAR(fused.history.epochs[0].loss, general.history.epochs[0].loss, 1e-3 * general.history.epochs[0].loss);
   }
 }
 

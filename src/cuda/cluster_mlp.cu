@@ -283,12 +283,14 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   // Block r copies rows [r * rows_per_block, ...) of batch `step` into buffer step % 2 of every
   // block, from warp 0, whose lanes hold the batch's samples.
   auto send_batch_rows = [&](int64_t step) {
-    const int row = rank * rows_per_block + lane;
-    const int from_low = __shfl_sync(kFull, low, row % 32), from_high = __shfl_sync(kFull, high, row % 32);
-    if (lane < rows_per_block && row < B)
-      multicast_row(reinterpret_cast<uint8_t*>(shared) + l.x_bytes + (step & 1) * x_buffer_stride + row * kMaxIn,
-                    a.image_bytes + int64_t(row < 32 ? from_low : from_high) * a.in, unsigned(a.in),
-                    batch_arrived + (step & 1), blocks);
+    for (int first = 0; first < rows_per_block; first += 32) {  // two rounds for a cluster of one block
+      const int row = rank * rows_per_block + first + lane;
+      const int from_low = __shfl_sync(kFull, low, row % 32), from_high = __shfl_sync(kFull, high, row % 32);
+      if (first + lane < rows_per_block && row < B)
+        multicast_row(reinterpret_cast<uint8_t*>(shared) + l.x_bytes + (step & 1) * x_buffer_stride + row * kMaxIn,
+                      a.image_bytes + int64_t(row < 32 ? from_low : from_high) * a.in, unsigned(a.in),
+                      batch_arrived + (step & 1), blocks);
+    }
   };
   // The labels of owned rows lane and lane + 32, from the lanes
   // holding the samples; only the softmax warp needs them.
