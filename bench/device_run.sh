@@ -128,6 +128,8 @@ if [ "$what" = all ] || [ "$what" = bench ] || [ "$what" = latency ]; then
   echo "== batch-1 latency through the CUDA graph path (LEAP_INFERENCE_PATH=graph)"
   LEAP_INFERENCE_PATH=graph /tmp/leap/bench_latency --json "$OUT/latency-graph.json" 2>&1 | tee -a "$OUT/latency.txt"
   python3 bench/latency_peers.py --json "$OUT/latency-peers.json" 2>&1 | tee -a "$OUT/latency.txt"
+  echo "== the floor of one launch a call on this host"
+  /tmp/leap/bench_launch_floor 2>&1 | tee -a "$OUT/latency.txt"
 fi
 if [ "$what" = all ] || [ "$what" = bench ]; then
   echo "== seed workload side by side"
