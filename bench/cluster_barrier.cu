@@ -13,16 +13,9 @@
 #include <cstdlib>
 #include <vector>
 
-namespace cg = cooperative_groups;
+#include "cuda_check.h"
 
-#define CHECK(call)                                                                       \
-  do {                                                                                    \
-    cudaError_t status_ = (call);                                                         \
-    if (status_ != cudaSuccess) {                                                         \
-      std::fprintf(stderr, "%s failed: %s\n", #call, cudaGetErrorString(status_));        \
-      std::exit(1);                                                                       \
-    }                                                                                     \
-  } while (0)
+namespace cg = cooperative_groups;
 
 constexpr int kThreads = 448;
 constexpr int kBarriers = 20000;

@@ -17,14 +17,7 @@
 #include <cstdlib>
 #include <vector>
 
-#define CHECK(call)                                                                \
-  do {                                                                             \
-    cudaError_t status_ = (call);                                                  \
-    if (status_ != cudaSuccess) {                                                  \
-      std::fprintf(stderr, "%s failed: %s\n", #call, cudaGetErrorString(status_)); \
-      std::exit(1);                                                                \
-    }                                                                              \
-  } while (0)
+#include "cuda_check.h"
 
 constexpr int kCalls = 20000, kWarmUp = 2000, kInputs = 784, kBlocks = 8;
 
@@ -32,11 +25,9 @@ __global__ void empty_kernel() {}
 
 __global__ void answer_kernel(volatile unsigned* done, unsigned call) { *done = call; }
 
-// Every block reads the inputs; the last one to finish answers.
-__global__ void read_and_answer_kernel(const float* inputs, float* sink, unsigned* finished,
-                                       volatile unsigned* done, unsigned call) {
-  __shared__ float staged[kInputs];
-  for (int i = threadIdx.x; i < kInputs; i += blockDim.x) staged[i] = inputs[i];
+// The last block to finish writes the call number to mapped host memory.
+__device__ void answer_when_last(float* sink, const float* staged, unsigned* finished, volatile unsigned* done,
+                                 unsigned call) {
   __syncthreads();
   if (threadIdx.x == 0) sink[blockIdx.x] = staged[blockIdx.x];
   __threadfence();
@@ -45,6 +36,14 @@ __global__ void read_and_answer_kernel(const float* inputs, float* sink, unsigne
     __threadfence_system();
     *done = call;
   }
+}
+
+// Every block reads the inputs; the last one to finish answers.
+__global__ void read_and_answer_kernel(const float* inputs, float* sink, unsigned* finished,
+                                       volatile unsigned* done, unsigned call) {
+  __shared__ float staged[kInputs];
+  for (int i = threadIdx.x; i < kInputs; i += blockDim.x) staged[i] = inputs[i];
+  answer_when_last(sink, staged, finished, done, call);
 }
 
 template <int kFloats>
@@ -57,14 +56,7 @@ __global__ void param_and_answer_kernel(const Inputs<kFloats> inputs, float* sin
                                         volatile unsigned* done, unsigned call) {
   __shared__ float staged[kFloats];
   for (int i = threadIdx.x; i < kFloats; i += blockDim.x) staged[i] = inputs.values[i];
-  __syncthreads();
-  if (threadIdx.x == 0) sink[blockIdx.x] = staged[blockIdx.x];
-  __threadfence();
-  if (threadIdx.x == 0 && atomicAdd(finished, 1u) == gridDim.x - 1) {
-    *finished = 0;
-    __threadfence_system();
-    *done = call;
-  }
+  answer_when_last(sink, staged, finished, done, call);
 }
 
 template <typename Call>
@@ -107,35 +99,28 @@ int main() {
     empty_kernel<<<1, 32, 0, stream>>>();
     CHECK(cudaStreamSynchronize(stream));
   });
-  unsigned base = 0;
-  measure("mapped", [&](unsigned call) {
-    answer_kernel<<<1, 32, 0, stream>>>(done_device, base + call);
-    while (*done != base + call) {
-    }
+  // Measures calls of `launch(call number)`, each waiting for its number in mapped memory.
+  auto measure_answered = [&](const char* name, auto launch) {
+    CHECK(cudaStreamSynchronize(stream));
+    const unsigned base = *done;
+    measure(name, [&](unsigned call) {
+      launch(base + call);
+      while (*done != base + call) {
+      }
+    });
+  };
+  measure_answered("mapped", [&](unsigned call) { answer_kernel<<<1, 32, 0, stream>>>(done_device, call); });
+  measure_answered("read", [&](unsigned call) {
+    read_and_answer_kernel<<<kBlocks, 512, 0, stream>>>(inputs_device, sink, finished, done_device, call);
   });
-  CHECK(cudaStreamSynchronize(stream));
-  base = *done;
-  measure("read", [&](unsigned call) {
-    read_and_answer_kernel<<<kBlocks, 512, 0, stream>>>(inputs_device, sink, finished, done_device, base + call);
-    while (*done != base + call) {
-    }
-  });
-  CHECK(cudaStreamSynchronize(stream));
   static Inputs<kInputs> small;
   static Inputs<4096> large;
   for (int i = 0; i < kInputs; ++i) small.values[i] = float(i);
-  base = *done;
-  measure("param", [&](unsigned call) {
-    param_and_answer_kernel<<<kBlocks, 512, 0, stream>>>(small, sink, finished, done_device, base + call);
-    while (*done != base + call) {
-    }
+  measure_answered("param", [&](unsigned call) {
+    param_and_answer_kernel<<<kBlocks, 512, 0, stream>>>(small, sink, finished, done_device, call);
   });
-  CHECK(cudaStreamSynchronize(stream));
-  base = *done;
-  measure("param4096", [&](unsigned call) {
-    param_and_answer_kernel<<<kBlocks, 512, 0, stream>>>(large, sink, finished, done_device, base + call);
-    while (*done != base + call) {
-    }
+  measure_answered("param4096", [&](unsigned call) {
+    param_and_answer_kernel<<<kBlocks, 512, 0, stream>>>(large, sink, finished, done_device, call);
   });
   CHECK(cudaStreamSynchronize(stream));
   CHECK(cudaGetLastError());
