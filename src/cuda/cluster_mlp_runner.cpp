@@ -9,6 +9,7 @@
 #include "cuda/cluster_mlp.h"
 #include "cuda/cuda_backend.h"
 #include "cuda/mlp_plan_weights.h"
+#include "leap/error.h"
 
 namespace leap::cuda_detail {
 
@@ -31,8 +32,14 @@ std::unique_ptr<ClusterMlpRunner> ClusterMlpRunner::create(CudaBackend& backend,
   *why_not = cluster_mlp_rejection(plan.batch, in, plan.layers[0].out, plan.layers[1].out);
   if (!why_not->empty()) return nullptr;
   const int64_t count = plan.samples * in;
-  Tensor byte_images({(count + 3) / 4}, DType::int32, Device::cuda);
-  Tensor inexact({2}, DType::int32, Device::cuda);
+  Tensor byte_images, inexact;
+  try {  // a quarter more than the resident data set; without room, the next path runs
+    byte_images = Tensor({(count + 3) / 4}, DType::int32, Device::cuda);
+    inexact = Tensor({2}, DType::int32, Device::cuda);
+  } catch (const OutOfMemory& error) {
+    *why_not = "no GPU memory for its byte copy of the data (" + std::string(error.what()) + ")";
+    return nullptr;
+  }
   const int64_t misses = make_byte_images(
       plan.images, count, reinterpret_cast<uint8_t*>(byte_images.labels()),
       reinterpret_cast<unsigned long long*>(inexact.labels()), backend.stream());
