@@ -231,7 +231,8 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   const float* w2s = shared + l.w2;
   const float* b1s = shared + l.b1;
   const float* b2s = shared + l.b2;
-  // Block q owns rows [q * rows_per_owner, ...): it sums their logits and computes their loss.
+  // Block q owns rows [q * rows_per_owner, ...): it copies them into every block's batch
+  // buffer, and it sums their logits and computes their loss.
   const int rows_per_owner = (B + blocks - 1) / blocks;
   auto rows_owned_by = [&](int q) { return max(0, min(rows_per_owner, B - q * rows_per_owner)); };
   const int own_rows = rows_owned_by(rank);
@@ -239,7 +240,6 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   // rows into every block. Warp w reads columns [w * kSlice, (w + 1) * kSlice).
   const uint8_t* x_buffers = reinterpret_cast<const uint8_t*>(shared) + l.x_bytes + warp * kSlice;
   constexpr int x_buffer_stride = kMaxBatch * kMaxIn;
-  const int rows_per_block = (B + blocks - 1) / blocks;
 
   // This lane's share of w1, in registers for the whole launch (its Adam moments in shared
   // memory). Chunk kc of the warp covers inputs [base, base + 8); the lane holds unit g at
@@ -276,37 +276,38 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   // the epoch order or of a label waits on the critical path.
   int low = 0, high = 0;
   batch_samples(a, a.first_batch, lane, low, high);
+  // The sample of batch row `row`, from the lane holding it (a whole warp calls this).
+  auto sample_of = [&](int row) {
+    const int from_low = __shfl_sync(kFull, low, row % 32), from_high = __shfl_sync(kFull, high, row % 32);
+    return row < 32 ? from_low : from_high;
+  };
   if (tid == 0) {
     for (int i = 0; i < 4; ++i) init_barrier(shares_arrived + i);
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");  // before other blocks copy in
   }
-  // Block r copies rows [r * rows_per_block, ...) of batch `step` into buffer step % 2 of every
-  // block, from warp 0, whose lanes hold the batch's samples.
+  // Block r copies its owned rows of batch `step` into buffer step % 2 of every block, from
+  // warp 0, whose lanes hold the batch's samples.
   auto send_batch_rows = [&](int64_t step) {
-    for (int first = 0; first < rows_per_block; first += 32) {  // two rounds for a cluster of one block
-      const int row = rank * rows_per_block + first + lane;
-      const int from_low = __shfl_sync(kFull, low, row % 32), from_high = __shfl_sync(kFull, high, row % 32);
-      if (first + lane < rows_per_block && row < B)
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {  // the second half for a cluster of one block only
+      const int local = lane + 32 * half, row = rank * rows_per_owner + local;
+      const int sample = sample_of(row);
+      if (local < own_rows)
         multicast_row(reinterpret_cast<uint8_t*>(shared) + l.x_bytes + (step & 1) * x_buffer_stride + row * kMaxIn,
-                      a.image_bytes + int64_t(row < 32 ? from_low : from_high) * a.in, unsigned(a.in),
-                      batch_arrived + (step & 1), blocks);
+                      a.image_bytes + int64_t(sample) * a.in, unsigned(a.in), batch_arrived + (step & 1), blocks);
     }
   };
-  // The labels of owned rows lane and lane + 32, from the lanes
-  // holding the samples; only the softmax warp needs them.
-  auto owned_labels = [&](int low_samples, int high_samples, int (&label)[2]) {
+  // The labels of owned rows lane and lane + 32; only the softmax warp needs them.
+  auto owned_labels = [&](int (&label)[2]) {
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
-      const int local = lane + 32 * half, row = rank * rows_per_owner + local;
-      const int from_low = __shfl_sync(kFull, low_samples, row % 32);
-      const int from_high = __shfl_sync(kFull, high_samples, row % 32);
-      label[half] = local < own_rows ? __ldg(a.labels + (row < 32 ? from_low : from_high)) : 0;
+      const int local = lane + 32 * half, sample = sample_of(rank * rows_per_owner + local);
+      label[half] = local < own_rows ? __ldg(a.labels + sample) : 0;
     }
   };
   int next_labels[2] = {0, 0};
-  if (warp == kSoftmaxWarp) owned_labels(low, high, next_labels);
+  if (warp == kSoftmaxWarp) owned_labels(next_labels);
 
-  // Adam's bias corrections, as running powers in float64.
   double loss_total = 0;
   int correct_total = 0;
   if (tid == 0) expect_bytes(batch_arrived, unsigned(B * a.in));
@@ -348,7 +349,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
         expect_bytes(grads_arrived, unsigned(B * kRowStride * 4));
       }
     }
-    if (warp == kSoftmaxWarp && s + 1 < a.steps) owned_labels(low, high, next_labels);
+    if (warp == kSoftmaxWarp && s + 1 < a.steps) owned_labels(next_labels);
     wait_barrier(batch_arrived + (s & 1), unsigned(s >> 1) & 1);
 
     LEAP_PHASE(0);
@@ -620,24 +621,24 @@ __global__ void byte_images_kernel(const float* images, int64_t count, uint8_t* 
   if (misses) atomicAdd(inexact, misses);
 }
 
-size_t shared_bytes(int, int) { return size_t(layout().total_bytes); }
+constexpr size_t kSharedBytes = size_t(layout().total_bytes);
 
-// Sets both instances' shared-memory limit and cluster permission for this shape.
-void configure(int batch, int classes, int cluster) {
+// Sets both instances' shared-memory limit and, past 8 blocks, the permission for the cluster.
+void configure(int cluster) {
   for (auto kernel : {cluster_mlp_kernel<false>, cluster_mlp_kernel<true>}) {
     LEAP_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         int(shared_bytes(batch, classes))));
+                                         int(kSharedBytes)));
     if (cluster > 8)
       LEAP_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
   }
 }
 
-cudaLaunchConfig_t launch_config(int batch, int classes, int cluster, cudaLaunchAttribute* attribute,
+cudaLaunchConfig_t launch_config(int cluster, cudaLaunchAttribute* attribute,
                                  cudaStream_t stream) {
   cudaLaunchConfig_t config = {};
   config.gridDim = dim3(unsigned(cluster));
   config.blockDim = dim3(kThreads);
-  config.dynamicSmemBytes = shared_bytes(batch, classes);
+  config.dynamicSmemBytes = kSharedBytes;
   config.stream = stream;
   attribute->id = cudaLaunchAttributeClusterDimension;
   attribute->val.clusterDim.x = unsigned(cluster);
@@ -665,14 +666,14 @@ std::string cluster_mlp_rejection(int batch, int in, int hid, int classes) {
   LEAP_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
   if (major < 9) return "thread-block clusters need compute capability 9.0";
   LEAP_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
-  const size_t bytes = shared_bytes(batch, classes);
+  const size_t bytes = kSharedBytes;
   if (bytes > size_t(optin))
     return "it needs " + std::to_string(bytes) + " bytes of shared memory a block, the GPU gives " +
            std::to_string(optin);
   const int cluster = hid / kUnits;
-  configure(batch, classes, cluster);
+  configure(cluster);
   cudaLaunchAttribute attribute;
-  const cudaLaunchConfig_t config = launch_config(batch, classes, cluster, &attribute, nullptr);
+  const cudaLaunchConfig_t config = launch_config(cluster, &attribute, nullptr);
   int clusters = 0;
   LEAP_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&clusters, cluster_mlp_kernel<false>, &config));
   if (clusters < 1)
@@ -695,7 +696,7 @@ void launch_cluster_mlp(const ClusterMlpArgs& args, cudaStream_t stream) {
   if (args.steps <= 0) return;
   const int cluster = args.hid / kUnits;
   cudaLaunchAttribute attribute;
-  const cudaLaunchConfig_t config = launch_config(args.batch, args.classes, cluster, &attribute, stream);
+  const cudaLaunchConfig_t config = launch_config(cluster, &attribute, stream);
   if (args.phase_cycles) LEAP_CUDA_CHECK(cudaLaunchKernelEx(&config, cluster_mlp_kernel<true>, args));
   else LEAP_CUDA_CHECK(cudaLaunchKernelEx(&config, cluster_mlp_kernel<false>, args));
 }
