@@ -3,7 +3,10 @@
 # (bench/pack_gpu_build.sh), runs the whole test suite on the GPU, PyTorch parity, batch-1
 # latency and the side-by-side seed benchmark. Logs and JSON go to $OUT.
 # multigpu (two GPUs): data-parallel parity and leap against PyTorch DDP (bench/multi_gpu.py).
-# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|onnx|multigpu|precision|wide-profile] [script options...]
+# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|cluster-profile|onnx|multigpu|precision|wide-profile] [script options...]
+# fused: the persistent kernel's tests, 10 epochs through it and through the fused graph, its
+# phase timing (LEAP_BARRIER_BENCH=1 adds the cluster barrier's cost); cluster-profile: Nsight
+# Compute on one launch of it, with its SASS and per-instruction counts as CSV.
 # precision: leap info, the precision tests, the wide bf16 benchmark (bench/wide_mlp.py, options
 # passed on) and the seed workload's accuracy in fp32, tf32 and bf16 (bench/precision_accuracy.py).
 # wide-profile: the wide bf16 step with the ReLU gradient in each place (LEAP_BF16_RELU) and with
@@ -85,17 +88,6 @@ if [ "$what" = cluster-profile ]; then
   ncu -i "$OUT/cluster.ncu-rep" --page source --csv --print-source sass > "$OUT/cluster-sass.csv" 2>&1 ||
     ncu -i "$OUT/cluster.ncu-rep" --page source --csv > "$OUT/cluster-sass.csv" 2>&1
   wc -l "$OUT"/cluster-*
-  exit 0
-fi
-if [ "$what" = timeline ]; then
-  echo "== Nsight Systems timeline of 2 epochs (LEAP_TRAINING_PATH=${LEAP_TRAINING_PATH:-unset})"
-  nsys=$(command -v nsys || find / -name nsys -type f -path '*bin*' -not -path '/proc/*' 2>/dev/null | head -n1)
-  [ -n "$nsys" ] || { echo "no nsys on this machine"; exit 0; }
-  "$nsys" profile -t cuda -o "$OUT/timeline" /tmp/leap/leap train --no-run-dir --epochs 2 --device cuda --data "$LEAP_DATA_DIR" > "$OUT/timeline-log.txt" 2>&1
-  "$nsys" stats --report cuda_gpu_kern_sum,cuda_api_sum --format csv "$OUT/timeline.nsys-rep" > "$OUT/timeline-sums.csv" 2>&1
-  "$nsys" stats --report cuda_gpu_trace --format csv "$OUT/timeline.nsys-rep" > "$OUT/timeline-trace.csv" 2>&1
-  rm -f "$OUT/timeline.nsys-rep" "$OUT/timeline.sqlite"
-  head -c 3000 "$OUT/timeline-sums.csv"
   exit 0
 fi
 if [ "$what" = fused ]; then

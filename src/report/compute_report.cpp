@@ -52,10 +52,10 @@ ComputeReport compute_report(Model& model, const History& history, int batch_siz
   double joules = 0, seconds = 0, samples = 0;
   const size_t first = history.epochs.size() > 1 ? 1 : 0;
   for (size_t e = first; e < history.epochs.size(); ++e) {
-    joules += history.epochs[e].joules;  // NaN when any epoch has no reading
     const EpochLogs& logs = history.epochs[e];
+    joules += logs.joules;  // NaN when any epoch has no reading
     seconds += std::isnan(logs.energy_seconds) ? logs.seconds : logs.energy_seconds;  // NaN: read from a log
-    samples += double(history.epochs[e].samples);
+    samples += double(logs.samples);
   }
   if (joules > 0) {
     r.joules_per_epoch = joules / double(history.epochs.size() - first);
