@@ -73,10 +73,10 @@ __device__ inline uint32_t lone_byte_operand(uint32_t byte) {
   return __float_as_uint(__uint_as_float(byte | 0x4B000000u) - 8388608.0f);
 }
 
+// Rounds to TF32 (nearest, ties away from zero) as cvt.rna.tf32.f32 does for finite values,
+// in two integer instructions: sm_90 has no such instruction and emulates it in about ten.
 __device__ inline uint32_t to_tf32(float value) {
-  uint32_t bits;
-  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(bits) : "f"(value));
-  return bits;
+  return (__float_as_uint(value) + 0x1000u) & 0xffffe000u;
 }
 
 // d += a b for one 16x8x8 tile (PTX's fragment layout for m16n8k8 with tf32 operands).
@@ -204,8 +204,9 @@ __device__ inline long long globaltimer_ns() {
 //   the hidden gradient; the small parameters' gradients and Adam; w1's gradient on the
 //   tensor cores, each value applied by Adam in the registers that hold the weight.
 // kTimed: the instance that times its phases (LEAP_PHASE_TIMING); its counters take
-// registers that the plain instance keeps for the loop.
-template <bool kTimed>
+// registers that the plain instance keeps for the loop. kSplit: w1's products to fp32
+// accuracy (args.fp32_products).
+template <bool kTimed, bool kSplit>
 __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterMlpArgs a) {
   extern __shared__ __align__(16) float shared[];
   cg::cluster_group cluster = cg::this_cluster();
@@ -308,6 +309,15 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   int next_labels[2] = {0, 0};
   if (warp == kSoftmaxWarp) owned_labels(next_labels);
 
+  // Zeros where no copy ever writes: the batch buffers' rows past the batch and columns past
+  // the input width, and the hidden gradient's rows past the batch; the products run over
+  // them without branches. The proxy fence orders these writes before the copies.
+  {
+    uint4* x_words = reinterpret_cast<uint4*>(reinterpret_cast<uint8_t*>(shared) + l.x_bytes);
+    for (int i = tid; i < 2 * x_buffer_stride / 16; i += kThreads) x_words[i] = make_uint4(0, 0, 0, 0);
+    for (int i = tid; i < kMaxBatch * kUnits; i += kThreads) grad_hidden[i] = 0.0f;
+    fence_for_copies();
+  }
   double loss_total = 0;
   int correct_total = 0;
   if (tid == 0) expect_bytes(batch_arrived, unsigned(B * a.in));
@@ -353,30 +363,36 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     wait_barrier(batch_arrived + (s & 1), unsigned(s >> 1) & 1);
 
     LEAP_PHASE(0);
-    // Forward: this warp's 56 inputs' share of u w1^T (u the bytes) for every row.
-    float acc[kRowTiles][4] = {};
+    // Forward: this warp's 56 inputs' share of u w1^T (u the bytes) for every row. All four
+    // row tiles are computed whatever the batch (rows past it are zeros): with no branch in
+    // the loop the compiler can issue each chunk's loads together and overlap the products.
+    // The high and low products accumulate apart, as independent chains.
+    float acc[kRowTiles][4] = {}, acc_low[kRowTiles][4] = {};
 #pragma unroll
     for (int kc = 0; kc < kChunks; ++kc) {
       // In fp32, w = high + low, both exact in TF32, and u w = u high + u low (u is exact).
       const uint32_t b0 = to_tf32(w[kc][0]), b1 = to_tf32(w[kc][1]);
-      const uint32_t low0 = to_tf32(w[kc][0] - __uint_as_float(b0)), low1 = to_tf32(w[kc][1] - __uint_as_float(b1));
+      uint32_t upper[kRowTiles], lower[kRowTiles];
 #pragma unroll
       for (int rt = 0; rt < kRowTiles; ++rt) {
-        if (rt < row_tiles) {
-          const uint8_t* top = x + (rt * 16 + g) * kMaxIn + kc * 8 + 2 * t;
-          const uint32_t upper = *reinterpret_cast<const uint16_t*>(top);
-          const uint32_t lower = *reinterpret_cast<const uint16_t*>(top + 8 * kMaxIn);
-          const uint32_t a0 = byte_operand(upper, 0), a1 = byte_operand(lower, 0);
-          const uint32_t a2 = byte_operand(upper, 1), a3 = byte_operand(lower, 1);
-          mma_tf32(acc[rt], a0, a1, a2, a3, b0, b1);
-          if (a.fp32_products) mma_tf32(acc[rt], a0, a1, a2, a3, low0, low1);
-        }
+        const uint8_t* top = x + (rt * 16 + g) * kMaxIn + kc * 8 + 2 * t;
+        upper[rt] = *reinterpret_cast<const uint16_t*>(top);
+        lower[rt] = *reinterpret_cast<const uint16_t*>(top + 8 * kMaxIn);
+      }
+#pragma unroll
+      for (int rt = 0; rt < kRowTiles; ++rt) {
+        const uint32_t a0 = byte_operand(upper[rt], 0), a1 = byte_operand(lower[rt], 0);
+        const uint32_t a2 = byte_operand(upper[rt], 1), a3 = byte_operand(lower[rt], 1);
+        mma_tf32(acc[rt], a0, a1, a2, a3, b0, b1);
+        if constexpr (kSplit)
+          mma_tf32(acc_low[rt], a0, a1, a2, a3, to_tf32(w[kc][0] - __uint_as_float(b0)),
+                   to_tf32(w[kc][1] - __uint_as_float(b1)));
       }
     }
 #pragma unroll
     for (int rt = 0; rt < kRowTiles; ++rt)
-      if (rt < row_tiles)
-        warp_sums[(warp * kRowTiles + rt) * 32 + lane] = make_float4(acc[rt][0], acc[rt][1], acc[rt][2], acc[rt][3]);
+      warp_sums[(warp * kRowTiles + rt) * 32 + lane] = make_float4(acc[rt][0] + acc_low[rt][0], acc[rt][1] + acc_low[rt][1],
+                                                                   acc[rt][2] + acc_low[rt][2], acc[rt][3] + acc_low[rt][3]);
     LEAP_PHASE(1);
     __syncthreads();
     LEAP_PHASE(2);
@@ -511,15 +527,15 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     // w1's gradient, dh^T u / 255, one chunk of 8 inputs at a time, each applied by Adam at
     // once. The unit tile is 16 rows tall: rows 0-7 take dh rounded to TF32, rows 8-15 in fp32
     // what that rounding left (else zero), so that their sum is the fp32 product.
+    // Rows past the batch have a zero gradient, so every product runs over all 64 rows.
     uint32_t dh[kMaxBatch / 8][2], dh_low[kMaxBatch / 8][2];
 #pragma unroll
     for (int kt = 0; kt < kMaxBatch / 8; ++kt)
-      if (kt < B / 8)
 #pragma unroll
         for (int j = 0; j < 2; ++j) {
           const float value = grad_hidden[(kt * 8 + t + 4 * j) * kUnits + g];
           dh[kt][j] = to_tf32(value);
-          dh_low[kt][j] = a.fp32_products ? to_tf32(value - __uint_as_float(dh[kt][j])) : 0u;
+          dh_low[kt][j] = kSplit ? to_tf32(value - __uint_as_float(dh[kt][j])) : 0u;
         }
     // The products of up to 4 chunks at a time, so that their mma chains overlap, then those
     // chunks' Adam updates.
@@ -528,7 +544,6 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       float d[4][4] = {};
 #pragma unroll
       for (int kt = 0; kt < kMaxBatch / 8; ++kt)
-        if (kt < B / 8)
 #pragma unroll
           for (int i = 0; i < 4; ++i)
             if (first + i < kChunks) {
@@ -542,10 +557,11 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
         if (first + i < kChunks)
 #pragma unroll
           for (int j = 0; j < 2; ++j) {
+            // Past the input width the inputs, the weights and their moments are zeros, and
+            // so stay; no branch keeps the updates free to overlap.
             const int kc = first + i;
-            if (warp * kSlice + kc * 8 < a.in)  // past the input width the weights stay 0
-              adam_apply_fast(w[kc][j], moments[(kc * 2 + j) * 32], moments[v_offset + (kc * 2 + j) * 32],
-                              (d[i][j] + d[i][j + 2]) * kInverseByteScale, h, inverse_correction2_sqrt);
+            adam_apply_fast(w[kc][j], moments[(kc * 2 + j) * 32], moments[v_offset + (kc * 2 + j) * 32],
+                            (d[i][j] + d[i][j + 2]) * kInverseByteScale, h, inverse_correction2_sqrt);
           }
     }
     LEAP_PHASE(9);
@@ -625,7 +641,8 @@ constexpr size_t kSharedBytes = size_t(layout().total_bytes);
 
 // Sets both instances' shared-memory limit and, past 8 blocks, the permission for the cluster.
 void configure(int cluster) {
-  for (auto kernel : {cluster_mlp_kernel<false>, cluster_mlp_kernel<true>}) {
+  for (auto kernel : {cluster_mlp_kernel<false, false>, cluster_mlp_kernel<false, true>, cluster_mlp_kernel<true, false>,
+                      cluster_mlp_kernel<true, true>}) {
     LEAP_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                          int(kSharedBytes)));
     if (cluster > 8)
@@ -675,7 +692,7 @@ std::string cluster_mlp_rejection(int batch, int in, int hid, int classes) {
   cudaLaunchAttribute attribute;
   const cudaLaunchConfig_t config = launch_config(cluster, &attribute, nullptr);
   int clusters = 0;
-  LEAP_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&clusters, cluster_mlp_kernel<false>, &config));
+  LEAP_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&clusters, cluster_mlp_kernel<false, true>, &config));
   if (clusters < 1)
     return "the GPU cannot co-schedule a cluster of " + std::to_string(cluster) + " blocks";
   return "";
@@ -697,8 +714,9 @@ void launch_cluster_mlp(const ClusterMlpArgs& args, cudaStream_t stream) {
   const int cluster = args.hid / kUnits;
   cudaLaunchAttribute attribute;
   const cudaLaunchConfig_t config = launch_config(cluster, &attribute, stream);
-  if (args.phase_cycles) LEAP_CUDA_CHECK(cudaLaunchKernelEx(&config, cluster_mlp_kernel<true>, args));
-  else LEAP_CUDA_CHECK(cudaLaunchKernelEx(&config, cluster_mlp_kernel<false>, args));
+  const auto kernel = args.phase_cycles ? (args.fp32_products ? cluster_mlp_kernel<true, true> : cluster_mlp_kernel<true, false>)
+                                        : (args.fp32_products ? cluster_mlp_kernel<false, true> : cluster_mlp_kernel<false, false>);
+  LEAP_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, args));
 }
 
 }  // namespace leap::cuda_detail
