@@ -309,13 +309,15 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   int next_labels[2] = {0, 0};
   if (warp == kSoftmaxWarp) owned_labels(next_labels);
 
-  // Zeros where no copy ever writes: the batch buffers' rows past the batch and columns past
-  // the input width, and the hidden gradient's rows past the batch; the products run over
-  // them without branches. The proxy fence orders these writes before the copies.
+  // Zeros where nothing is ever written: the batch buffers' rows past the batch and columns
+  // past the input width, the activations' and gradients' rows past the batch and columns
+  // past the classes. The loops then run over the largest shapes without branches, adding
+  // exact zeros. The proxy fence orders these writes before the copies into the buffers.
   {
     uint4* x_words = reinterpret_cast<uint4*>(reinterpret_cast<uint8_t*>(shared) + l.x_bytes);
     for (int i = tid; i < 2 * x_buffer_stride / 16; i += kThreads) x_words[i] = make_uint4(0, 0, 0, 0);
-    for (int i = tid; i < kMaxBatch * kUnits; i += kThreads) grad_hidden[i] = 0.0f;
+    for (int i = tid; i < kMaxBatch * kUnits; i += kThreads) hidden[i] = grad_hidden[i] = 0.0f;
+    for (int i = tid; i < kMaxBatch * kRowStride; i += kThreads) grads_out[i] = grad_logits[i] = 0.0f;
     fence_for_copies();
   }
   double loss_total = 0;
@@ -453,7 +455,9 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
         float z = -INFINITY;
         if (real) {
           z = b2s[c];
-          for (int q = 0; q < blocks; ++q) z += shares_in[(q * rows_per_owner + local) * kRowStride + c];
+#pragma unroll
+          for (int q = 0; q < kMaxCluster; ++q)  // unrolled, so that the loads go out together
+            if (q < blocks) z += shares_in[(q * rows_per_owner + local) * kRowStride + c];
         }
         float peak = z;
         for (int offset = kSegment / 2; offset > 0; offset >>= 1)
@@ -494,10 +498,11 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
 
     LEAP_PHASE(6);
     // Hidden gradient through the old w2, masked by the ReLU.
-    for (int e = tid; e < B * kUnits; e += kThreads) {
+    for (int e = tid; e < kMaxBatch * kUnits; e += kThreads) {
       const int r = e / kUnits, u = e % kUnits;
       float sum = 0;
-      for (int c = 0; c < C; ++c) sum = fmaf(grad_logits[r * kRowStride + c], w2s[c * kUnits + u], sum);
+#pragma unroll
+      for (int c = 0; c < kMaxClasses; ++c) sum = fmaf(grad_logits[r * kRowStride + c], w2s[c * kUnits + u], sum);
       grad_hidden[e] = hidden[e] > 0.0f ? sum : 0.0f;
     }
     __syncthreads();
@@ -509,11 +514,14 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       if (slot < small_slots) {
         if (slot < C * kUnits) {  // w2[c][u]
           const int c = slot / kUnits, u = slot % kUnits;
-          for (int r = part; r < B; r += parts) sum = fmaf(grad_logits[r * kRowStride + c], hidden[r * kUnits + u], sum);
+#pragma unroll 16
+          for (int r = part; r < kMaxBatch; r += parts) sum = fmaf(grad_logits[r * kRowStride + c], hidden[r * kUnits + u], sum);
         } else if (slot < C * kUnits + kUnits) {  // b1[u]
-          for (int r = part; r < B; r += parts) sum += grad_hidden[r * kUnits + slot - C * kUnits];
+#pragma unroll 16
+          for (int r = part; r < kMaxBatch; r += parts) sum += grad_hidden[r * kUnits + slot - C * kUnits];
         } else {  // b2[c]
-          for (int r = part; r < B; r += parts) sum += grad_logits[r * kRowStride + slot - C * kUnits - kUnits];
+#pragma unroll 16
+          for (int r = part; r < kMaxBatch; r += parts) sum += grad_logits[r * kRowStride + slot - C * kUnits - kUnits];
         }
       }
       for (int offset = 1; offset < parts; offset <<= 1) sum += __shfl_xor_sync(kFull, sum, offset);
