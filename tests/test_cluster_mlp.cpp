@@ -184,16 +184,18 @@ TEST(ClusterMlp, ThousandStepsFollowTheGeneralPath) {
   expect_close_weights(general, fused, "after 1000 steps, ", 2e-2);
 }
 
-// Other widths, batches and class counts: clusters of 1, 3 and 5 blocks, batches of 64, 48
-// and 16 (a block that owns no rows), 12 classes; 100 steps against the general fp32 path.
+// Other widths, batches and class counts: clusters of 1, 3, 5 and 7 blocks, batches of 64,
+// 48 and 16 (a block that owns no rows), owners whose rows span two row tiles (7 blocks), 12
+// classes, 400 inputs; 100 steps against the general fp32 path.
 TEST(ClusterMlp, OtherShapesFollowTheGeneralPath) {
   if (!cluster_kernel_runs(byte_pattern_data(64, 784, 10, 21))) GTEST_SKIP() << "no GPU that runs the cluster kernel";
   struct Shape {
     const char* spec;
-    int batch, classes;
+    int batch, classes, in;
   };
-  for (const Shape& shape : {Shape{"784-8-10", 64, 10}, Shape{"784-24-10", 48, 10}, Shape{"784-40-12", 16, 12}}) {
-    const Dataset data = byte_pattern_data(100 * shape.batch, 784, shape.classes, 25);
+  for (const Shape& shape : {Shape{"784-8-10", 64, 10, 784}, Shape{"784-24-10", 48, 10, 784},
+                             Shape{"784-40-12", 16, 12, 784}, Shape{"400-56-10", 64, 10, 400}}) {
+    const Dataset data = byte_pattern_data(100 * shape.batch, shape.in, shape.classes, 25);
     Trained general = train(Device::cuda, data, nullptr, false, Precision::fp32, shape.spec, shape.batch);
     Trained fused = train(Device::cuda, data, "cluster", true, Precision::fp32, shape.spec, shape.batch);
     EXPECT_NE(fused.path.find("cluster of " + std::to_string(std::stoi(std::string(shape.spec).substr(4)) / 8) +

@@ -437,11 +437,16 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
         *reinterpret_cast<float2*>(shares_out + top * kRowStride + tile * 8 + 2 * t) = make_float2(z[0], z[1]);
         *reinterpret_cast<float2*>(shares_out + bottom * kRowStride + tile * 8 + 2 * t) = make_float2(z[2], z[3]);
       }
+      // Each warp sends its own tile's rows, a copy per owner of some of them (lane i the
+      // i-th such owner): the warps' copies go out in parallel, with no barrier between them.
       fence_for_copies();
-      asm volatile("bar.sync 1, %0;" ::"r"(row_tiles * 32) : "memory");  // the row-sum warps only
-      if (warp == 0 && lane < blocks && rows_owned_by(lane) > 0)
-        copy_to_block(shares_in + rank * rows_per_owner * kRowStride, shares_out + lane * rows_per_owner * kRowStride,
-                      unsigned(rows_owned_by(lane) * kRowStride * 4), shares_arrived, lane);
+      __syncwarp();
+      const int first_row = rt * 16, first_owner = first_row / rows_per_owner;
+      const int q = first_owner + lane;
+      const int row0 = max(q * rows_per_owner, first_row), row1 = min(min((q + 1) * rows_per_owner, first_row + 16), B);
+      if (q < blocks && row0 < row1)
+        copy_to_block(shares_in + (rank * rows_per_owner + row0 - q * rows_per_owner) * kRowStride,
+                      shares_out + row0 * kRowStride, unsigned((row1 - row0) * kRowStride * 4), shares_arrived, q);
     }
     LEAP_PHASE(3);
     // The two softmax warps wait for the blocks' shares of each owned row's logits, sum them
@@ -480,9 +485,10 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       }
       fence_for_copies();
       asm volatile("bar.sync 2, 64;" ::: "memory");  // the softmax warps only
-      if (warp == kSoftmaxWarp && lane < blocks && own_rows > 0)
+      const int q = 2 * lane + warp - kFirstSoftmaxWarp;  // the two warps share the copies
+      if (q < blocks && own_rows > 0)
         copy_to_block(grad_logits + rank * rows_per_owner * kRowStride, grads_out,
-                      unsigned(own_rows * kRowStride * 4), grads_arrived, lane);
+                      unsigned(own_rows * kRowStride * 4), grads_arrived, q);
 
     }
     LEAP_PHASE(4);
