@@ -27,6 +27,8 @@ constexpr float kInverseByteScale = 1.0f / kByteScale;
 constexpr unsigned kFull = 0xffffffffu;
 constexpr int kSoftmaxWarp = kWarps - 1;  // with the warp before it, sums the owned rows' logits
 constexpr int kFirstSoftmaxWarp = kWarps - 2;  // and computes their loss
+constexpr int kFirstSenderWarp = kRowTiles;  // the warps that copy the batches' rows: neither
+constexpr int kSenders = kFirstSoftmaxWarp - kFirstSenderWarp;  // row-sum nor softmax warps
 constexpr int kAdamSteps = 64;  // steps whose Adam scalars are computed together
 constexpr int kRowStride = kMaxClasses;   // floats a row of logits takes in the exchanges (64 bytes)
 
@@ -273,10 +275,10 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     shared[owned.shared] = pw;
   }
 
-  // The samples of the next batches are loaded a step ahead of their use, so that no load of
-  // the epoch order or of a label waits on the critical path.
+  // The softmax warp's lanes hold the samples of a batch's rows, loaded a step ahead of their
+  // use, so that no load of the epoch order or of a label waits on the critical path.
   int low = 0, high = 0;
-  batch_samples(a, a.first_batch, lane, low, high);
+  if (warp == kSoftmaxWarp) batch_samples(a, a.first_batch, lane, low, high);
   // The sample of batch row `row`, from the lane holding it (a whole warp calls this).
   auto sample_of = [&](int row) {
     const int from_low = __shfl_sync(kFull, low, row % 32), from_high = __shfl_sync(kFull, high, row % 32);
@@ -286,18 +288,22 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     for (int i = 0; i < 4; ++i) init_barrier(shares_arrived + i);
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");  // before other blocks copy in
   }
-  // Block r copies its owned rows of batch `step` into buffer step % 2 of every block, from
-  // warp 0, whose lanes hold the batch's samples.
-  auto send_batch_rows = [&](int64_t step) {
-#pragma unroll
-    for (int half = 0; half < 2; ++half) {  // the second half for a cluster of one block only
-      const int local = lane + 32 * half, row = rank * rows_per_owner + local;
-      const int sample = sample_of(row);
-      if (local < own_rows)
-        multicast_row(reinterpret_cast<uint8_t*>(shared) + l.x_bytes + (step & 1) * x_buffer_stride + row * kMaxIn,
-                      a.image_bytes + int64_t(sample) * a.in, unsigned(a.in), batch_arrived + (step & 1), blocks);
-    }
+  // Block r copies its owned rows of each batch into every block's buffer for it (batch s
+  // into buffer s % 2). The warps that would otherwise wait in the exchanges issue the copies,
+  // lane j of sender warp i row i + kSenders j, so that they go out in parallel; each such
+  // lane loads its row's sample a batch ahead.
+  const int send_local = (warp - kFirstSenderWarp) + kSenders * lane;
+  const bool sends = warp >= kFirstSenderWarp && warp < kFirstSenderWarp + kSenders && send_local < own_rows;
+  auto sample_at = [&](int64_t batch_index) {
+    return sends ? __ldg(a.order + batch_index * a.batch + rank * rows_per_owner + send_local) : 0;
   };
+  auto send_row = [&](int64_t step, int sample) {
+    if (sends)
+      multicast_row(reinterpret_cast<uint8_t*>(shared) + l.x_bytes + (step & 1) * x_buffer_stride +
+                        (rank * rows_per_owner + send_local) * kMaxIn,
+                    a.image_bytes + int64_t(sample) * a.in, unsigned(a.in), batch_arrived + (step & 1), blocks);
+  };
+  int next_sample = sample_at(a.first_batch);
   // The labels of owned rows lane and lane + 32; only the softmax warp needs them.
   auto owned_labels = [&](int (&label)[2]) {
 #pragma unroll
@@ -324,8 +330,11 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   int correct_total = 0;
   if (tid == 0) expect_bytes(batch_arrived, unsigned(B * a.in));
   cluster.sync();  // every block runs, its barriers ready, before any copies into another
-  if (warp == 0) send_batch_rows(0);
-  if (a.steps > 1) batch_samples(a, a.first_batch + 1, lane, low, high);
+  send_row(0, next_sample);
+  if (a.steps > 1) {
+    next_sample = sample_at(a.first_batch + 1);
+    if (warp == kSoftmaxWarp) batch_samples(a, a.first_batch + 1, lane, low, high);
+  }
 
   // Optional phase timing (args.phase_cycles): the first threads of rank 0's warp 0 (a
   // row-sum warp), of a warp that only waits in the exchanges and of the softmax warp count
@@ -489,18 +498,20 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       if (q < blocks && own_rows > 0)
         copy_to_block(grad_logits + rank * rows_per_owner * kRowStride, grads_out,
                       unsigned(own_rows * kRowStride * 4), grads_arrived, q);
-
+      if (warp == kSoftmaxWarp && s + 2 < a.steps) batch_samples(a, a.first_batch + s + 2, lane, low, high);
+    }
+    // Once every block's shares of this step have arrived, each block has finished the last
+    // step and its reads of the other batch buffer: this block's rows of the next batch can
+    // go there.
+    if (s + 1 < a.steps && warp >= kFirstSenderWarp && warp < kFirstSenderWarp + kSenders) {
+      wait_barrier(shares_arrived, parity);
+      send_row(s + 1, next_sample);
+      if (s + 2 < a.steps) next_sample = sample_at(a.first_batch + s + 2);
     }
     LEAP_PHASE(4);
     wait_barrier(grads_arrived, parity);  // every row's d(loss)/d(logits) is in grad_logits
     LEAP_PHASE(5);
     __syncthreads();
-    // Every block has sent its shares of this step, so each has finished the last step and its
-    // reads of the other batch buffer: the next batch can go there.
-    if (s + 1 < a.steps && (warp == 0 || warp == kSoftmaxWarp)) {
-      if (warp == 0) send_batch_rows(s + 1);
-      if (s + 2 < a.steps) batch_samples(a, a.first_batch + s + 2, lane, low, high);
-    }
 
     LEAP_PHASE(6);
     // Hidden gradient through the old w2, masked by the ReLU.
