@@ -1,4 +1,5 @@
 #include <cooperative_groups.h>
+#include <cuda_fp16.h>
 
 #include <string>
 
@@ -13,9 +14,11 @@ namespace {
 
 constexpr int kWarps = 14;
 constexpr int kThreads = kWarps * 32;
-constexpr int kChunks = 7;               // chunks of 8 inputs that a warp owns
-constexpr int kSlice = kChunks * 8;      // inputs a warp owns: its columns of x and of w1
-constexpr int kMaxIn = kWarps * kSlice;  // 784
+constexpr int kSlice = 56;               // inputs a warp owns: its columns of x and of w1
+constexpr int kChunks = 3;               // chunks of 16 inputs a warp owns, then one of 8
+constexpr int kHalfChunk = 16 * kChunks;  // where the chunk of 8 starts in the slice
+constexpr int kLaneWeights = kSlice * 8 / 32;  // a lane's share of the warp's w1 (8 units)
+constexpr int kMaxIn = kClusterImageBytes;  // 784 = kWarps * kSlice
 constexpr int kUnits = 8;                // hidden units a block owns
 constexpr int kMaxCluster = 16;
 constexpr int kMaxBatch = 64;
@@ -44,8 +47,8 @@ struct Layout {
 __host__ __device__ constexpr Layout layout() {
   constexpr int batch = kMaxBatch, classes = kMaxClasses;
   Layout l{};
-  l.moments = 0;                                           // w1's m then v: [warps][kChunks][2][32 lanes]
-  l.warp_sums = l.moments + 2 * kWarps * kChunks * 2 * 32;  // [warps][4 row tiles][32 lanes][4]
+  l.moments = 0;                                           // w1's m then v: [warps][kLaneWeights][32 lanes]
+  l.warp_sums = l.moments + 2 * kWarps * kLaneWeights * 32;  // [warps][4 row tiles][32 lanes][4]
   l.hidden = l.warp_sums + kWarps * kRowTiles * 32 * 4;    // [batch][kUnits], after the ReLU
   l.grad_hidden = l.hidden + batch * kUnits;               // [batch][kUnits]
   l.shares_out = l.grad_hidden + batch * kUnits;           // [batch][kRowStride]: this block's share of the logits
@@ -64,15 +67,71 @@ __host__ __device__ constexpr Layout layout() {
   return l;
 }
 
-// The tensor cores take a byte u as the float u, exact in TF32: the bits 0x4B0000uu are the
-// float 2^23 + u, from which 2^23 is taken away.
-__device__ inline uint32_t byte_operand(uint32_t word, int which) {
-  return __float_as_uint(__uint_as_float(__byte_perm(word, 0x4B000000u, 0x7440 + which)) - 8388608.0f);
+// The first layer's products run on fp16 tensor cores (m16n8k16), where a byte u is exact.
+// Two bytes of `word`, picked by `selector` (0x4140: bytes 0 and 1; 0x4342: bytes 2 and 3),
+// as a pair of halves: the bits 0x64uu are the half 1024 + u, from which 1024 is taken away.
+__device__ inline uint32_t byte_pair(uint32_t word, uint32_t selector) {
+  const uint32_t biased = __byte_perm(word, 0x64646464u, selector);
+  uint32_t pair;
+  asm("sub.rn.f16x2 %0, %1, %2;" : "=r"(pair) : "r"(biased), "r"(0x64006400u));
+  return pair;
 }
 
-// The same for a byte already alone in its word.
-__device__ inline uint32_t lone_byte_operand(uint32_t byte) {
-  return __float_as_uint(__uint_as_float(byte | 0x4B000000u) - 8388608.0f);
+// fp32 values reach fp16 operands to fp32 accuracy in two parts, high + low, after scaling
+// by a power of two chosen from the warp's largest magnitude `peak` (its scaled value in
+// [2^14, 2^15), inside fp16's range); `inverse` undoes the scaling of the products exactly.
+struct Scale {
+  float scale, inverse;
+};
+
+__device__ inline Scale warp_scale(float peak) {
+#pragma unroll
+  for (int offset = 16; offset > 0; offset >>= 1) peak = fmaxf(peak, __shfl_xor_sync(0xffffffffu, peak, offset));
+  const int exponent = max(-100, min(100, int(__float_as_uint(peak) >> 23) - 127));
+  return {__uint_as_float(uint32_t(127 + 14 - exponent) << 23), __uint_as_float(uint32_t(127 - 14 + exponent) << 23)};
+}
+
+// x0 s and x1 s as high and low pairs of halves: x s = high + low to about 22 bits.
+__device__ inline void split_pair(float x0, float x1, float scale, uint32_t& high, uint32_t& low) {
+  const float y0 = x0 * scale, y1 = x1 * scale;
+  const __half2 h = __floats2half2_rn(y0, y1);
+  const float2 back = __half22float2(h);
+  const __half2 l = __floats2half2_rn(y0 - back.x, y1 - back.y);
+  high = *reinterpret_cast<const uint32_t*>(&h);
+  low = *reinterpret_cast<const uint32_t*>(&l);
+}
+
+// d += a b for one 16x8x16 tile with fp16 operands (PTX's fragment layout for m16n8k16).
+__device__ inline void mma_f16(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0,
+                               uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+// The same for a 16x8x8 tile (m16n8k8).
+__device__ inline void mma_f16_k8(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t b0) {
+  asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a0), "r"(a1), "r"(b0));
+}
+
+// Lane (g, t) holds w1 for unit g at these inputs of its warp's slice: in chunk j of 16, the
+// inputs 2t, 2t+1, 2t+8, 2t+9 (its B fragment of m16n8k16, and its C fragments of the
+// weight-gradient product's two 8-input tiles); in the chunk of 8, 2t and 2t+1.
+__host__ __device__ constexpr int lane_weight_input(int i, int t) {
+  return i < 4 * kChunks ? 16 * (i / 4) + 8 * ((i / 2) % 2) + 2 * t + i % 2 : kHalfChunk + 2 * t + i % 2;
+}
+
+// Where input `column` is stored in an image row of the byte copy, so that one word of a row
+// holds what a lane takes of a chunk: inputs 2t, 2t+1, 2t+8, 2t+9 of chunk j of a slice at
+// bytes 4t to 4t+3 of the chunk. The chunk of 8 keeps its order.
+__host__ __device__ constexpr int stored_column(int column) {
+  const int slice = column / kSlice * kSlice, q = column % kSlice;
+  if (q >= kHalfChunk) return column;
+  const int r = q % 16;
+  return slice + q / 16 * 16 + 4 * (r % 8 / 2) + r % 2 + 2 * (r / 8);
 }
 
 // Rounds to TF32 (nearest, ties away from zero) as cvt.rna.tf32.f32 does for finite values,
@@ -206,9 +265,8 @@ __device__ inline long long globaltimer_ns() {
 //   the hidden gradient; the small parameters' gradients and Adam; w1's gradient on the
 //   tensor cores, each value applied by Adam in the registers that hold the weight.
 // kTimed: the instance that times its phases (LEAP_PHASE_TIMING); its counters take
-// registers that the plain instance keeps for the loop. kSplit: w1's products to fp32
-// accuracy (args.fp32_products).
-template <bool kTimed, bool kSplit>
+// registers that the plain instance keeps for the loop.
+template <bool kTimed>
 __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterMlpArgs a) {
   extern __shared__ __align__(16) float shared[];
   cg::cluster_group cluster = cg::this_cluster();
@@ -217,8 +275,6 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   const int B = a.batch, C = a.classes, unit0 = rank * kUnits, row_tiles = B / 16;
   const float inverse_batch = 1.0f / float(B);
   constexpr Layout l = layout();
-  float* moments = shared + l.moments + warp * kChunks * 2 * 32 + lane;  // [kc][j] at (kc*2+j)*32
-  const int v_offset = kWarps * kChunks * 2 * 32;
   float4* warp_sums = reinterpret_cast<float4*>(shared + l.warp_sums);
   float* hidden = shared + l.hidden;
   float* grad_hidden = shared + l.grad_hidden;
@@ -240,27 +296,24 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   auto rows_owned_by = [&](int q) { return max(0, min(rows_per_owner, B - q * rows_per_owner)); };
   const int own_rows = rows_owned_by(rank);
   // The batches, [2][batch][kMaxIn] bytes, alternating: every block copies a share of the
-  // rows into every block. Warp w reads columns [w * kSlice, (w + 1) * kSlice).
+  // rows into every block. Warp w reads columns [w * kSlice, (w + 1) * kSlice), in the
+  // stored order of stored_column().
   const uint8_t* x_buffers = reinterpret_cast<const uint8_t*>(shared) + l.x_bytes + warp * kSlice;
   constexpr int x_buffer_stride = kMaxBatch * kMaxIn;
 
-  // This lane's share of w1, in registers for the whole launch (its Adam moments in shared
-  // memory). Chunk kc of the warp covers inputs [base, base + 8); the lane holds unit g at
-  // inputs base + 2t and base + 2t + 1, which is both its B fragment in the forward product
-  // (the chunk's inputs taken in the order 0,2,4,6,1,3,5,7) and its C fragment in the
-  // weight-gradient product.
-  float w[kChunks][2];
+  // This lane's share of w1 (lane_weight_input), in registers for the whole launch, its Adam
+  // moments in shared memory. Past the input width the weights and moments are zeros.
+  float* moments = shared + l.moments + warp * kLaneWeights * 32 + lane;  // weight i at i * 32
+  const int v_offset = kWarps * kLaneWeights * 32;
+  float w[kLaneWeights];
 #pragma unroll
-  for (int kc = 0; kc < kChunks; ++kc) {
-    const int column = warp * kSlice + kc * 8 + 2 * t;
-    const int64_t i = int64_t(unit0 + g) * a.in + column;
-    const bool valid = column < a.in;  // the input width is even, so column + 1 is valid too
-#pragma unroll
-    for (int j = 0; j < 2; ++j) {
-      w[kc][j] = valid ? a.weights.w1[i + j] : 0.0f;
-      moments[(kc * 2 + j) * 32] = valid ? a.weights.m_w1[i + j] : 0.0f;
-      moments[v_offset + (kc * 2 + j) * 32] = valid ? a.weights.v_w1[i + j] : 0.0f;
-    }
+  for (int i = 0; i < kLaneWeights; ++i) {
+    const int column = warp * kSlice + lane_weight_input(i, t);
+    const int64_t at = int64_t(unit0 + g) * a.in + column;
+    const bool valid = column < a.in;
+    w[i] = valid ? a.weights.w1[at] : 0.0f;
+    moments[i * 32] = valid ? a.weights.m_w1[at] : 0.0f;
+    moments[v_offset + i * 32] = valid ? a.weights.v_w1[at] : 0.0f;
   }
   // The small parameters, one a slot.
   const int small_slots = C * kUnits + kUnits + C;
@@ -301,7 +354,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     if (sends)
       multicast_row(reinterpret_cast<uint8_t*>(shared) + l.x_bytes + (step & 1) * x_buffer_stride +
                         (rank * rows_per_owner + send_local) * kMaxIn,
-                    a.image_bytes + int64_t(sample) * a.in, unsigned(a.in), batch_arrived + (step & 1), blocks);
+                    a.image_bytes + int64_t(sample) * kMaxIn, unsigned(kMaxIn), batch_arrived + (step & 1), blocks);
   };
   int next_sample = sample_at(a.first_batch);
   // The labels of owned rows lane and lane + 32; only the softmax warp needs them.
@@ -328,7 +381,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   }
   double loss_total = 0;
   int correct_total = 0;
-  if (tid == 0) expect_bytes(batch_arrived, unsigned(B * a.in));
+  if (tid == 0) expect_bytes(batch_arrived, unsigned(B * kMaxIn));
   cluster.sync();  // every block runs, its barriers ready, before any copies into another
   send_row(0, next_sample);
   if (a.steps > 1) {
@@ -353,7 +406,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   for (int64_t s = 0; s < a.steps; ++s) {
     const unsigned parity = unsigned(s & 1);  // of the barriers' phase for this step
     const uint8_t* x = x_buffers + (s & 1) * x_buffer_stride;
-    if (tid == 0 && s + 1 < a.steps) expect_bytes(batch_arrived + ((s + 1) & 1), unsigned(B * a.in));
+    if (tid == 0 && s + 1 < a.steps) expect_bytes(batch_arrived + ((s + 1) & 1), unsigned(B * kMaxIn));
     // Adam's scalars as every other path computes them (the same bits however the steps fall
     // into launches), for the next kAdamSteps steps at once, a thread a step; read by all
     // after the step's first barrier.
@@ -374,36 +427,52 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     wait_barrier(batch_arrived + (s & 1), unsigned(s >> 1) & 1);
 
     LEAP_PHASE(0);
-    // Forward: this warp's 56 inputs' share of u w1^T (u the bytes) for every row. All four
-    // row tiles are computed whatever the batch (rows past it are zeros): with no branch in
-    // the loop the compiler can issue each chunk's loads together and overlap the products.
-    // The high and low products accumulate apart, as independent chains.
+    // Forward: this warp's 56 inputs' share of u w1^T (u the bytes) for every row, on fp16
+    // tensor cores: w s = high + low (s the warp's power-of-two scale), u exact, so u w s =
+    // u high + u low to fp32 accuracy, the two products accumulating apart. All four row
+    // tiles are computed whatever the batch (rows past it are zeros): with no branch the
+    // compiler issues the loads together and overlaps the products.
     float acc[kRowTiles][4] = {}, acc_low[kRowTiles][4] = {};
+    float w_inverse;
+    {
+      float peak = 0.0f;
 #pragma unroll
-    for (int kc = 0; kc < kChunks; ++kc) {
-      // In fp32, w = high + low, both exact in TF32, and u w = u high + u low (u is exact).
-      const uint32_t b0 = to_tf32(w[kc][0]), b1 = to_tf32(w[kc][1]);
-      uint32_t upper[kRowTiles], lower[kRowTiles];
+      for (int i = 0; i < kLaneWeights; ++i) peak = fmaxf(peak, fabsf(w[i]));
+      const Scale scale = warp_scale(peak);
+      w_inverse = scale.inverse;
+      uint32_t high[kLaneWeights / 2], low[kLaneWeights / 2];
+#pragma unroll
+      for (int i = 0; i < kLaneWeights / 2; ++i) split_pair(w[2 * i], w[2 * i + 1], scale.scale, high[i], low[i]);
 #pragma unroll
       for (int rt = 0; rt < kRowTiles; ++rt) {
-        const uint8_t* top = x + (rt * 16 + g) * kMaxIn + kc * 8 + 2 * t;
-        upper[rt] = *reinterpret_cast<const uint16_t*>(top);
-        lower[rt] = *reinterpret_cast<const uint16_t*>(top + 8 * kMaxIn);
-      }
+        // A chunk's 4 bytes of a row for this lane are one word (stored_column()).
+        const uint8_t* top = x + (rt * 16 + g) * kMaxIn + 4 * t;
+        const uint8_t* bottom = top + 8 * kMaxIn;
+        uint32_t upper[kChunks + 1], lower[kChunks + 1];
 #pragma unroll
-      for (int rt = 0; rt < kRowTiles; ++rt) {
-        const uint32_t a0 = byte_operand(upper[rt], 0), a1 = byte_operand(lower[rt], 0);
-        const uint32_t a2 = byte_operand(upper[rt], 1), a3 = byte_operand(lower[rt], 1);
-        mma_tf32(acc[rt], a0, a1, a2, a3, b0, b1);
-        if constexpr (kSplit)
-          mma_tf32(acc_low[rt], a0, a1, a2, a3, to_tf32(w[kc][0] - __uint_as_float(b0)),
-                   to_tf32(w[kc][1] - __uint_as_float(b1)));
+        for (int j = 0; j < kChunks; ++j) {
+          upper[j] = *reinterpret_cast<const uint32_t*>(top + 16 * j);
+          lower[j] = *reinterpret_cast<const uint32_t*>(bottom + 16 * j);
+        }
+        upper[kChunks] = *reinterpret_cast<const uint16_t*>(top - 2 * t + kHalfChunk);
+        lower[kChunks] = *reinterpret_cast<const uint16_t*>(bottom - 2 * t + kHalfChunk);
+#pragma unroll
+        for (int j = 0; j < kChunks; ++j) {
+          const uint32_t a0 = byte_pair(upper[j], 0x4140), a1 = byte_pair(lower[j], 0x4140);
+          const uint32_t a2 = byte_pair(upper[j], 0x4342), a3 = byte_pair(lower[j], 0x4342);
+          mma_f16(acc[rt], a0, a1, a2, a3, high[2 * j], high[2 * j + 1]);
+          mma_f16(acc_low[rt], a0, a1, a2, a3, low[2 * j], low[2 * j + 1]);
+        }
+        const uint32_t a0 = byte_pair(upper[kChunks], 0x4140), a1 = byte_pair(lower[kChunks], 0x4140);
+        mma_f16_k8(acc[rt], a0, a1, high[2 * kChunks]);
+        mma_f16_k8(acc_low[rt], a0, a1, low[2 * kChunks]);
       }
     }
 #pragma unroll
     for (int rt = 0; rt < kRowTiles; ++rt)
-      warp_sums[(warp * kRowTiles + rt) * 32 + lane] = make_float4(acc[rt][0] + acc_low[rt][0], acc[rt][1] + acc_low[rt][1],
-                                                                   acc[rt][2] + acc_low[rt][2], acc[rt][3] + acc_low[rt][3]);
+      warp_sums[(warp * kRowTiles + rt) * 32 + lane] =
+          make_float4((acc[rt][0] + acc_low[rt][0]) * w_inverse, (acc[rt][1] + acc_low[rt][1]) * w_inverse,
+                      (acc[rt][2] + acc_low[rt][2]) * w_inverse, (acc[rt][3] + acc_low[rt][3]) * w_inverse);
     LEAP_PHASE(1);
     __syncthreads();
     LEAP_PHASE(2);
@@ -549,45 +618,69 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     }
 
     LEAP_PHASE(8);
-    // w1's gradient, dh^T u / 255, one chunk of 8 inputs at a time, each applied by Adam at
-    // once. The unit tile is 16 rows tall: rows 0-7 take dh rounded to TF32, rows 8-15 in fp32
-    // what that rounding left (else zero), so that their sum is the fp32 product.
-    // Rows past the batch have a zero gradient, so every product runs over all 64 rows.
-    uint32_t dh[kMaxBatch / 8][2], dh_low[kMaxBatch / 8][2];
+    // w1's gradient, dh^T u / 255, on fp16 tensor cores with the batch as the k dimension:
+    // the unit tile is 16 rows tall, rows 0-7 the high part of dh s (s the warp's power-of-two
+    // scale), rows 8-15 its low part, so that their sum is the fp32 product. Rows past the
+    // batch have a zero gradient, so every product runs over all 64 rows. Tile k of 8 inputs
+    // gives the lane the gradients of its weights 2k and 2k + 1, which Adam then updates.
+    {
+      float dv[kMaxBatch / 16][4];  // unit g, rows 16kk + 2t + {0, 1, 8, 9}: the A fragment
+      float peak = 0.0f;
 #pragma unroll
-    for (int kt = 0; kt < kMaxBatch / 8; ++kt)
+      for (int kk = 0; kk < kMaxBatch / 16; ++kk)
 #pragma unroll
-        for (int j = 0; j < 2; ++j) {
-          const float value = grad_hidden[(kt * 8 + t + 4 * j) * kUnits + g];
-          dh[kt][j] = to_tf32(value);
-          dh_low[kt][j] = kSplit ? to_tf32(value - __uint_as_float(dh[kt][j])) : 0u;
+        for (int i = 0; i < 4; ++i) {
+          dv[kk][i] = grad_hidden[(16 * kk + 2 * t + i % 2 + 8 * (i / 2)) * kUnits + g];
+          peak = fmaxf(peak, fabsf(dv[kk][i]));
         }
-    // The products of up to 4 chunks at a time, so that their mma chains overlap, then those
-    // chunks' Adam updates.
+      const Scale scale = warp_scale(peak);
+      uint32_t high[kMaxBatch / 16][2], low[kMaxBatch / 16][2];
 #pragma unroll
-    for (int first = 0; first < kChunks; first += 4) {
-      float d[4][4] = {};
+      for (int kk = 0; kk < kMaxBatch / 16; ++kk) {
+        split_pair(dv[kk][0], dv[kk][1], scale.scale, high[kk][0], low[kk][0]);
+        split_pair(dv[kk][2], dv[kk][3], scale.scale, high[kk][1], low[kk][1]);
+      }
+      // The B fragments: input g of an 8-input tile in rows 2t, 2t+1, 2t+8, 2t+9 of the 16. In
+      // a chunk of 16 the two tiles' bytes are bytes g%2 and 2+g%2 of one word of the row
+      // (stored_column()); `merge` interleaves them from two rows' words.
+      const uint32_t odd = g & 1, quarter = g & 3;
+      const uint32_t merge = odd | (4 + odd) << 4 | (2 + odd) << 8 | (6 + odd) << 12;
+      const uint32_t merge_half = quarter | (4 + quarter) << 4;
+      float d[2 * kChunks + 1][4] = {};
 #pragma unroll
-      for (int kt = 0; kt < kMaxBatch / 8; ++kt)
+      for (int kk = 0; kk < kMaxBatch / 16; ++kk) {
+        const uint8_t* row = x + (16 * kk + 2 * t) * kMaxIn;
 #pragma unroll
-          for (int i = 0; i < 4; ++i)
-            if (first + i < kChunks) {
-              const uint8_t* column = x + (first + i) * 8 + g;
-              mma_tf32(d[i], dh[kt][0], dh_low[kt][0], dh[kt][1], dh_low[kt][1],
-                       lone_byte_operand(column[(kt * 8 + t) * kMaxIn]),
-                       lone_byte_operand(column[(kt * 8 + t + 4) * kMaxIn]));
-            }
+        for (int j = 0; j < kChunks; ++j) {
+          const uint8_t* word = row + 16 * j + 4 * (g / 2);
+          const uint32_t pair01 = __byte_perm(*reinterpret_cast<const uint32_t*>(word),
+                                              *reinterpret_cast<const uint32_t*>(word + kMaxIn), merge);
+          const uint32_t pair89 = __byte_perm(*reinterpret_cast<const uint32_t*>(word + 8 * kMaxIn),
+                                              *reinterpret_cast<const uint32_t*>(word + 9 * kMaxIn), merge);
+          mma_f16(d[2 * j], high[kk][0], low[kk][0], high[kk][1], low[kk][1], byte_pair(pair01, 0x4140),
+                  byte_pair(pair89, 0x4140));
+          mma_f16(d[2 * j + 1], high[kk][0], low[kk][0], high[kk][1], low[kk][1], byte_pair(pair01, 0x4342),
+                  byte_pair(pair89, 0x4342));
+        }
+        const uint8_t* word = row + kHalfChunk + 4 * (g / 4);
+        const uint32_t pair01 = __byte_perm(*reinterpret_cast<const uint32_t*>(word),
+                                            *reinterpret_cast<const uint32_t*>(word + kMaxIn), merge_half);
+        const uint32_t pair89 = __byte_perm(*reinterpret_cast<const uint32_t*>(word + 8 * kMaxIn),
+                                            *reinterpret_cast<const uint32_t*>(word + 9 * kMaxIn), merge_half);
+        mma_f16(d[2 * kChunks], high[kk][0], low[kk][0], high[kk][1], low[kk][1], byte_pair(pair01, 0x4140),
+                byte_pair(pair89, 0x4140));
+      }
+      // Past the input width the inputs, the weights and their moments are zeros, and so
+      // stay; no branch keeps the updates free to overlap.
+      const float unscale = scale.inverse * kInverseByteScale;
 #pragma unroll
-      for (int i = 0; i < 4; ++i)
-        if (first + i < kChunks)
+      for (int k = 0; k < 2 * kChunks + 1; ++k)
 #pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            // Past the input width the inputs, the weights and their moments are zeros, and
-            // so stay; no branch keeps the updates free to overlap.
-            const int kc = first + i;
-            adam_apply_fast(w[kc][j], moments[(kc * 2 + j) * 32], moments[v_offset + (kc * 2 + j) * 32],
-                            (d[i][j] + d[i][j + 2]) * kInverseByteScale, h, inverse_correction2_sqrt);
-          }
+        for (int e = 0; e < 2; ++e) {
+          const int i = 2 * k + e;
+          adam_apply_fast(w[i], moments[i * 32], moments[v_offset + i * 32], (d[k][e] + d[k][e + 2]) * unscale, h,
+                          inverse_correction2_sqrt);
+        }
     }
     LEAP_PHASE(9);
   }
@@ -603,16 +696,13 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
 
   // Everything back to global memory for the next launch and the rest of the library.
 #pragma unroll
-  for (int kc = 0; kc < kChunks; ++kc) {
-    const int column = warp * kSlice + kc * 8 + 2 * t;
+  for (int i = 0; i < kLaneWeights; ++i) {
+    const int column = warp * kSlice + lane_weight_input(i, t);
     if (column < a.in) {
-      const int64_t i = int64_t(unit0 + g) * a.in + column;
-#pragma unroll
-      for (int j = 0; j < 2; ++j) {
-        a.weights.w1[i + j] = w[kc][j];
-        a.weights.m_w1[i + j] = moments[(kc * 2 + j) * 32];
-        a.weights.v_w1[i + j] = moments[v_offset + (kc * 2 + j) * 32];
-      }
+      const int64_t at = int64_t(unit0 + g) * a.in + column;
+      a.weights.w1[at] = w[i];
+      a.weights.m_w1[at] = moments[i * 32];
+      a.weights.v_w1[at] = moments[v_offset + i * 32];
     }
   }
   if (const SmallParameter p = small_parameter(a, slot, part == 0, rank); p.index >= 0 && p.writes_back)
@@ -647,17 +737,24 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   }
 }
 
-// byte_images[i] = u where images[i] == u / 255 exactly; counts the values that are not.
-__global__ void byte_images_kernel(const float* images, int64_t count, uint8_t* byte_images,
+// byte_images[n][stored_column(k)] = u where images[n][k] == u / 255 exactly (0 for k past
+// the input width); counts the values that are not of that form.
+__global__ void byte_images_kernel(const float* images, int64_t samples, int in, uint8_t* byte_images,
                                    unsigned long long* inexact) {
   unsigned long long misses = 0;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < samples * kMaxIn;
        i += int64_t(gridDim.x) * blockDim.x) {
-    const float x = images[i];
-    const float u = rintf(x * kByteScale);
-    const bool exact = u >= 0.0f && u <= 255.0f && u / kByteScale == x;
-    byte_images[i] = exact ? uint8_t(u) : 0;
-    misses += !exact;
+    const int64_t sample = i / kMaxIn;
+    const int column = int(i % kMaxIn);
+    uint8_t byte = 0;
+    if (column < in) {
+      const float x = images[sample * in + column];
+      const float u = rintf(x * kByteScale);
+      const bool exact = u >= 0.0f && u <= 255.0f && u / kByteScale == x;
+      byte = exact ? uint8_t(u) : 0;
+      misses += !exact;
+    }
+    byte_images[sample * kMaxIn + stored_column(column)] = byte;
   }
   if (misses) atomicAdd(inexact, misses);
 }
@@ -666,8 +763,7 @@ constexpr size_t kSharedBytes = size_t(layout().total_bytes);
 
 // Sets both instances' shared-memory limit and, past 8 blocks, the permission for the cluster.
 void configure(int cluster) {
-  for (auto kernel : {cluster_mlp_kernel<false, false>, cluster_mlp_kernel<false, true>, cluster_mlp_kernel<true, false>,
-                      cluster_mlp_kernel<true, true>}) {
+  for (auto kernel : {cluster_mlp_kernel<false>, cluster_mlp_kernel<true>}) {
     LEAP_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                          int(kSharedBytes)));
     if (cluster > 8)
@@ -717,16 +813,16 @@ std::string cluster_mlp_rejection(int batch, int in, int hid, int classes) {
   cudaLaunchAttribute attribute;
   const cudaLaunchConfig_t config = launch_config(cluster, &attribute, nullptr);
   int clusters = 0;
-  LEAP_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&clusters, cluster_mlp_kernel<false, true>, &config));
+  LEAP_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&clusters, cluster_mlp_kernel<false>, &config));
   if (clusters < 1)
     return "the GPU cannot co-schedule a cluster of " + std::to_string(cluster) + " blocks";
   return "";
 }
 
-int64_t make_byte_images(const float* images, int64_t count, uint8_t* byte_images,
+int64_t make_byte_images(const float* images, int64_t samples, int in, uint8_t* byte_images,
                          unsigned long long* inexact, cudaStream_t stream) {
   LEAP_CUDA_CHECK(cudaMemsetAsync(inexact, 0, sizeof *inexact, stream));
-  byte_images_kernel<<<264, 256, 0, stream>>>(images, count, byte_images, inexact);
+  byte_images_kernel<<<264, 256, 0, stream>>>(images, samples, in, byte_images, inexact);
   LEAP_CUDA_CHECK_LAUNCH();
   unsigned long long misses = 0;
   LEAP_CUDA_CHECK(cudaMemcpyAsync(&misses, inexact, sizeof misses, cudaMemcpyDeviceToHost, stream));
@@ -739,9 +835,8 @@ void launch_cluster_mlp(const ClusterMlpArgs& args, cudaStream_t stream) {
   const int cluster = args.hid / kUnits;
   cudaLaunchAttribute attribute;
   const cudaLaunchConfig_t config = launch_config(cluster, &attribute, stream);
-  const auto kernel = args.phase_cycles ? (args.fp32_products ? cluster_mlp_kernel<true, true> : cluster_mlp_kernel<true, false>)
-                                        : (args.fp32_products ? cluster_mlp_kernel<false, true> : cluster_mlp_kernel<false, false>);
-  LEAP_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, args));
+  if (args.phase_cycles) LEAP_CUDA_CHECK(cudaLaunchKernelEx(&config, cluster_mlp_kernel<true>, args));
+  else LEAP_CUDA_CHECK(cudaLaunchKernelEx(&config, cluster_mlp_kernel<false>, args));
 }
 
 }  // namespace leap::cuda_detail

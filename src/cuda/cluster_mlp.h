@@ -7,9 +7,10 @@
 // memories: each row's share of the logits goes to the row's owner block, and the owner's
 // d(loss)/d(logits) goes to every block. The inputs are read as bytes (x = u / 255, as IDX
 // images are), each image copied once into every block (multicast), a batch ahead. Matrix
-// products run on the tensor cores in TF32 (the bytes exactly) with fp32 accumulation, or,
-// for fp32 training, each weight or gradient operand split into two TF32 parts (high + low),
-// which gives the fp32 product; weights and moments are fp32 throughout.
+// products run on the tensor cores to fp32 accuracy: the first layer's in fp16 (the bytes
+// exactly; each weight or gradient operand scaled by a power of two and split into two fp16
+// parts, high + low), the logits' in TF32 (each operand split likewise), all with fp32
+// accumulation; weights and moments are fp32 throughout. tf32 training gets the same.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -22,8 +23,11 @@
 
 namespace leap::cuda_detail {
 
+// The bytes of an image row in the kernel's copy of the data: the largest input width.
+constexpr int kClusterImageBytes = 784;
+
 struct ClusterMlpArgs {
-  const uint8_t* image_bytes;  // [samples, in]: u where the image value is u / 255
+  const uint8_t* image_bytes;  // [samples, kClusterImageBytes] from make_byte_images
   const int32_t* labels;
   const int32_t* order;  // the epoch's sample order
   int64_t first_batch;   // batch k of the launch takes order[(first_batch + k) * batch ...]
@@ -35,7 +39,6 @@ struct ClusterMlpArgs {
   int64_t* correct;
   int batch, in, hid, classes;
   AdamScalars adam;  // beta1, beta2, eps, weight_decay
-  bool fp32_products;  // w1's products to fp32 accuracy (each TF32 operand split in two); else TF32
   long long* phase_cycles;  // null, or [kTimers][kPhases] cycle counts, then the loop's ns and cycles, to add to
 };
 
@@ -46,9 +49,11 @@ constexpr int kTimers = 3;
 // Why the kernel cannot take this shape on the current GPU, or "" when it can.
 std::string cluster_mlp_rejection(int batch, int in, int hid, int classes);
 
-// Writes byte_images[i] = u for images[i] == u / 255 and returns how many values are not of
-// that form (then the kernel cannot take the data). `inexact` is a device counter. Waits.
-int64_t make_byte_images(const float* images, int64_t count, uint8_t* byte_images,
+// Writes the kernel's copy of `samples` images of `in` values, [samples, kClusterImageBytes]
+// bytes u for values u / 255 (in the kernel's column order, zeros past `in`), and returns
+// how many values are not of that form (then the kernel cannot take the data). `inexact` is
+// a device counter. Waits.
+int64_t make_byte_images(const float* images, int64_t samples, int in, uint8_t* byte_images,
                          unsigned long long* inexact, cudaStream_t stream);
 
 // Runs args.steps training steps as one cluster launch on the stream.

@@ -31,7 +31,7 @@ std::unique_ptr<ClusterMlpRunner> ClusterMlpRunner::create(CudaBackend& backend,
   const int in = plan.layers[0].in;
   *why_not = cluster_mlp_rejection(plan.batch, in, plan.layers[0].out, plan.layers[1].out);
   if (!why_not->empty()) return nullptr;
-  const int64_t count = plan.samples * in;
+  const int64_t count = plan.samples * kClusterImageBytes;
   Tensor byte_images, inexact;
   try {  // a quarter more than the resident data set; without room, the next path runs
     byte_images = Tensor({(count + 3) / 4}, DType::int32, Device::cuda);
@@ -41,7 +41,7 @@ std::unique_ptr<ClusterMlpRunner> ClusterMlpRunner::create(CudaBackend& backend,
     return nullptr;
   }
   const int64_t misses = make_byte_images(
-      plan.images, count, reinterpret_cast<uint8_t*>(byte_images.labels()),
+      plan.images, plan.samples, in, reinterpret_cast<uint8_t*>(byte_images.labels()),
       reinterpret_cast<unsigned long long*>(inexact.labels()), backend.stream());
   if (misses > 0) {
     *why_not = std::to_string(misses) + " input values are not bytes / 255";
@@ -76,12 +76,10 @@ ClusterMlpRunner::~ClusterMlpRunner() {
 }
 
 std::string ClusterMlpRunner::describe() const {
-  const std::string products = plan_.precision == Precision::tf32
-                                   ? "TF32 tensor cores"
-                                   : "fp32 products as two TF32 tensor-core products (w = high + low)";
   return "one persistent kernel: a cluster of " + std::to_string(plan_.layers[0].out / 8) +
-         " thread blocks, weights and Adam moments on chip, inputs read as bytes, " + products +
-         ", fp32 master weights";
+         " thread blocks, weights and Adam moments on chip, inputs read as bytes, products to fp32 accuracy on "
+         "fp16 tensor cores (each operand scaled and split into high + low halves; tf32 gets the same), fp32 "
+         "master weights";
 }
 
 void ClusterMlpRunner::run(const int32_t* order, int64_t first_batch, int64_t steps,
@@ -103,7 +101,6 @@ void ClusterMlpRunner::run(const int32_t* order, int64_t first_batch, int64_t st
                       hidden.out,
                       output.out,
                       {0.0f, 1.0f, plan_.beta1, plan_.beta2, plan_.eps, plan_.weight_decay},
-                      plan_.precision != Precision::tf32,
                       phase_cycles_.defined() ? reinterpret_cast<long long*>(phase_cycles_.labels()) : nullptr};
   steps_run_ += steps;
   launch_cluster_mlp(args, backend_.stream());
