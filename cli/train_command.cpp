@@ -270,7 +270,7 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--on-nan", options->on_nan,
                   "On a NaN/Inf loss or gradient: stop (keeping the last checkpoint), or skip the "
                   "batch (every step is then checked, which turns the GPU fast path off; stop "
-                  "checks the fast path per chunk of up to 64 steps)")
+                  "checks the fast path per chunk of up to 64 steps, 1024 on the persistent kernel)")
       ->capture_default_str()->check(CLI::IsMember({"stop", "skip"}));
   add_config_options(cmd);
   return [options, cmd] { return train(*options, cmd); };

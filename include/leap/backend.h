@@ -76,6 +76,9 @@ class MlpEpochRunner {
   virtual void run(const int32_t* order, int64_t first_batch, int64_t steps, int64_t adam_step,
                    float lr, double* loss_sum, int64_t* correct) = 0;
   virtual std::string describe() const = 0;
+  // The most steps one run() takes: between calls the trainer reads the loss (the NaN
+  // check), calls the callbacks and sees stop requests.
+  virtual int64_t chunk_steps() const { return 64; }
 };
 
 // An MLP's forward pass at a fixed batch size, for a backend's low-latency inference path.

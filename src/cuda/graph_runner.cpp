@@ -81,6 +81,7 @@ class NotedRunner final : public MlpEpochRunner {
     runner_->run(order, first_batch, steps, adam_step, lr, loss_sum, correct);
   }
   std::string describe() const override { return runner_->describe() + "; " + note_; }
+  int64_t chunk_steps() const override { return runner_->chunk_steps(); }
 
  private:
   std::unique_ptr<MlpEpochRunner> runner_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <limits>
 
 #include "leap/error.h"
 #include "leap/interrupt.h"
@@ -13,17 +14,14 @@
 namespace leap {
 namespace {
 
-// The runner takes full batches in chunks of this many, so that callbacks see progress.
-constexpr int64_t kRunnerChunk = 64;
-
 bool checkpoint_due(const FitOptions& options, const TrainingProgress& progress) {
   return options.checkpoint_in_steps && options.checkpoint_every > 0 &&
          progress.step % options.checkpoint_every == 0;
 }
 
-// Steps the runner may take before the next step checkpoint.
+// Steps the runner may take before the next step checkpoint (any number without one).
 int64_t steps_to_checkpoint(const FitOptions& options, const TrainingProgress& progress) {
-  if (!options.checkpoint_in_steps || options.checkpoint_every <= 0) return kRunnerChunk;
+  if (!options.checkpoint_in_steps || options.checkpoint_every <= 0) return std::numeric_limits<int64_t>::max();
   return options.checkpoint_every - progress.step % options.checkpoint_every;
 }
 
@@ -65,7 +63,7 @@ EpochLogs Model::train_epoch(DataLoader& loader, MlpEpochRunner* runner,
   network_.train();
   loader.start_epoch(progress.epoch, progress.batch);
   while (runner && loader.full_batches_left() > 0) {
-    const int64_t chunk = std::min({loader.full_batches_left(), kRunnerChunk,
+    const int64_t chunk = std::min({loader.full_batches_left(), runner->chunk_steps(),
                                     steps_to_checkpoint(options, progress)});
     runner->run(loader.order(), loader.position() / options.batch_size, chunk, optimizer.steps(),
                 optimizer.lr(), checker.loss_sum(), checker.correct());
