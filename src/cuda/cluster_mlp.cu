@@ -47,7 +47,7 @@ struct Layout {
 __host__ __device__ constexpr Layout layout() {
   constexpr int batch = kMaxBatch, classes = kMaxClasses;
   Layout l{};
-  l.moments = 0;                                           // w1's m then v: [warps][kLaneWeights][32 lanes]
+  l.moments = 0;                                           // w1's (m, v): [warps][kLaneWeights][32 lanes][2]
   l.warp_sums = l.moments + 2 * kWarps * kLaneWeights * 32;  // [warps][4 row tiles][32 lanes][4]
   l.hidden = l.warp_sums + kWarps * kRowTiles * 32 * 4;    // [batch][kUnits], after the ReLU
   l.grad_hidden = l.hidden + batch * kUnits;               // [batch][kUnits]
@@ -303,8 +303,8 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
 
   // This lane's share of w1 (lane_weight_input), in registers for the whole launch, its Adam
   // moments in shared memory. Past the input width the weights and moments are zeros.
-  float* moments = shared + l.moments + warp * kLaneWeights * 32 + lane;  // weight i at i * 32
-  const int v_offset = kWarps * kLaneWeights * 32;
+  // Weight i's m and v at moments[i * 32], one 8-byte access each way a step.
+  float2* moments = reinterpret_cast<float2*>(shared + l.moments) + warp * kLaneWeights * 32 + lane;
   float w[kLaneWeights];
 #pragma unroll
   for (int i = 0; i < kLaneWeights; ++i) {
@@ -312,8 +312,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     const int64_t at = int64_t(unit0 + g) * a.in + column;
     const bool valid = column < a.in;
     w[i] = valid ? a.weights.w1[at] : 0.0f;
-    moments[i * 32] = valid ? a.weights.m_w1[at] : 0.0f;
-    moments[v_offset + i * 32] = valid ? a.weights.v_w1[at] : 0.0f;
+    moments[i * 32] = valid ? make_float2(a.weights.m_w1[at], a.weights.v_w1[at]) : make_float2(0.0f, 0.0f);
   }
   // The small parameters, one a slot.
   const int small_slots = C * kUnits + kUnits + C;
@@ -678,8 +677,9 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
 #pragma unroll
         for (int e = 0; e < 2; ++e) {
           const int i = 2 * k + e;
-          adam_apply_fast(w[i], moments[i * 32], moments[v_offset + i * 32], (d[k][e] + d[k][e + 2]) * unscale, h,
-                          inverse_correction2_sqrt);
+          float2 moment = moments[i * 32];
+          adam_apply_fast(w[i], moment.x, moment.y, (d[k][e] + d[k][e + 2]) * unscale, h, inverse_correction2_sqrt);
+          moments[i * 32] = moment;
         }
     }
     LEAP_PHASE(9);
@@ -701,8 +701,8 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     if (column < a.in) {
       const int64_t at = int64_t(unit0 + g) * a.in + column;
       a.weights.w1[at] = w[i];
-      a.weights.m_w1[at] = moments[i * 32];
-      a.weights.v_w1[at] = moments[v_offset + i * 32];
+      a.weights.m_w1[at] = moments[i * 32].x;
+      a.weights.v_w1[at] = moments[i * 32].y;
     }
   }
   if (const SmallParameter p = small_parameter(a, slot, part == 0, rank); p.index >= 0 && p.writes_back)
