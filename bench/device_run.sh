@@ -81,7 +81,7 @@ if [ "$what" = onnx ]; then
 fi
 if [ "$what" = cluster-profile ]; then
   echo "== Nsight Compute on one launch of the persistent kernel"
-  LEAP_TRAINING_PATH=cluster ncu --kernel-name regex:cluster_mlp_kernel --launch-skip 3 --launch-count 1 --set full \
+  LEAP_TRAINING_PATH=cluster ncu --kernel-name regex:cluster_mlp_kernel --launch-skip 0 --launch-count 1 --set full \
     --import-source yes -o "$OUT/cluster" /tmp/leap/leap train --no-run-dir --epochs 1 --device cuda --data "$LEAP_DATA_DIR" > "$OUT/ncu-log.txt" 2>&1
   tail -n 5 "$OUT/ncu-log.txt"
   ncu -i "$OUT/cluster.ncu-rep" --page details > "$OUT/cluster-details.txt" 2>&1

@@ -11,7 +11,8 @@ Variants, one after another in this process:
             accuracy moves by about a point from seed to seed); leap4096: batch 4096
   seed      PyTorch as the seed code writes it: DataLoader over CPU tensors, .to('cuda') per batch
   eager     PyTorch eager, data resident on the GPU, Adam(fused=True)
-  graph     PyTorch with the whole step captured in a CUDA graph (one for 64, one for the last 32)
+  graph     PyTorch with the whole step captured in a CUDA graph (one for 64, one for the last 32);
+            graphseeds: again with seeds 1-4, PyTorch's mean of 5 seeds beside leap's
   jax       JAX, one jit per epoch: lax.scan over the full batches, a second jit for the last 32
 Each Python variant runs one warm-up epoch first (compilation and capture stay out of the clock),
 then resets to its initial weights and optimizer state and trains the N timed epochs; an epoch is
@@ -57,7 +58,7 @@ LR, BETA1, BETA2, EPS = 1e-3, 0.9, 0.999, 1e-8
 FORWARD = 2 * (784 * 128 + 128 * 10)
 SAMPLE_FLOPS = 2 * FORWARD + 2 * 128 * 10
 STEP_FLOPS = BATCH * SAMPLE_FLOPS
-VARIANTS = ("leap", "leapfused", "leapgraph", "leapseeds", "leap4096", "seed", "eager", "graph", "jax")
+VARIANTS = ("leap", "leapfused", "leapgraph", "leapseeds", "leap4096", "seed", "eager", "graph", "graphseeds", "jax")
 # leap_fused_us_per_step: the fully fused issue's target for the persistent kernel.
 TARGETS = {"leap_us_per_step": 15.0, "leap_fused_us_per_step": 5.0, "vs_jax": 1.9, "vs_eager": 70.0,
            "leap_test_accuracy": 0.877}
@@ -516,7 +517,6 @@ def print_report(results, info, epochs):
     header = f"{'name':10} | {'us/step':>9} | {f's total ({epochs} ep)':>14} | {'test acc':>8} | {'vs leap':>8}"
     print(header)
     print("-" * len(header))
-    seeds = results.get("leapseeds", {}).get("test_accuracy_by_seed")
     for name in ("leap", "leapfused", "leapgraph", "seed", "eager", "graph", "jax"):
         r = results.get(name)
         if r is None:
@@ -528,9 +528,13 @@ def print_report(results, info, epochs):
         print(f"{name:10} | {r['us_per_step']:9.1f} | {r['seconds_total']:14.3f} | {r['test_accuracy']:8.4f} | "
               f"{(f'{speed:.2f}x' if speed else 'n/a'):>8}")
     print("(vs leap: the variant's us/step over leap's, i.e. how many times faster leap is)")
-    if seeds:
-        print("leap test accuracy by seed: 0: " + f"{results['leap']['test_accuracy']:.4f}, " +
-              ", ".join(f"{seed}: {value:.4f}" for seed, value in seeds.items()))
+    for name, label in (("leap", "leap"), ("graph", "PyTorch CUDA graph")):
+        by_seed = results.get(name + "seeds", {}).get("test_accuracy_by_seed")
+        if by_seed and "test_accuracy" in results.get(name, {}):
+            values = [results[name]["test_accuracy"]] + list(by_seed.values())
+            print(f"{label} test accuracy by seed: 0: {values[0]:.4f}, " +
+                  ", ".join(f"{seed}: {value:.4f}" for seed, value in by_seed.items()) +
+                  f"; mean {statistics.mean(values):.4f}")
     leap = results.get("leap")
     if leap and "us_per_step" in leap:
         print(f"leap training path: {leap.get('training_path')}")
@@ -598,6 +602,8 @@ def main():
         "seed": lambda: run_seed(data, args.epochs, args.seed),
         "eager": lambda: run_eager(data, args.epochs, args.seed),
         "graph": lambda: run_graph(data, args.epochs, args.seed),
+        "graphseeds": lambda: {"test_accuracy_by_seed": {seed: run_graph(data, args.epochs, seed)["test_accuracy"]
+                                                         for seed in (1, 2, 3, 4)}},
         "jax": lambda: run_jax(data, args.epochs, args.seed, args.jax_precision),
     }
     results = {}
