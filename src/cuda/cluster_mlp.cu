@@ -38,9 +38,9 @@ constexpr int kRowStride = kMaxClasses;   // floats a row of logits takes in the
 // Offsets into the dynamic shared memory (floats, but `x` in bytes), the same on host and
 // device, sized for the largest batch and class count so that every offset is a constant of
 // the instructions rather than a register. Every offset is a multiple of 4 floats, as the
-// bulk copies need 16-byte alignment.
+// batches' bulk copies need 16-byte alignment.
 struct Layout {
-  int moments, warp_sums, hidden, grad_hidden, shares_out, shares_in, grads_out, grad_logits, barriers,
+  int moments, warp_sums, hidden, grad_hidden, shares_in, grad_logits, barriers,
       adam_step, labels, totals, w2, b1, b2, x_bytes, total_bytes;
 };
 
@@ -51,10 +51,8 @@ __host__ __device__ constexpr Layout layout() {
   l.warp_sums = l.moments + 2 * kWarps * kLaneWeights * 32;  // [warps][4 row tiles][32 lanes][4]
   l.hidden = l.warp_sums + kWarps * kRowTiles * 32 * 4;    // [batch][kUnits], after the ReLU
   l.grad_hidden = l.hidden + batch * kUnits;               // [batch][kUnits]
-  l.shares_out = l.grad_hidden + batch * kUnits;           // [batch][kRowStride]: this block's share of the logits
-  l.shares_in = l.shares_out + batch * kRowStride;         // [blocks][owned rows][kRowStride]
-  l.grads_out = l.shares_in + (batch + kMaxCluster) * kRowStride;  // [owned rows][kRowStride]
-  l.grad_logits = l.grads_out + batch * kRowStride;        // [batch][kRowStride]: d(loss)/d(logits)
+  l.shares_in = l.grad_hidden + batch * kUnits;            // [blocks][owned rows][kRowStride]
+  l.grad_logits = l.shares_in + (batch + kMaxCluster) * kRowStride;  // [batch][kRowStride]: d(loss)/d(logits)
   l.barriers = l.grad_logits + batch * kRowStride;         // 4 mbarriers: shares in, gradients in, 2 batches in
   l.adam_step = l.barriers + 8;                            // [kAdamSteps][2]
   l.labels = l.adam_step + 2 * kAdamSteps;                 // [owned rows]
@@ -150,11 +148,11 @@ __device__ inline void mma_tf32(float (&d)[4], uint32_t a0, uint32_t a1, uint32_
       : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
-// The blocks exchange rows of logits and of their gradients with the copy engine: a block
-// writes the rows into its own shared memory, and one bulk copy a receiver moves them into the
-// receiver's shared memory, where they count towards the receiver's transaction barrier
-// (mbarrier) for that step. Single remote stores of 4 or 8 bytes cost hundreds of cycles
-// each; these copies cost one instruction a receiver.
+// The blocks exchange rows of logits and of their gradients by asynchronous remote stores
+// (st.async): each lane stores its pairs of values straight into the receiver's shared
+// memory, where they count towards the receiver's transaction barrier (mbarrier) for that
+// step. Plain remote stores had cost hundreds of cycles each; bulk copies from shared memory
+// (the version before) had to be staged, fenced and issued one lane at a time.
 __device__ inline unsigned shared_address(const void* pointer) {
   return static_cast<unsigned>(__cvta_generic_to_shared(pointer));
 }
@@ -196,13 +194,12 @@ __device__ inline void wait_barrier(uint64_t* barrier, unsigned parity) {
 // Makes this thread's writes to shared memory visible to the copy engine.
 __device__ inline void fence_for_copies() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
 
-// Copies `bytes` from this block's `source` to `target` (the same offset) in block `rank`,
-// counted by `barrier` (the same offset) there.
-__device__ inline void copy_to_block(const void* target, const void* source, unsigned bytes, const uint64_t* barrier,
-                                     int rank) {
-  asm volatile("cp.async.bulk.shared::cluster.shared::cta.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(
+// Stores the pair (x, y) at `target` (the same offset) in block `rank`, counted by `barrier`
+// (the same offset) there: an asynchronous remote store, issued by each lane on its own.
+__device__ inline void store_to_block(const float* target, float x, float y, const uint64_t* barrier, int rank) {
+  asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.v2.f32 [%0], {%1, %2}, [%3];" ::"r"(
                    in_block(shared_address(target), rank)),
-               "r"(shared_address(source)), "r"(bytes), "r"(in_block(shared_address(barrier), rank))
+               "f"(x), "f"(y), "r"(in_block(shared_address(barrier), rank))
                : "memory");
 }
 
@@ -279,9 +276,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   float* hidden = shared + l.hidden;
   float* grad_hidden = shared + l.grad_hidden;
   float* grad_logits = shared + l.grad_logits;
-  float* shares_out = shared + l.shares_out;
   float* shares_in = shared + l.shares_in;
-  float* grads_out = shared + l.grads_out;
   uint64_t* shares_arrived = reinterpret_cast<uint64_t*>(shared + l.barriers);
   uint64_t* grads_arrived = shares_arrived + 1;
   uint64_t* batch_arrived = shares_arrived + 2;  // [2], one a batch buffer
@@ -375,7 +370,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     uint4* x_words = reinterpret_cast<uint4*>(reinterpret_cast<uint8_t*>(shared) + l.x_bytes);
     for (int i = tid; i < 2 * x_buffer_stride / 16; i += kThreads) x_words[i] = make_uint4(0, 0, 0, 0);
     for (int i = tid; i < kMaxBatch * kUnits; i += kThreads) hidden[i] = grad_hidden[i] = 0.0f;
-    for (int i = tid; i < kMaxBatch * kRowStride; i += kThreads) grads_out[i] = grad_logits[i] = 0.0f;
+    for (int i = tid; i < kMaxBatch * kRowStride; i += kThreads) grad_logits[i] = 0.0f;
     fence_for_copies();
   }
   double loss_total = 0;
@@ -511,19 +506,14 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
         mma_tf32(z, hh[0], hh[1], hh[2], hh[3], wh0, wh1);
         mma_tf32(z, hl[0], hl[1], hl[2], hl[3], wh0, wh1);
         mma_tf32(z, hh[0], hh[1], hh[2], hh[3], wl0, wl1);
-        *reinterpret_cast<float2*>(shares_out + top * kRowStride + tile * 8 + 2 * t) = make_float2(z[0], z[1]);
-        *reinterpret_cast<float2*>(shares_out + bottom * kRowStride + tile * 8 + 2 * t) = make_float2(z[2], z[3]);
+        // Each lane stores its pairs straight into the owners' shared memory.
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+          const int row = half ? bottom : top, owner = row / rows_per_owner;
+          store_to_block(shares_in + (rank * rows_per_owner + row - owner * rows_per_owner) * kRowStride + tile * 8 + 2 * t,
+                         z[2 * half], z[2 * half + 1], shares_arrived, owner);
+        }
       }
-      // Each warp sends its own tile's rows, a copy per owner of some of them (lane i the
-      // i-th such owner): the warps' copies go out in parallel, with no barrier between them.
-      fence_for_copies();
-      __syncwarp();
-      const int first_row = rt * 16, first_owner = first_row / rows_per_owner;
-      const int q = first_owner + lane;
-      const int row0 = max(q * rows_per_owner, first_row), row1 = min(min((q + 1) * rows_per_owner, first_row + 16), B);
-      if (q < blocks && row0 < row1)
-        copy_to_block(shares_in + (rank * rows_per_owner + row0 - q * rows_per_owner) * kRowStride,
-                      shares_out + row0 * kRowStride, unsigned((row1 - row0) * kRowStride * 4), shares_arrived, q);
     }
     LEAP_PHASE(3);
     // The two softmax warps wait for the blocks' shares of each owned row's logits, sum them
@@ -551,21 +541,22 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
         int predicted = real && z == peak ? c : kSegment;  // the first of equal maxima
         for (int offset = kSegment / 2; offset > 0; offset >>= 1)
           predicted = min(predicted, __shfl_xor_sync(kFull, predicted, offset, kSegment));
+        float gradient = 0.0f;  // zero past the classes, so that whole rows travel
         if (real) {
           const int label = labels[local];
           if (c == label) {
             loss_total += double(__logf(total) - (z - peak));
             correct_total += predicted == label;
           }
-          grads_out[local * kRowStride + c] = (__fdividef(e, total) - (c == label ? 1.0f : 0.0f)) * inverse_batch;
+          gradient = (__fdividef(e, total) - (c == label ? 1.0f : 0.0f)) * inverse_batch;
         }
+        // Each even lane stores its class and the next one's into every block.
+        const float next = __shfl_down_sync(kFull, gradient, 1);
+        if (local < own_rows && c % 2 == 0)
+          for (int q = 0; q < blocks; ++q)
+            store_to_block(grad_logits + (rank * rows_per_owner + local) * kRowStride + c, gradient, next,
+                           grads_arrived, q);
       }
-      fence_for_copies();
-      asm volatile("bar.sync 2, 64;" ::: "memory");  // the softmax warps only
-      const int q = 2 * lane + warp - kFirstSoftmaxWarp;  // the two warps share the copies
-      if (q < blocks && own_rows > 0)
-        copy_to_block(grad_logits + rank * rows_per_owner * kRowStride, grads_out,
-                      unsigned(own_rows * kRowStride * 4), grads_arrived, q);
       if (warp == kSoftmaxWarp && s + 2 < a.steps) batch_samples(a, a.first_batch + s + 2, lane, low, high);
     }
     // Once every block's shares of this step have arrived, each block has finished the last
@@ -792,7 +783,7 @@ cudaLaunchConfig_t launch_config(int cluster, cudaLaunchAttribute* attribute,
 std::string cluster_mlp_rejection(int batch, int in, int hid, int classes) {
   if (batch < 16 || batch > kMaxBatch || batch % 16 != 0)
     return "batch " + std::to_string(batch) + " is not 16, 32, 48 or 64";
-  if (in < 16 || in > kMaxIn || in % 16 != 0)  // an image is one bulk copy: 16-byte multiples
+  if (in < 16 || in > kMaxIn || in % 16 != 0)  // the widths tested
     return "input width " + std::to_string(in) + " is not a multiple of 16 up to " + std::to_string(kMaxIn);
   if (hid < kUnits || hid > kUnits * kMaxCluster || hid % kUnits != 0)
     return "hidden width " + std::to_string(hid) + " is not a multiple of 8 up to " +
