@@ -194,6 +194,20 @@ TEST(ClusterMlp, OtherShapesFollowTheGeneralPath) {
   }
 }
 
+// An epoch that ends in a partial batch: 32 rows run in a launch of their own, 24 (not a
+// multiple of 16) on the general path; either way the epoch follows the general path.
+TEST(ClusterMlp, ALastPartialBatchFollowsTheGeneralPath) {
+  if (!cluster_kernel_runs(byte_pattern_data(64, 784, 10, 21))) GTEST_SKIP() << "no GPU that runs the cluster kernel";
+  for (const int rest : {32, 24}) {
+    const Dataset data = byte_pattern_data(20 * 64 + rest, 784, 10, 26);
+    Trained general = train(Device::cuda, data, nullptr, false);
+    Trained fused = train(Device::cuda, data, "cluster");
+    ASSERT_EQ(fused.history.epochs[0].steps, 21);
+    expect_close_weights(general, fused, "20 batches and " + std::to_string(rest) + " rows, ", 1e-3);
+    EXPECT_NEAR(fused.history.epochs[0].loss, general.history.epochs[0].loss, 1e-3 * general.history.epochs[0].loss);
+  }
+}
+
 // Without LEAP_TRAINING_PATH leap takes the kernel for byte images in fp32 and tf32, and
 // says why not when it takes the fused graph instead.
 TEST(ClusterMlp, LeapChoosesItForByteImages) {

@@ -79,6 +79,12 @@ class MlpEpochRunner {
   // The most steps one run() takes: between calls the trainer reads the loss (the NaN
   // check), calls the callbacks and sees stop requests.
   virtual int64_t chunk_steps() const { return 64; }
+  // Runs the epoch's last, partial batch (`rows` samples, order[first_row ...]) as one step
+  // when it can, and says whether it did; else the trainer runs it layer by layer.
+  virtual bool run_partial_batch(const int32_t* /*order*/, int64_t /*first_row*/, int64_t /*rows*/,
+                                 int64_t /*adam_step*/, float /*lr*/, double* /*loss_sum*/, int64_t* /*correct*/) {
+    return false;
+  }
 };
 
 // An MLP's forward pass at a fixed batch size, for a backend's low-latency inference path.

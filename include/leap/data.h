@@ -63,11 +63,14 @@ class DataLoader {
   void shard(int rank, int ranks);
 
   // For runners that take whole batches themselves: the epoch's order (device memory), the
-  // number of full batches left, and a skip past batches they ran.
+  // number of full batches left, the rows of a last, partial batch still to train (0 when
+  // none, or when drop_last drops it), and skips past batches they ran.
   const int32_t* order() const { return order_.labels(); }
   int64_t position() const { return position_; }
   int64_t full_batches_left() const { return (data_.size() - position_) / options_.batch_size; }
+  int64_t partial_batch_rows() const;
   void skip_batches(int64_t count);
+  void skip_partial_batch();
 
   const Dataset& data() const { return data_; }
   const LoaderOptions& options() const { return options_; }

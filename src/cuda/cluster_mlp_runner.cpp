@@ -82,8 +82,20 @@ std::string ClusterMlpRunner::describe() const {
          "master weights";
 }
 
+bool ClusterMlpRunner::run_partial_batch(const int32_t* order, int64_t first_row, int64_t rows, int64_t adam_step,
+                                         float lr, double* loss_sum, int64_t* correct) {
+  if (rows < 16 || rows % 16 != 0 || rows >= plan_.batch) return false;
+  launch(order + first_row, 0, 1, int(rows), adam_step, lr, loss_sum, correct);
+  return true;
+}
+
 void ClusterMlpRunner::run(const int32_t* order, int64_t first_batch, int64_t steps,
                            int64_t adam_step, float lr, double* loss_sum, int64_t* correct) {
+  launch(order, first_batch, steps, plan_.batch, adam_step, lr, loss_sum, correct);
+}
+
+void ClusterMlpRunner::launch(const int32_t* order, int64_t first_batch, int64_t steps, int batch,
+                              int64_t adam_step, float lr, double* loss_sum, int64_t* correct) {
   const MlpLayer& hidden = plan_.layers[0];
   const MlpLayer& output = plan_.layers[1];
   ClusterMlpArgs args{reinterpret_cast<const uint8_t*>(byte_images_.labels()),
@@ -96,7 +108,7 @@ void ClusterMlpRunner::run(const int32_t* order, int64_t first_batch, int64_t st
                       mlp_weights(plan_),
                       loss_sum,
                       correct,
-                      plan_.batch,
+                      batch,
                       hidden.in,
                       hidden.out,
                       output.out,

@@ -26,9 +26,16 @@ class ClusterMlpRunner final : public MlpEpochRunner {
   // An epoch of Fashion-MNIST at batch 64 in one launch: a launch, with the loss read after
   // it, costs about 70 us, over 1 us a step in chunks of 64.
   int64_t chunk_steps() const override { return 1024; }
+  // A last batch of 16, 32 or 48 rows runs in a launch of its own (the layer-by-layer step
+  // it replaces costs about as much as the launch).
+  bool run_partial_batch(const int32_t* order, int64_t first_row, int64_t rows, int64_t adam_step, float lr,
+                         double* loss_sum, int64_t* correct) override;
 
  private:
   ClusterMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan, Tensor byte_images);
+  // `steps` batches of `batch` rows: batch k takes order[(first_batch + k) * batch ...].
+  void launch(const int32_t* order, int64_t first_batch, int64_t steps, int batch, int64_t adam_step, float lr,
+              double* loss_sum, int64_t* correct);
 
   CudaBackend& backend_;
   MlpEpochPlan plan_;

@@ -82,6 +82,10 @@ class NotedRunner final : public MlpEpochRunner {
   }
   std::string describe() const override { return runner_->describe() + "; " + note_; }
   int64_t chunk_steps() const override { return runner_->chunk_steps(); }
+  bool run_partial_batch(const int32_t* order, int64_t first_row, int64_t rows, int64_t adam_step, float lr,
+                         double* loss_sum, int64_t* correct) override {
+    return runner_->run_partial_batch(order, first_row, rows, adam_step, lr, loss_sum, correct);
+  }
 
  private:
   std::unique_ptr<MlpEpochRunner> runner_;

@@ -67,6 +67,16 @@ void DataLoader::skip_batches(int64_t count) {
   position_ += count * options_.batch_size;
 }
 
+int64_t DataLoader::partial_batch_rows() const {
+  const int64_t left = data_.size() - position_;
+  return left < options_.batch_size && !options_.drop_last ? left : 0;
+}
+
+void DataLoader::skip_partial_batch() {
+  check(partial_batch_rows() > 0, "DataLoader: no partial batch to skip");
+  position_ = data_.size();
+}
+
 void DataLoader::shard(int rank, int ranks) {
   check(ranks > 0 && rank >= 0 && rank < ranks,
         "DataLoader: rank " + std::to_string(rank) + " of " + std::to_string(ranks));

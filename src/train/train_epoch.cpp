@@ -78,6 +78,21 @@ EpochLogs Model::train_epoch(DataLoader& loader, MlpEpochRunner* runner,
     for (Callback* callback : options.callbacks) callback->on_batch_end(progress.batch, steps);
     after_step(options, progress, checker, stop_requested());
   }
+  // The last, partial batch on the runner when it takes it.
+  if (runner && loader.full_batches_left() == 0 && loader.partial_batch_rows() > 0 &&
+      runner->run_partial_batch(loader.order(), loader.position(), loader.partial_batch_rows(), optimizer.steps(),
+                                optimizer.lr(), checker.loss_sum(), checker.correct())) {
+    const int64_t rows = loader.partial_batch_rows();
+    optimizer.advance(1);
+    loader.skip_partial_batch();
+    network_.zero_grad();
+    progress.batch += 1;
+    progress.step += 1;
+    progress.seen += rows;
+    checker.check_chunk(progress, progress.step);
+    for (Callback* callback : options.callbacks) callback->on_batch_end(progress.batch, steps);
+    after_step(options, progress, checker, stop_requested());
+  }
   // What the runner does not take (all of it without one, else the last partial batch).
   Tensor images, labels, soft_targets;
   while (loader.next(images, labels, &soft_targets)) {
