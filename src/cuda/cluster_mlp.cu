@@ -40,7 +40,7 @@ constexpr int kRowStride = kMaxClasses;   // floats a row of logits takes in the
 // the instructions rather than a register. Every offset is a multiple of 4 floats, as the
 // batches' bulk copies need 16-byte alignment.
 struct Layout {
-  int moments, warp_sums, hidden, grad_hidden, shares_in, grad_logits, barriers,
+  int moments, warp_sums, hidden, grad_hidden, dh_fragments, shares_in, grad_logits, barriers,
       adam_step, labels, totals, w2, b1, b2, x_bytes, total_bytes;
 };
 
@@ -51,7 +51,8 @@ __host__ __device__ constexpr Layout layout() {
   l.warp_sums = l.moments + 2 * kWarps * kLaneWeights * 32;  // [warps][4 row tiles][32 lanes][4]
   l.hidden = l.warp_sums + kWarps * kRowTiles * 32 * 4;    // [batch][kUnits], after the ReLU
   l.grad_hidden = l.hidden + batch * kUnits;               // [batch][kUnits]
-  l.shares_in = l.grad_hidden + batch * kUnits;            // [blocks][owned rows][kRowStride]
+  l.dh_fragments = l.grad_hidden + batch * kUnits;         // [batch / 16][32 lanes][4] pairs of halves
+  l.shares_in = l.dh_fragments + batch * kUnits;           // [blocks][owned rows][kRowStride]
   l.grad_logits = l.shares_in + (batch + kMaxCluster) * kRowStride;  // [batch][kRowStride]: d(loss)/d(logits)
   l.barriers = l.grad_logits + batch * kRowStride;         // 4 mbarriers: shares in, gradients in, 2 batches in
   l.adam_step = l.barriers + 8;                            // [kAdamSteps][2]
@@ -76,15 +77,19 @@ __device__ inline uint32_t byte_pair(uint32_t word, uint32_t selector) {
 }
 
 // fp32 values reach fp16 operands to fp32 accuracy in two parts, high + low, after scaling
-// by a power of two chosen from the warp's largest magnitude `peak` (its scaled value in
+// by a power of two chosen from `peak`, a bound on their magnitudes (the bound scaled lies in
 // [2^14, 2^15), inside fp16's range); `inverse` undoes the scaling of the products exactly.
 struct Scale {
   float scale, inverse;
 };
 
-__device__ inline Scale warp_scale(float peak) {
+__device__ inline float warp_max(float value) {
 #pragma unroll
-  for (int offset = 16; offset > 0; offset >>= 1) peak = fmaxf(peak, __shfl_xor_sync(0xffffffffu, peak, offset));
+  for (int offset = 16; offset > 0; offset >>= 1) value = fmaxf(value, __shfl_xor_sync(0xffffffffu, value, offset));
+  return value;
+}
+
+__device__ inline Scale scale_for(float peak) {
   const int exponent = max(-100, min(100, int(__float_as_uint(peak) >> 23) - 127));
   return {__uint_as_float(uint32_t(127 + 14 - exponent) << 23), __uint_as_float(uint32_t(127 - 14 + exponent) << 23)};
 }
@@ -432,7 +437,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       float peak = 0.0f;
 #pragma unroll
       for (int i = 0; i < kLaneWeights; ++i) peak = fmaxf(peak, fabsf(w[i]));
-      const Scale scale = warp_scale(peak);
+      const Scale scale = scale_for(warp_max(peak));
       w_inverse = scale.inverse;
       uint32_t high[kLaneWeights / 2], low[kLaneWeights / 2];
 #pragma unroll
@@ -573,13 +578,31 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     __syncthreads();
 
     LEAP_PHASE(6);
-    // Hidden gradient through the old w2, masked by the ReLU.
+    // Hidden gradient through the old w2, masked by the ReLU, and with it the A fragments of
+    // the weight-gradient products: dh s in fp16 high + low halves. The scale s comes from a
+    // bound every warp computes alike, |dh| <= (2 / B) max |w2| (a row of the logits'
+    // gradients, softmax minus one-hot over B, sums to at most 2 / B in magnitude), so that
+    // the block splits each value once rather than every warp all of them.
+    float w2_peak = 0.0f;
+#pragma unroll
+    for (int i = 0; i < kMaxClasses * kUnits / 32; ++i) w2_peak = fmaxf(w2_peak, fabsf(w2s[lane + 32 * i]));
+    const Scale dh_scale = scale_for(warp_max(w2_peak) * (2.0f * inverse_batch));
+    uint16_t* dh_halves = reinterpret_cast<uint16_t*>(shared + l.dh_fragments);
     for (int e = tid; e < kMaxBatch * kUnits; e += kThreads) {
       const int r = e / kUnits, u = e % kUnits;
       float sum = 0;
 #pragma unroll
       for (int c = 0; c < kMaxClasses; ++c) sum = fmaf(grad_logits[r * kRowStride + c], w2s[c * kUnits + u], sum);
-      grad_hidden[e] = hidden[e] > 0.0f ? sum : 0.0f;
+      const float value = hidden[e] > 0.0f ? sum : 0.0f;
+      grad_hidden[e] = value;
+      // Lane (u, t) of row tile r / 16 holds rows 2t, 2t+1 in registers 0 (high) and 1 (low),
+      // rows 2t+8, 2t+9 in registers 2 and 3.
+      const int row = r % 16, fragment_lane = u * 4 + row % 8 / 2;
+      const int at = ((r / 16 * 32 + fragment_lane) * 4 + (row >= 8 ? 2 : 0)) * 2 + row % 2;
+      const float scaled = value * dh_scale.scale;
+      const __half high = __float2half_rn(scaled);
+      dh_halves[at] = __half_as_ushort(high);
+      dh_halves[at + 2] = __half_as_ushort(__float2half_rn(scaled - __half2float(high)));
     }
     __syncthreads();
     LEAP_PHASE(7);
@@ -609,26 +632,16 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
 
     LEAP_PHASE(8);
     // w1's gradient, dh^T u / 255, on fp16 tensor cores with the batch as the k dimension:
-    // the unit tile is 16 rows tall, rows 0-7 the high part of dh s (s the warp's power-of-two
-    // scale), rows 8-15 its low part, so that their sum is the fp32 product. Rows past the
+    // the unit tile is 16 rows tall, rows 0-7 the high part of dh s (split above), rows 8-15
+    // its low part, so that their sum is the fp32 product. Rows past the
     // batch have a zero gradient, so every product runs over all 64 rows. Tile k of 8 inputs
     // gives the lane the gradients of its weights 2k and 2k + 1, which Adam then updates.
     {
-      float dv[kMaxBatch / 16][4];  // unit g, rows 16kk + 2t + {0, 1, 8, 9}: the A fragment
-      float peak = 0.0f;
-#pragma unroll
-      for (int kk = 0; kk < kMaxBatch / 16; ++kk)
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          dv[kk][i] = grad_hidden[(16 * kk + 2 * t + i % 2 + 8 * (i / 2)) * kUnits + g];
-          peak = fmaxf(peak, fabsf(dv[kk][i]));
-        }
-      const Scale scale = warp_scale(peak);
-      uint32_t high[kMaxBatch / 16][2], low[kMaxBatch / 16][2];
+      uint32_t high[kMaxBatch / 16][2], low[kMaxBatch / 16][2];  // unit g, rows 16kk + 2t + {0, 1} and {8, 9}
 #pragma unroll
       for (int kk = 0; kk < kMaxBatch / 16; ++kk) {
-        split_pair(dv[kk][0], dv[kk][1], scale.scale, high[kk][0], low[kk][0]);
-        split_pair(dv[kk][2], dv[kk][3], scale.scale, high[kk][1], low[kk][1]);
+        const uint4 fragment = reinterpret_cast<const uint4*>(shared + l.dh_fragments)[kk * 32 + lane];
+        high[kk][0] = fragment.x, low[kk][0] = fragment.y, high[kk][1] = fragment.z, low[kk][1] = fragment.w;
       }
       // The B fragments: input g of an 8-input tile in rows 2t, 2t+1, 2t+8, 2t+9 of the 16. In
       // a chunk of 16 the two tiles' bytes are bytes g%2 and 2+g%2 of one word of the row
@@ -662,7 +675,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       }
       // Past the input width the inputs, the weights and their moments are zeros, and so
       // stay; no branch keeps the updates free to overlap.
-      const float unscale = scale.inverse * kInverseByteScale;
+      const float unscale = dh_scale.inverse * kInverseByteScale;
 #pragma unroll
       for (int k = 0; k < 2 * kChunks + 1; ++k)
 #pragma unroll
