@@ -62,36 +62,33 @@ EpochLogs Model::train_epoch(DataLoader& loader, MlpEpochRunner* runner,
   const int64_t first_batch = progress.batch;
   network_.train();
   loader.start_epoch(progress.epoch, progress.batch);
+  // Bookkeeping after the runner ran `count` steps over `rows` samples (the loader already
+  // past them): the loss read and checked, callbacks, checkpoints and stop requests.
+  auto runner_ran = [&](int64_t count, int64_t rows) {
+    optimizer.advance(count);
+    network_.zero_grad();
+    const int64_t first_step = progress.step + 1;
+    progress.batch += count;
+    progress.step += count;
+    progress.seen += rows;
+    checker.check_chunk(progress, first_step);
+    for (Callback* callback : options.callbacks) callback->on_batch_end(progress.batch, steps);
+    after_step(options, progress, checker, stop_requested());
+  };
   while (runner && loader.full_batches_left() > 0) {
     const int64_t chunk = std::min({loader.full_batches_left(), runner->chunk_steps(),
                                     steps_to_checkpoint(options, progress)});
     runner->run(loader.order(), loader.position() / options.batch_size, chunk, optimizer.steps(),
                 optimizer.lr(), checker.loss_sum(), checker.correct());
-    optimizer.advance(chunk);
     loader.skip_batches(chunk);
-    network_.zero_grad();
-    const int64_t first_step = progress.step + 1;
-    progress.batch += chunk;
-    progress.step += chunk;
-    progress.seen += chunk * options.batch_size;
-    checker.check_chunk(progress, first_step);
-    for (Callback* callback : options.callbacks) callback->on_batch_end(progress.batch, steps);
-    after_step(options, progress, checker, stop_requested());
+    runner_ran(chunk, chunk * options.batch_size);
   }
   // The last, partial batch on the runner when it takes it.
-  if (runner && loader.full_batches_left() == 0 && loader.partial_batch_rows() > 0 &&
-      runner->run_partial_batch(loader.order(), loader.position(), loader.partial_batch_rows(), optimizer.steps(),
-                                optimizer.lr(), checker.loss_sum(), checker.correct())) {
-    const int64_t rows = loader.partial_batch_rows();
-    optimizer.advance(1);
+  const int64_t rest = runner ? loader.partial_batch_rows() : 0;
+  if (rest > 0 && runner->run_partial_batch(loader.order(), loader.position(), rest, optimizer.steps(),
+                                            optimizer.lr(), checker.loss_sum(), checker.correct())) {
     loader.skip_partial_batch();
-    network_.zero_grad();
-    progress.batch += 1;
-    progress.step += 1;
-    progress.seen += rows;
-    checker.check_chunk(progress, progress.step);
-    for (Callback* callback : options.callbacks) callback->on_batch_end(progress.batch, steps);
-    after_step(options, progress, checker, stop_requested());
+    runner_ran(1, rest);
   }
   // What the runner does not take (all of it without one, else the last partial batch).
   Tensor images, labels, soft_targets;
