@@ -27,9 +27,9 @@ __device__ inline void adam_apply(float& value, float& m, float& v, float grad,
 }
 
 // The same update through the hardware's approximate square root and reciprocal (within 2
-// ulp each, subnormal moments taken as zero, against the correctly rounded ones above): the persistent kernel applies Adam to
-// every weight of the model on a few SMs each step, where the exact versions cost a fifth of
-// the step. `inverse_correction2_sqrt` is 1 / sqrt(1 - beta2^step).
+// ulp each, subnormal moments taken as zero, against the correctly rounded ones above): the
+// persistent kernel applies Adam to every weight of the model on a few SMs each step, where
+// the exact versions cost a fifth of the step. `inverse_correction2_sqrt` is 1 / sqrt(1 - beta2^step).
 __device__ inline void adam_apply_fast(float& value, float& m, float& v, float grad, const AdamScalars& h,
                                        float inverse_correction2_sqrt) {
   const float g = fmaf(h.weight_decay, value, grad);

@@ -85,7 +85,7 @@ struct Scale {
 
 __device__ inline float warp_max(float value) {
 #pragma unroll
-  for (int offset = 16; offset > 0; offset >>= 1) value = fmaxf(value, __shfl_xor_sync(0xffffffffu, value, offset));
+  for (int offset = 16; offset > 0; offset >>= 1) value = fmaxf(value, __shfl_xor_sync(kFull, value, offset));
   return value;
 }
 
@@ -156,8 +156,8 @@ __device__ inline void mma_tf32(float (&d)[4], uint32_t a0, uint32_t a1, uint32_
 // The blocks exchange rows of logits and of their gradients by asynchronous remote stores
 // (st.async): each lane stores its pairs of values straight into the receiver's shared
 // memory, where they count towards the receiver's transaction barrier (mbarrier) for that
-// step. Plain remote stores had cost hundreds of cycles each; bulk copies from shared memory
-// (the version before) had to be staged, fenced and issued one lane at a time.
+// step. Plain remote stores cost hundreds of cycles each; bulk copies from shared memory
+// would have to be staged, fenced and issued one lane at a time.
 __device__ inline unsigned shared_address(const void* pointer) {
   return static_cast<unsigned>(__cvta_generic_to_shared(pointer));
 }
@@ -208,7 +208,7 @@ __device__ inline void store_to_block(const float* target, float x, float y, con
                : "memory");
 }
 
-// Copies one image (`in` bytes, a multiple of 16) from global memory into the same offset of
+// Copies one image (`bytes`, a multiple of 16) from global memory into the same offset of
 // every block's shared memory in one transfer, counted by `barrier` (the same offset) there.
 __device__ inline void multicast_row(void* target, const void* source, unsigned bytes, const uint64_t* barrier,
                                      int blocks) {
@@ -293,8 +293,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   // Block q owns rows [q * rows_per_owner, ...): it copies them into every block's batch
   // buffer, and it sums their logits and computes their loss.
   const int rows_per_owner = (B + blocks - 1) / blocks;
-  auto rows_owned_by = [&](int q) { return max(0, min(rows_per_owner, B - q * rows_per_owner)); };
-  const int own_rows = rows_owned_by(rank);
+  const int own_rows = max(0, min(rows_per_owner, B - rank * rows_per_owner));
   // The batches, [2][batch][kMaxIn] bytes, alternating: every block copies a share of the
   // rows into every block. Warp w reads columns [w * kSlice, (w + 1) * kSlice), in the
   // stored order of stored_column().

@@ -27,7 +27,7 @@ class ClusterMlpRunner final : public MlpEpochRunner {
   // it, costs about 70 us, over 1 us a step in chunks of 64.
   int64_t chunk_steps() const override { return 1024; }
   // A last batch of 16, 32 or 48 rows runs in a launch of its own (the layer-by-layer step
-  // it replaces costs about as much as the launch).
+  // it replaces had cost about 400 us an epoch on an H100).
   bool run_partial_batch(const int32_t* order, int64_t first_row, int64_t rows, int64_t adam_step, float lr,
                          double* loss_sum, int64_t* correct) override;
 

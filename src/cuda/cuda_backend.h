@@ -27,8 +27,8 @@ class CudaBackend final : public Backend {
   Device device() const override { return Device::cuda; }
   std::string describe() const override { return description_; }
   DeviceInfo info() const override { return info_; }
-  // fp32, as PyTorch's default. The small MLPs' persistent kernel computes fp32 products on
-  // the tensor cores as two TF32 products; wide models ask for tf32 or bf16.
+  // fp32, as PyTorch's default. The small MLPs' persistent kernel computes fp32-accurate
+  // products on the tensor cores (fp16 halves, high + low); wide models ask for tf32 or bf16.
   Precision default_precision() const override { return Precision::fp32; }
   cuda_detail::Matmul& matmul() { return *matmul_; }
 
