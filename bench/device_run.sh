@@ -3,10 +3,11 @@
 # (bench/pack_gpu_build.sh), runs the whole test suite on the GPU, PyTorch parity, batch-1
 # latency and the side-by-side seed benchmark. Logs and JSON go to $OUT.
 # multigpu (two GPUs): data-parallel parity and leap against PyTorch DDP (bench/multi_gpu.py).
-# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|cluster-profile|onnx|multigpu|precision|wide-profile] [script options...]
+# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|steptime|cluster-profile|onnx|multigpu|precision|wide-profile] [script options...]
 # fused: the persistent kernel's tests, 10 epochs through it and through the fused graph, its
 # phase timing (LEAP_BARRIER_BENCH=1 adds the cluster barrier's cost); cluster-profile: Nsight
-# Compute on one launch of it, with its SASS and per-instruction counts as CSV.
+# Compute on one launch of it, with its SASS and per-instruction counts as CSV; steptime: the
+# plain kernel's us a step (leap's path, median epoch of 20, three runs).
 # precision: leap info, the precision tests, the wide bf16 benchmark (bench/wide_mlp.py, options
 # passed on) and the seed workload's accuracy in fp32, tf32 and bf16 (bench/precision_accuracy.py).
 # wide-profile: the wide bf16 step with the ReLU gradient in each place (LEAP_BF16_RELU) and with
@@ -88,6 +89,18 @@ if [ "$what" = cluster-profile ]; then
   ncu -i "$OUT/cluster.ncu-rep" --page source --csv --print-source sass > "$OUT/cluster-sass.csv" 2>&1 ||
     ncu -i "$OUT/cluster.ncu-rep" --page source --csv > "$OUT/cluster-sass.csv" 2>&1
   wc -l "$OUT"/cluster-*
+  exit 0
+fi
+if [ "$what" = steptime ]; then
+  for run in 1 2 3; do
+    /tmp/leap/leap train --no-run-dir --epochs 20 --device cuda --data "$LEAP_DATA_DIR" --metrics "$OUT/steptime-$run.jsonl" > /dev/null 2>&1
+    python3 -c 'import json, statistics, sys
+rows = [r for r in map(json.loads, open(sys.argv[2])) if "epoch" in r]
+us = statistics.median(r["seconds"] for r in rows) / rows[-1]["steps"] * 1e6
+accuracy = rows[-1]["val_accuracy"]
+print(f"run {sys.argv[1]}: {us:.3f} us a step (median of {len(rows)} epochs), test accuracy {accuracy:.4f}")' \
+      "$run" "$OUT/steptime-$run.jsonl"
+  done 2>&1 | tee "$OUT/steptime.txt"
   exit 0
 fi
 if [ "$what" = fused ]; then
