@@ -32,6 +32,16 @@ constexpr int kSoftmaxWarp = kWarps - 1;  // with the warp before it, sums the o
 constexpr int kFirstSoftmaxWarp = kWarps - 2;  // and computes their loss
 constexpr int kFirstSenderWarp = kRowTiles;  // the warps that copy the batches' rows: neither
 constexpr int kSenders = kFirstSoftmaxWarp - kFirstSenderWarp;  // row-sum nor softmax warps
+// After the logit gradients arrive: warps 0-3 (a row tile each) make the hidden gradient,
+// while the next four make w2's gradient (a row tile each, summed and applied by the first),
+// one b1's (from the row tiles' sums) and one b2's.
+constexpr int kFirstW2Warp = kRowTiles;
+constexpr int kB1Warp = kFirstW2Warp + kRowTiles;
+constexpr int kB2Warp = kB1Warp + 1;
+static_assert(kB2Warp < kWarps);
+// Named barriers (__syncthreads takes 0): the row tiles' hidden values are in for w2's
+// gradient warps, their b1 sums are in for the b1 warp, the w2 warps' partial sums are in.
+constexpr int kHiddenReady = 1, kB1PartsReady = 2, kW2PartsReady = 3;
 constexpr int kAdamSteps = 64;  // steps whose Adam scalars are computed together
 constexpr int kRowStride = kMaxClasses;   // floats a row of logits takes in the exchanges (64 bytes)
 
@@ -40,8 +50,8 @@ constexpr int kRowStride = kMaxClasses;   // floats a row of logits takes in the
 // the instructions rather than a register. Every offset is a multiple of 4 floats, as the
 // batches' bulk copies need 16-byte alignment.
 struct Layout {
-  int moments, warp_sums, hidden, grad_hidden, dh_fragments, shares_in, grad_logits, barriers,
-      adam_step, labels, totals, w2, b1, b2, x_bytes, total_bytes;
+  int moments, warp_sums, hidden, dh_fragments, shares_in, grad_logits, barriers, adam_step, labels, totals, w2,
+      b1, b2, small_moments, b1_partials, w2_partials, dh_unscale, x_bytes, total_bytes;
 };
 
 __host__ __device__ constexpr Layout layout() {
@@ -50,18 +60,21 @@ __host__ __device__ constexpr Layout layout() {
   l.moments = 0;                                           // w1's (m, v): [warps][kLaneWeights][32 lanes][2]
   l.warp_sums = l.moments + 2 * kWarps * kLaneWeights * 32;  // [warps][4 row tiles][32 lanes][4]
   l.hidden = l.warp_sums + kWarps * kRowTiles * 32 * 4;    // [batch][kUnits], after the ReLU
-  l.grad_hidden = l.hidden + batch * kUnits;               // [batch][kUnits]
-  l.dh_fragments = l.grad_hidden + batch * kUnits;         // [batch / 16][32 lanes][4] pairs of halves
+  l.dh_fragments = l.hidden + batch * kUnits;              // [batch / 16][32 lanes][4] pairs of halves
   l.shares_in = l.dh_fragments + batch * kUnits;           // [blocks][owned rows][kRowStride]
   l.grad_logits = l.shares_in + (batch + kMaxCluster) * kRowStride;  // [batch][kRowStride]: d(loss)/d(logits)
   l.barriers = l.grad_logits + batch * kRowStride;         // 4 mbarriers: shares in, gradients in, 2 batches in
   l.adam_step = l.barriers + 8;                            // [kAdamSteps][2]
   l.labels = l.adam_step + 2 * kAdamSteps;                 // [owned rows]
   l.totals = l.labels + batch;                             // [kMaxCluster] doubles, then ints
-  l.w2 = l.totals + 3 * kMaxCluster;                       // [classes][kUnits]
-  l.b1 = l.w2 + classes * kUnits;                          // [kUnits]
+  l.w2 = l.totals + 3 * kMaxCluster;                       // [2 steps' copies][classes][kUnits]
+  l.b1 = l.w2 + 2 * classes * kUnits;                      // [kUnits]
   l.b2 = l.b1 + kUnits;                                    // [classes]
-  l.x_bytes = 4 * (l.b2 + classes);                        // [2 buffers][batch][kMaxIn] bytes
+  l.small_moments = l.b2 + classes;                        // (m, v) of w2, b1, b2, in that order
+  l.b1_partials = l.small_moments + 2 * (classes * kUnits + kUnits + classes);  // [4 row tiles][kUnits]
+  l.w2_partials = l.b1_partials + kRowTiles * kUnits;      // [3 warps][32 lanes][4]
+  l.dh_unscale = l.w2_partials + 3 * 32 * 4;               // [4], one used
+  l.x_bytes = 4 * (l.dh_unscale + 4);                      // [2 buffers][batch][kMaxIn] bytes
   l.total_bytes = l.x_bytes + 2 * batch * kMaxIn;
   return l;
 }
@@ -153,6 +166,28 @@ __device__ inline void mma_tf32(float (&d)[4], uint32_t a0, uint32_t a1, uint32_
       : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
+// The same to fp32 accuracy: each operand split into TF32 high and low parts, a b = ah bh +
+// al bh + ah bl (al bl lies below fp32's precision), the first product into `high` and the
+// others into `low`, so that the two chains overlap. The result is high + low.
+__device__ inline void mma_split(float (&high)[4], float (&low)[4], const float (&a)[4], float b0, float b1) {
+  uint32_t ah[4], al[4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) ah[i] = to_tf32(a[i]), al[i] = to_tf32(a[i] - __uint_as_float(ah[i]));
+  const uint32_t bh0 = to_tf32(b0), bh1 = to_tf32(b1);
+  const uint32_t bl0 = to_tf32(b0 - __uint_as_float(bh0)), bl1 = to_tf32(b1 - __uint_as_float(bh1));
+  mma_tf32(high, ah[0], ah[1], ah[2], ah[3], bh0, bh1);
+  mma_tf32(low, al[0], al[1], al[2], al[3], bh0, bh1);
+  mma_tf32(low, ah[0], ah[1], ah[2], ah[3], bl0, bl1);
+}
+
+__device__ inline void barrier_arrive(int id, int threads) {
+  asm volatile("bar.arrive %0, %1;" ::"r"(id), "r"(threads) : "memory");
+}
+
+__device__ inline void barrier_sync(int id, int threads) {
+  asm volatile("bar.sync %0, %1;" ::"r"(id), "r"(threads) : "memory");
+}
+
 // The blocks exchange rows of logits and of their gradients by asynchronous remote stores
 // (st.async): each lane stores its pairs of values straight into the receiver's shared
 // memory, where they count towards the receiver's transaction barrier (mbarrier) for that
@@ -227,30 +262,6 @@ __device__ inline void batch_samples(const ClusterMlpArgs& a, int64_t batch_inde
   high = lane + 32 < a.batch ? __ldg(rows + lane + 32) : 0;
 }
 
-// The small parameters (w2's slice, b1's slice, all of b2) are one per slot: slot j's
-// gradient is summed by `parts` threads and applied by the first of them, which keeps the
-// parameter and its moments in registers. b2 is kept by every block (each computes the same
-// update from the same logit gradients) and written back by rank 0.
-struct SmallParameter {
-  int64_t index;  // into the global tensors, or -1 when this thread owns none
-  float *value, *m, *v;
-  int shared;       // float offset of its copy in shared memory
-  bool writes_back;
-};
-
-__device__ inline SmallParameter small_parameter(const ClusterMlpArgs& a, int slot, bool first_part, int rank) {
-  constexpr Layout l = layout();
-  const int w2_count = a.classes * kUnits, unit0 = rank * kUnits;
-  if (!first_part || slot >= w2_count + kUnits + a.classes) return {-1, nullptr, nullptr, nullptr, 0, false};
-  if (slot < w2_count)
-    return {int64_t(slot / kUnits) * a.hid + unit0 + slot % kUnits, a.weights.w2, a.weights.m_w2, a.weights.v_w2,
-            l.w2 + slot, true};
-  if (slot < w2_count + kUnits)
-    return {unit0 + slot - w2_count, a.weights.b1, a.weights.m_b1, a.weights.v_b1, l.b1 + slot - w2_count, true};
-  const int c = slot - w2_count - kUnits;
-  return {c, a.weights.b2, a.weights.m_b2, a.weights.v_b2, l.b2 + c, rank == 0};
-}
-
 __device__ inline long long globaltimer_ns() {
   long long ns;
   asm volatile("mov.u64 %0, %globaltimer;" : "=l"(ns));
@@ -279,7 +290,6 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   constexpr Layout l = layout();
   float4* warp_sums = reinterpret_cast<float4*>(shared + l.warp_sums);
   float* hidden = shared + l.hidden;
-  float* grad_hidden = shared + l.grad_hidden;
   float* grad_logits = shared + l.grad_logits;
   float* shares_in = shared + l.shares_in;
   uint64_t* shares_arrived = reinterpret_cast<uint64_t*>(shared + l.barriers);
@@ -287,9 +297,14 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   uint64_t* batch_arrived = shares_arrived + 2;  // [2], one a batch buffer
   int* labels = reinterpret_cast<int*>(shared + l.labels);
   float* adam_step = shared + l.adam_step;  // [kAdamSteps]: the step size and 1 / sqrt(1 - beta2^t)
-  const float* w2s = shared + l.w2;
-  const float* b1s = shared + l.b1;
-  const float* b2s = shared + l.b2;
+  // The small parameters (w2's slice, b1's slice, a copy of all of b2) and their moments, zeros
+  // past the classes. w2 has two copies: step s reads copy s % 2 and writes its update into the
+  // other, as its old values are still being read while the update is made.
+  float* w2_copies = shared + l.w2;
+  float* b1s = shared + l.b1;
+  float* b2s = shared + l.b2;
+  float2* small_moments = reinterpret_cast<float2*>(shared + l.small_moments);  // w2's, b1's, b2's
+  constexpr int w2_size = kMaxClasses * kUnits, b1_moments = w2_size, b2_moments = w2_size + kUnits;
   // Block q owns rows [q * rows_per_owner, ...): it copies them into every block's batch
   // buffer, and it sums their logits and computes their loss.
   const int rows_per_owner = (B + blocks - 1) / blocks;
@@ -313,17 +328,23 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     w[i] = valid ? a.weights.w1[at] : 0.0f;
     moments[i * 32] = valid ? make_float2(a.weights.m_w1[at], a.weights.v_w1[at]) : make_float2(0.0f, 0.0f);
   }
-  // The small parameters, one a slot.
-  const int small_slots = C * kUnits + kUnits + C;
-  const int parts = small_slots * 4 <= kThreads ? 4 : small_slots * 2 <= kThreads ? 2 : 1;
-  const int slot = tid / parts, part = tid % parts;
-  float pw = 0, pm = 0, pv = 0;
-  const SmallParameter owned = small_parameter(a, slot, part == 0, rank);  // written back at the end
-  const int owned_shared = owned.index >= 0 ? owned.shared : -1;  // in the loop, only this
-  for (int i = C * kUnits + tid; i < kMaxClasses * kUnits; i += kThreads) shared[l.w2 + i] = 0.0f;  // past C
-  if (owned.index >= 0) {
-    pw = owned.value[owned.index], pm = owned.m[owned.index], pv = owned.v[owned.index];
-    shared[owned.shared] = pw;
+  for (int i = tid; i < w2_size; i += kThreads) {
+    const int c = i / kUnits;
+    const int64_t at = int64_t(c) * a.hid + unit0 + i % kUnits;
+    const bool real = c < C;
+    w2_copies[i] = real ? a.weights.w2[at] : 0.0f;
+    w2_copies[w2_size + i] = 0.0f;
+    small_moments[i] = real ? make_float2(a.weights.m_w2[at], a.weights.v_w2[at]) : make_float2(0.0f, 0.0f);
+  }
+  if (tid < kUnits) {
+    b1s[tid] = a.weights.b1[unit0 + tid];
+    small_moments[b1_moments + tid] = make_float2(a.weights.m_b1[unit0 + tid], a.weights.v_b1[unit0 + tid]);
+  }
+  if (tid < kMaxClasses) {
+    const bool real = tid < C;
+    b2s[tid] = real ? a.weights.b2[tid] : 0.0f;
+    small_moments[b2_moments + tid] =
+        real ? make_float2(a.weights.m_b2[tid], a.weights.v_b2[tid]) : make_float2(0.0f, 0.0f);
   }
 
   // The softmax warp's lanes hold the samples of a batch's rows, loaded a step ahead of their
@@ -373,7 +394,8 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   {
     uint4* x_words = reinterpret_cast<uint4*>(reinterpret_cast<uint8_t*>(shared) + l.x_bytes);
     for (int i = tid; i < 2 * x_buffer_stride / 16; i += kThreads) x_words[i] = make_uint4(0, 0, 0, 0);
-    for (int i = tid; i < kMaxBatch * kUnits; i += kThreads) hidden[i] = grad_hidden[i] = 0.0f;
+    for (int i = tid; i < kMaxBatch * kUnits; i += kThreads) hidden[i] = shared[l.dh_fragments + i] = 0.0f;
+    for (int i = tid; i < kRowTiles * kUnits; i += kThreads) shared[l.b1_partials + i] = 0.0f;
     for (int i = tid; i < kMaxBatch * kRowStride; i += kThreads) grad_logits[i] = 0.0f;
     fence_for_copies();
   }
@@ -388,11 +410,10 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   }
 
   // Optional phase timing (args.phase_cycles): the first threads of rank 0's warp 0 (a
-  // row-sum warp), of a warp that only waits in the exchanges and of the softmax warp count
-  // the cycles between the marks of a step.
-  constexpr int kWaitingWarp = kFirstSoftmaxWarp - 1;
-  const int timer = warp == 0 ? 0 : warp == kWaitingWarp ? 1 : 2;
-  const bool timed = kTimed && rank == 0 && lane == 0 && (warp == 0 || warp == kWaitingWarp || warp == kSoftmaxWarp);
+  // row-sum warp), of the warp that applies w2's gradient and of the softmax warp count the
+  // cycles between the marks of a step.
+  const int timer = warp == 0 ? 0 : warp == kFirstW2Warp ? 1 : 2;
+  const bool timed = kTimed && rank == 0 && lane == 0 && (warp == 0 || warp == kFirstW2Warp || warp == kSoftmaxWarp);
   long long phase[kPhases] = {}, mark = clock64();
   const long long loop_start_ns = timed ? globaltimer_ns() : 0, loop_start_cycles = mark;
 #define LEAP_PHASE(i)                    \
@@ -404,6 +425,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   for (int64_t s = 0; s < a.steps; ++s) {
     const unsigned parity = unsigned(s & 1);  // of the barriers' phase for this step
     const uint8_t* x = x_buffers + (s & 1) * x_buffer_stride;
+    const float* w2s = w2_copies + (s & 1) * w2_size;
     if (tid == 0 && s + 1 < a.steps) expect_bytes(batch_arrived + ((s + 1) & 1), unsigned(B * kMaxIn));
     // Adam's scalars as every other path computes them (the same bits however the steps fall
     // into launches), for the next kAdamSteps steps at once, a thread a step; read by all
@@ -480,7 +502,9 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
 
     // Warp rt sums row tile rt over the warps (in warp order), adds b1, applies the ReLU and
     // sends each row's share of the logits to the row's owner. A lane holds units 2t, 2t+1
-    // of rows g and g + 8; its group of four lanes sums a row's share over the 8 units.
+    // of rows g and g + 8; its group of four lanes sums a row's share over the 8 units. The
+    // lane keeps which of its four hidden values passed the ReLU for the hidden gradient.
+    unsigned relu_mask = 0;
     if (warp < row_tiles) {
       const int rt = warp;
       float4 sum = warp_sums[rt * 32 + lane];
@@ -494,6 +518,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       const int top = rt * 16 + g, bottom = top + 8;
       *reinterpret_cast<float2*>(hidden + top * kUnits + 2 * t) = make_float2(h0, h1);
       *reinterpret_cast<float2*>(hidden + bottom * kUnits + 2 * t) = make_float2(h2, h3);
+      relu_mask = (h0 > 0.0f) | (h1 > 0.0f) << 1 | (h2 > 0.0f) << 2 | (h3 > 0.0f) << 3;
       // The rows' shares of the logits, h w2^T over this block's 8 units, on the tensor cores:
       // the lane's hidden values are its A fragment (units taken in the order 0,2,4,6,1,3,5,7),
       // and each operand is split into two TF32 parts, h w = hh wh + hl wh + hh wl, to fp32
@@ -519,6 +544,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
         }
       }
     }
+    if (warp < kRowTiles) barrier_arrive(kHiddenReady, 2 * kRowTiles * 32);
     LEAP_PHASE(3);
     // The two softmax warps wait for the blocks' shares of each owned row's logits, sum them
     // in rank order and compute the row's softmax cross-entropy, 16 lanes a row (a class
@@ -572,64 +598,122 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       if (s + 2 < a.steps) next_sample = sample_at(a.first_batch + s + 2);
     }
     LEAP_PHASE(4);
-    wait_barrier(grads_arrived, parity);  // every row's d(loss)/d(logits) is in grad_logits
-    LEAP_PHASE(5);
-    __syncthreads();
-
-    LEAP_PHASE(6);
-    // Hidden gradient through the old w2, masked by the ReLU, and with it the A fragments of
-    // the weight-gradient products: dh s in fp16 high + low halves. The scale s comes from a
-    // bound every warp computes alike, |dh| <= (2 / B) max |w2| (a row of the logits'
-    // gradients, softmax minus one-hot over B, sums to at most 2 / B in magnitude), so that
-    // the block splits each value once rather than every warp all of them.
-    float w2_peak = 0.0f;
+    // The logit gradients' uses, in parallel warps, all to fp32 accuracy on the tensor cores.
+    if (warp < kRowTiles) {
+      if (warp < row_tiles) {
+        // The hidden gradient of row tile rt, dh = d(logits) w2 (the old w2) masked by the
+        // ReLU: the lane's values are those of its hidden values above. The k dimension runs
+        // over the classes in the order that lets each row's four classes 4t..4t+3 be one
+        // load: k-step j takes class 4t + 2j as k = t and 4t + 2j + 1 as k = t + 4.
+        const int rt = warp, top = rt * 16 + g;
+        wait_barrier(grads_arrived, parity);
+        const float4 upper = *reinterpret_cast<const float4*>(grad_logits + top * kRowStride + 4 * t);
+        const float4 lower = *reinterpret_cast<const float4*>(grad_logits + (top + 8) * kRowStride + 4 * t);
+        const float* w2_unit = w2s + 4 * t * kUnits + g;
+        float high[4] = {}, low[4] = {};
+        mma_split(high, low, {upper.x, lower.x, upper.y, lower.y}, w2_unit[0], w2_unit[kUnits]);
+        mma_split(high, low, {upper.z, lower.z, upper.w, lower.w}, w2_unit[2 * kUnits], w2_unit[3 * kUnits]);
+        float dh[4];  // rows top and top + 8, units 2t and 2t + 1
 #pragma unroll
-    for (int i = 0; i < kMaxClasses * kUnits / 32; ++i) w2_peak = fmaxf(w2_peak, fabsf(w2s[lane + 32 * i]));
-    const Scale dh_scale = scale_for(warp_max(w2_peak) * (2.0f * inverse_batch));
-    uint16_t* dh_halves = reinterpret_cast<uint16_t*>(shared + l.dh_fragments);
-    for (int e = tid; e < kMaxBatch * kUnits; e += kThreads) {
-      const int r = e / kUnits, u = e % kUnits;
-      float sum = 0;
+        for (int i = 0; i < 4; ++i) dh[i] = relu_mask >> i & 1 ? high[i] + low[i] : 0.0f;
+        // The A fragments of the weight-gradient products: dh s in fp16 high + low halves. The
+        // scale s comes from a bound every row tile computes alike, |dh| <= (2 / B) max |w2|
+        // (a row of the logits' gradients, softmax minus one-hot over B, sums to at most 2 / B
+        // in magnitude). Unit u's rows 2p, 2p + 1 of a tile are lane (u, p % 4)'s register 0
+        // (high) and 1 (low) for p < 4, 2 and 3 for the rows 8 further.
+        const float4 w2_four = reinterpret_cast<const float4*>(w2s)[lane];
+        const float w2_peak = warp_max(fmaxf(fmaxf(fabsf(w2_four.x), fabsf(w2_four.y)),
+                                             fmaxf(fabsf(w2_four.z), fabsf(w2_four.w))));
+        const Scale dh_scale = scale_for(w2_peak * (2.0f * inverse_batch));
+        if (rt == 0 && lane == 0) shared[l.dh_unscale] = dh_scale.inverse;
+        uint16_t* dh_halves = reinterpret_cast<uint16_t*>(shared + l.dh_fragments);
 #pragma unroll
-      for (int c = 0; c < kMaxClasses; ++c) sum = fmaf(grad_logits[r * kRowStride + c], w2s[c * kUnits + u], sum);
-      const float value = hidden[e] > 0.0f ? sum : 0.0f;
-      grad_hidden[e] = value;
-      // Lane (u, t) of row tile r / 16 holds rows 2t, 2t+1 in registers 0 (high) and 1 (low),
-      // rows 2t+8, 2t+9 in registers 2 and 3.
-      const int row = r % 16, fragment_lane = u * 4 + row % 8 / 2;
-      const int at = ((r / 16 * 32 + fragment_lane) * 4 + (row >= 8 ? 2 : 0)) * 2 + row % 2;
-      const float scaled = value * dh_scale.scale;
-      const __half high = __float2half_rn(scaled);
-      dh_halves[at] = __half_as_ushort(high);
-      dh_halves[at + 2] = __half_as_ushort(__float2half_rn(scaled - __half2float(high)));
-    }
-    __syncthreads();
-    LEAP_PHASE(7);
-    // The small parameters' gradients (`parts` threads a slot, over strided rows, summed in a
-    // fixed order) and their Adam updates.
-    {
-      float sum = 0;
-      if (slot < small_slots) {
-        if (slot < C * kUnits) {  // w2[c][u]
-          const int c = slot / kUnits, u = slot % kUnits;
-#pragma unroll 16
-          for (int r = part; r < kMaxBatch; r += parts) sum = fmaf(grad_logits[r * kRowStride + c], hidden[r * kUnits + u], sum);
-        } else if (slot < C * kUnits + kUnits) {  // b1[u]
-#pragma unroll 16
-          for (int r = part; r < kMaxBatch; r += parts) sum += grad_hidden[r * kUnits + slot - C * kUnits];
-        } else {  // b2[c]
-#pragma unroll 16
-          for (int r = part; r < kMaxBatch; r += parts) sum += grad_logits[r * kRowStride + slot - C * kUnits - kUnits];
+        for (int i = 0; i < 4; ++i) {
+          const int unit = 2 * t + i % 2;
+          const int at = ((rt * 32 + unit * 4 + g / 2) * 4 + (i / 2) * 2) * 2 + g % 2;
+          const float scaled = dh[i] * dh_scale.scale;
+          const __half high_half = __float2half_rn(scaled);
+          dh_halves[at] = __half_as_ushort(high_half);
+          dh_halves[at + 2] = __half_as_ushort(__float2half_rn(scaled - __half2float(high_half)));
+        }
+        // The tile's share of b1's gradient, its column sums: lanes 0-3 hold units 2t, 2t + 1.
+        float sum0 = dh[0] + dh[2], sum1 = dh[1] + dh[3];
+#pragma unroll
+        for (int offset = 4; offset < 32; offset <<= 1)
+          sum0 += __shfl_xor_sync(kFull, sum0, offset), sum1 += __shfl_xor_sync(kFull, sum1, offset);
+        if (lane < 4) *reinterpret_cast<float2*>(shared + l.b1_partials + rt * kUnits + 2 * t) = make_float2(sum0, sum1);
+      }
+      barrier_arrive(kB1PartsReady, (kRowTiles + 1) * 32);
+    } else if (warp < kB1Warp) {
+      // w2's gradient d(logits)^T h over row tile q (classes as the tile's 16 rows, units as
+      // its 8 columns); the first of these warps adds the others' in order and applies Adam
+      // to its lanes' four weights: classes g and g + 8, units 2t and 2t + 1.
+      const int q = warp - kFirstW2Warp;
+      wait_barrier(grads_arrived, parity);
+      barrier_sync(kHiddenReady, 2 * kRowTiles * 32);
+      float high[4] = {}, low[4] = {};
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        const int row = q * 16 + 8 * j + t;  // as k = t, and row + 4 as k = t + 4
+        const float* d_logits = grad_logits + row * kRowStride + g;
+        mma_split(high, low, {d_logits[0], d_logits[8], d_logits[4 * kRowStride], d_logits[4 * kRowStride + 8]},
+                  hidden[row * kUnits + g], hidden[(row + 4) * kUnits + g]);
+      }
+      float grad[4];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) grad[i] = high[i] + low[i];
+      float4* w2_partials = reinterpret_cast<float4*>(shared + l.w2_partials);
+      if (q > 0) {
+        w2_partials[(q - 1) * 32 + lane] = make_float4(grad[0], grad[1], grad[2], grad[3]);
+        barrier_arrive(kW2PartsReady, kRowTiles * 32);
+      } else {
+        barrier_sync(kW2PartsReady, kRowTiles * 32);
+#pragma unroll
+        for (int i = 0; i < kRowTiles - 1; ++i) {
+          const float4 other = w2_partials[i * 32 + lane];
+          grad[0] += other.x, grad[1] += other.y, grad[2] += other.z, grad[3] += other.w;
+        }
+        float* w2_next = w2_copies + ((s + 1) & 1) * w2_size;
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {  // classes past C: zero gradient, weight and moments, which stay zero
+          const int at = (g + 8 * (i / 2)) * kUnits + 2 * t + i % 2;
+          float value = w2s[at];
+          float2 moment = small_moments[at];
+          adam_apply_fast(value, moment.x, moment.y, grad[i], h, inverse_correction2_sqrt);
+          w2_next[at] = value;
+          small_moments[at] = moment;
         }
       }
-      for (int offset = 1; offset < parts; offset <<= 1) sum += __shfl_xor_sync(kFull, sum, offset);
-      if (owned_shared >= 0) {
-        adam_apply_fast(pw, pm, pv, sum, h, inverse_correction2_sqrt);
-        shared[owned_shared] = pw;
+    } else if (warp == kB1Warp) {  // b1, once the row tiles' sums are in (zeros past the batch)
+      barrier_sync(kB1PartsReady, (kRowTiles + 1) * 32);
+      if (lane < kUnits) {
+        float grad = 0.0f;
+#pragma unroll
+        for (int rt = 0; rt < kRowTiles; ++rt) grad += shared[l.b1_partials + rt * kUnits + lane];
+        float value = b1s[lane];
+        float2 moment = small_moments[b1_moments + lane];
+        adam_apply_fast(value, moment.x, moment.y, grad, h, inverse_correction2_sqrt);
+        b1s[lane] = value;
+        small_moments[b1_moments + lane] = moment;
+      }
+    } else if (warp == kB2Warp) {  // b2: lane c sums the even rows of class c, lane c + 16 the odd
+      wait_barrier(grads_arrived, parity);
+      const int c = lane % kMaxClasses;
+      float grad = 0.0f;
+#pragma unroll
+      for (int r = lane / kMaxClasses; r < kMaxBatch; r += 2) grad += grad_logits[r * kRowStride + c];
+      grad += __shfl_xor_sync(kFull, grad, kMaxClasses);
+      if (lane < kMaxClasses) {
+        float value = b2s[c];
+        float2 moment = small_moments[b2_moments + c];
+        adam_apply_fast(value, moment.x, moment.y, grad, h, inverse_correction2_sqrt);
+        b2s[c] = value;
+        small_moments[b2_moments + c] = moment;
       }
     }
-
-    LEAP_PHASE(8);
+    LEAP_PHASE(5);
+    __syncthreads();
+    LEAP_PHASE(6);
     // w1's gradient, dh^T u / 255, on fp16 tensor cores with the batch as the k dimension:
     // the unit tile is 16 rows tall, rows 0-7 the high part of dh s (split above), rows 8-15
     // its low part, so that their sum is the fp32 product. Rows past the
@@ -674,7 +758,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       }
       // Past the input width the inputs, the weights and their moments are zeros, and so
       // stay; no branch keeps the updates free to overlap.
-      const float unscale = dh_scale.inverse * kInverseByteScale;
+      const float unscale = shared[l.dh_unscale] * kInverseByteScale;
 #pragma unroll
       for (int k = 0; k < 2 * kChunks + 1; ++k)
 #pragma unroll
@@ -685,7 +769,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
           moments[i * 32] = moment;
         }
     }
-    LEAP_PHASE(9);
+    LEAP_PHASE(7);
   }
 #undef LEAP_PHASE
   if (kTimed && timed) {
@@ -708,8 +792,23 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       a.weights.v_w1[at] = moments[i * 32].y;
     }
   }
-  if (const SmallParameter p = small_parameter(a, slot, part == 0, rank); p.index >= 0 && p.writes_back)
-    p.value[p.index] = pw, p.m[p.index] = pm, p.v[p.index] = pv;
+  const float* w2_final = w2_copies + (a.steps & 1) * w2_size;  // written by the last step
+  for (int i = tid; i < C * kUnits; i += kThreads) {
+    const int64_t at = int64_t(i / kUnits) * a.hid + unit0 + i % kUnits;
+    a.weights.w2[at] = w2_final[i];
+    a.weights.m_w2[at] = small_moments[i].x;
+    a.weights.v_w2[at] = small_moments[i].y;
+  }
+  if (tid < kUnits) {
+    a.weights.b1[unit0 + tid] = b1s[tid];
+    a.weights.m_b1[unit0 + tid] = small_moments[b1_moments + tid].x;
+    a.weights.v_b1[unit0 + tid] = small_moments[b1_moments + tid].y;
+  }
+  if (rank == 0 && tid < C) {  // every block holds the same b2
+    a.weights.b2[tid] = b2s[tid];
+    a.weights.m_b2[tid] = small_moments[b2_moments + tid].x;
+    a.weights.v_b2[tid] = small_moments[b2_moments + tid].y;
+  }
   // The loss and correct count, held by the softmax lanes of the labels: summed over the
   // block's warps, then each block's totals go to rank 0, which adds them in rank order.
   double* loss_parts = reinterpret_cast<double*>(shared + l.totals);

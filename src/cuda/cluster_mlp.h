@@ -1,9 +1,8 @@
 // The persistent training kernel of a one-hidden-layer MLP (Linear -> ReLU -> Linear ->
 // softmax cross-entropy, Adam): one thread-block cluster runs many steps in one launch.
 // Block r of the cluster owns hidden units [8r, 8r+8): its slice of the first layer's
-// weights stays in registers for the whole launch, their Adam moments in shared memory, its
-// slice of the second layer (and a copy of the output bias) in registers of the threads that
-// update them. Each step the blocks exchange two things by asynchronous stores into each
+// weights stays in registers for the whole launch, their Adam moments in shared memory, as
+// are its slice of the second layer, a copy of the output bias and their moments. Each step the blocks exchange two things by asynchronous stores into each
 // other's shared memories: each row's share of the logits goes to the row's owner block, and the owner's
 // d(loss)/d(logits) goes to every block. The inputs are read as bytes (x = u / 255, as IDX
 // images are), each image copied once into every block (multicast), a batch ahead. Matrix
@@ -43,7 +42,7 @@ struct ClusterMlpArgs {
 };
 
 // The phases of a step that ClusterMlpArgs::phase_cycles times, for each of kTimers warps.
-constexpr int kPhases = 10;
+constexpr int kPhases = 8;
 constexpr int kTimers = 3;
 
 // Why the kernel cannot take this shape on the current GPU, or "" when it can.

@@ -61,10 +61,9 @@ ClusterMlpRunner::~ClusterMlpRunner() {
   const std::vector<int32_t> words = phase_cycles_.to_label_vector();
   std::vector<long long> cycles(kTimers * kPhases + 2);
   std::memcpy(cycles.data(), words.data(), cycles.size() * sizeof(long long));
-  const char* names[kPhases] = {"wait+load",    "forward mma",   "barrier",      "warp sum+send",
-                                "softmax+send", "wait grads",    "barrier",      "hidden grad",
-                                "small grads+adam", "backward+adam"};
-  std::fprintf(stderr, "cluster kernel, cycles a step (warp 0 | waiting warp | softmax warp), %lld steps:\n",
+  const char* names[kPhases] = {"wait+load",    "forward mma",  "barrier", "warp sum+send",
+                                "softmax+send", "dh, dw2, db", "barrier", "backward+adam"};
+  std::fprintf(stderr, "cluster kernel, cycles a step (warp 0 | w2 warp | softmax warp), %lld steps:\n",
                (long long)steps_run_);
   for (int i = 0; i < kPhases; ++i)
     std::fprintf(stderr, "  %-18s %7.0f | %7.0f | %7.0f\n", names[i], double(cycles[i]) / steps_run_,
