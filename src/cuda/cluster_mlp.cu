@@ -551,6 +551,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     // each); d(loss)/d(logits) goes to every block. The other warps wait for those.
     if (warp >= kFirstSoftmaxWarp) {
       wait_barrier(shares_arrived, parity);
+      LEAP_PHASE(4);
       for (int base = (warp - kFirstSoftmaxWarp) * 32; base < own_rows * kSegment; base += 64) {
         const int local = (base + lane) / kSegment, c = lane % kSegment;
         const bool real = local < own_rows && c < C;
@@ -594,10 +595,11 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     // go there.
     if (s + 1 < a.steps && warp >= kFirstSenderWarp && warp < kFirstSenderWarp + kSenders) {
       wait_barrier(shares_arrived, parity);
+      LEAP_PHASE(4);
       send_row(s + 1, next_sample);
       if (s + 2 < a.steps) next_sample = sample_at(a.first_batch + s + 2);
     }
-    LEAP_PHASE(4);
+    LEAP_PHASE(5);
     // The logit gradients' uses, in parallel warps, all to fp32 accuracy on the tensor cores.
     if (warp < kRowTiles) {
       if (warp < row_tiles) {
@@ -607,6 +609,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
         // load: k-step j takes class 4t + 2j as k = t and 4t + 2j + 1 as k = t + 4.
         const int rt = warp, top = rt * 16 + g;
         wait_barrier(grads_arrived, parity);
+        LEAP_PHASE(6);
         const float4 upper = *reinterpret_cast<const float4*>(grad_logits + top * kRowStride + 4 * t);
         const float4 lower = *reinterpret_cast<const float4*>(grad_logits + (top + 8) * kRowStride + 4 * t);
         const float* w2_unit = w2s + 4 * t * kUnits + g;
@@ -651,6 +654,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       const int q = warp - kFirstW2Warp;
       wait_barrier(grads_arrived, parity);
       barrier_sync(kHiddenReady, 2 * kRowTiles * 32);
+      LEAP_PHASE(6);
       float high[4] = {}, low[4] = {};
 #pragma unroll
       for (int j = 0; j < 2; ++j) {
@@ -711,9 +715,9 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
         small_moments[b2_moments + c] = moment;
       }
     }
-    LEAP_PHASE(5);
+    LEAP_PHASE(7);
     __syncthreads();
-    LEAP_PHASE(6);
+    LEAP_PHASE(8);
     // w1's gradient, dh^T u / 255, on fp16 tensor cores with the batch as the k dimension:
     // the unit tile is 16 rows tall, rows 0-7 the high part of dh s (split above), rows 8-15
     // its low part, so that their sum is the fp32 product. Rows past the
@@ -769,7 +773,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
           moments[i * 32] = moment;
         }
     }
-    LEAP_PHASE(7);
+    LEAP_PHASE(9);
   }
 #undef LEAP_PHASE
   if (kTimed && timed) {

@@ -42,7 +42,7 @@ struct ClusterMlpArgs {
 };
 
 // The phases of a step that ClusterMlpArgs::phase_cycles times, for each of kTimers warps.
-constexpr int kPhases = 8;
+constexpr int kPhases = 10;
 constexpr int kTimers = 3;
 
 // Why the kernel cannot take this shape on the current GPU, or "" when it can.

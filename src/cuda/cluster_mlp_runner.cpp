@@ -61,8 +61,8 @@ ClusterMlpRunner::~ClusterMlpRunner() {
   const std::vector<int32_t> words = phase_cycles_.to_label_vector();
   std::vector<long long> cycles(kTimers * kPhases + 2);
   std::memcpy(cycles.data(), words.data(), cycles.size() * sizeof(long long));
-  const char* names[kPhases] = {"wait+load",    "forward mma",  "barrier", "warp sum+send",
-                                "softmax+send", "dh, dw2, db", "barrier", "backward+adam"};
+  const char* names[kPhases] = {"wait+load",    "forward mma", "barrier",     "warp sum+send", "wait shares",
+                                "softmax+send", "wait grads",  "dh, dw2, db", "barrier",       "backward+adam"};
   std::fprintf(stderr, "cluster kernel, cycles a step (warp 0 | w2 warp | softmax warp), %lld steps:\n",
                (long long)steps_run_);
   for (int i = 0; i < kPhases; ++i)
