@@ -33,15 +33,15 @@ constexpr int kFirstSoftmaxWarp = kWarps - 2;  // and computes their loss
 constexpr int kFirstSenderWarp = kRowTiles;  // the warps that copy the batches' rows: neither
 constexpr int kSenders = kFirstSoftmaxWarp - kFirstSenderWarp;  // row-sum nor softmax warps
 // After the logit gradients arrive: warps 0-3 (a row tile each) make the hidden gradient,
-// while the next four make w2's gradient (a row tile each, summed and applied by the first),
-// one b1's (from the row tiles' sums) and one b2's.
+// while the next four make w2's gradient (a row tile each, summed and applied after the
+// block's barrier), one b1's (from the row tiles' sums) and one b2's.
 constexpr int kFirstW2Warp = kRowTiles;
 constexpr int kB1Warp = kFirstW2Warp + kRowTiles;
 constexpr int kB2Warp = kB1Warp + 1;
 static_assert(kB2Warp < kWarps);
 // Named barriers (__syncthreads takes 0): the row tiles' hidden values are in for w2's
-// gradient warps, their b1 sums are in for the b1 warp, the w2 warps' partial sums are in.
-constexpr int kHiddenReady = 1, kB1PartsReady = 2, kW2PartsReady = 3;
+// gradient warps, their b1 sums are in for the b1 warp.
+constexpr int kHiddenReady = 1, kB1PartsReady = 2;
 constexpr int kAdamSteps = 64;  // steps whose Adam scalars are computed together
 constexpr int kRowStride = kMaxClasses;   // floats a row of logits takes in the exchanges (64 bytes)
 
@@ -72,8 +72,8 @@ __host__ __device__ constexpr Layout layout() {
   l.b2 = l.b1 + kUnits;                                    // [classes]
   l.small_moments = l.b2 + classes;                        // (m, v) of w2, b1, b2, in that order
   l.b1_partials = l.small_moments + 2 * (classes * kUnits + kUnits + classes);  // [4 row tiles][kUnits]
-  l.w2_partials = l.b1_partials + kRowTiles * kUnits;      // [3 warps][32 lanes][4]
-  l.dh_unscale = l.w2_partials + 3 * 32 * 4;               // [4], one used
+  l.w2_partials = l.b1_partials + kRowTiles * kUnits;      // [4 warps][32 lanes][4]
+  l.dh_unscale = l.w2_partials + kRowTiles * 32 * 4;       // [4], one used
   l.x_bytes = 4 * (l.dh_unscale + 4);                      // [2 buffers][batch][kMaxIn] bytes
   l.total_bytes = l.x_bytes + 2 * batch * kMaxIn;
   return l;
@@ -649,8 +649,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       barrier_arrive(kB1PartsReady, (kRowTiles + 1) * 32);
     } else if (warp < kB1Warp) {
       // w2's gradient d(logits)^T h over row tile q (classes as the tile's 16 rows, units as
-      // its 8 columns); the first of these warps adds the others' in order and applies Adam
-      // to its lanes' four weights: classes g and g + 8, units 2t and 2t + 1.
+      // its 8 columns).
       const int q = warp - kFirstW2Warp;
       wait_barrier(grads_arrived, parity);
       barrier_sync(kHiddenReady, 2 * kRowTiles * 32);
@@ -663,31 +662,9 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
         mma_split(high, low, {d_logits[0], d_logits[8], d_logits[4 * kRowStride], d_logits[4 * kRowStride + 8]},
                   hidden[row * kUnits + g], hidden[(row + 4) * kUnits + g]);
       }
-      float grad[4];
-#pragma unroll
-      for (int i = 0; i < 4; ++i) grad[i] = high[i] + low[i];
-      float4* w2_partials = reinterpret_cast<float4*>(shared + l.w2_partials);
-      if (q > 0) {
-        w2_partials[(q - 1) * 32 + lane] = make_float4(grad[0], grad[1], grad[2], grad[3]);
-        barrier_arrive(kW2PartsReady, kRowTiles * 32);
-      } else {
-        barrier_sync(kW2PartsReady, kRowTiles * 32);
-#pragma unroll
-        for (int i = 0; i < kRowTiles - 1; ++i) {
-          const float4 other = w2_partials[i * 32 + lane];
-          grad[0] += other.x, grad[1] += other.y, grad[2] += other.z, grad[3] += other.w;
-        }
-        float* w2_next = w2_copies + ((s + 1) & 1) * w2_size;
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {  // classes past C: zero gradient, weight and moments, which stay zero
-          const int at = (g + 8 * (i / 2)) * kUnits + 2 * t + i % 2;
-          float value = w2s[at];
-          float2 moment = small_moments[at];
-          adam_apply_fast(value, moment.x, moment.y, grad[i], h, inverse_correction2_sqrt);
-          w2_next[at] = value;
-          small_moments[at] = moment;
-        }
-      }
+      // Lane (g, t) holds classes g and g + 8 at units 2t and 2t + 1.
+      reinterpret_cast<float4*>(shared + l.w2_partials)[q * 32 + lane] =
+          make_float4(high[0] + low[0], high[1] + low[1], high[2] + low[2], high[3] + low[3]);
     } else if (warp == kB1Warp) {  // b1, once the row tiles' sums are in (zeros past the batch)
       barrier_sync(kB1PartsReady, (kRowTiles + 1) * 32);
       if (lane < kUnits) {
@@ -718,6 +695,22 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     LEAP_PHASE(7);
     __syncthreads();
     LEAP_PHASE(8);
+    // w2's update, a weight a lane of the four w2 warps: the row tiles' partial gradients
+    // summed in order, then Adam. Made here rather than before the barrier, where the block
+    // waited for it; the new w2 is first read by the next step's row sums. Classes past C:
+    // zero gradient, weight and moments, which stay zero.
+    if (warp >= kFirstW2Warp && warp < kB1Warp) {
+      const int v = (warp - kFirstW2Warp) * 32 + lane, from = v / 4, i = v % 4;  // lane `from`'s value i
+      float grad = 0.0f;
+#pragma unroll
+      for (int q = 0; q < kRowTiles; ++q) grad += shared[l.w2_partials + (q * 32 + from) * 4 + i];
+      const int at = (from / 4 + 8 * (i / 2)) * kUnits + 2 * (from % 4) + i % 2;
+      float value = w2s[at];
+      float2 moment = small_moments[at];
+      adam_apply_fast(value, moment.x, moment.y, grad, h, inverse_correction2_sqrt);
+      w2_copies[((s + 1) & 1) * w2_size + at] = value;
+      small_moments[at] = moment;
+    }
     // w1's gradient, dh^T u / 255, on fp16 tensor cores with the batch as the k dimension:
     // the unit tile is 16 rows tall, rows 0-7 the high part of dh s (split above), rows 8-15
     // its low part, so that their sum is the fp32 product. Rows past the
