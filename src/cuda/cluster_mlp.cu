@@ -61,7 +61,7 @@ __host__ __device__ constexpr Layout layout() {
   l.warp_sums = l.moments + 2 * kWarps * kLaneWeights * 32;  // [warps][4 row tiles][32 lanes][4]
   l.hidden = l.warp_sums + kWarps * kRowTiles * 32 * 4;    // [batch][kUnits], after the ReLU
   l.dh_fragments = l.hidden + batch * kUnits;              // [batch / 16][32 lanes][4] pairs of halves
-  l.shares_in = l.dh_fragments + batch * kUnits;           // [blocks][owned rows][kRowStride]
+  l.shares_in = l.dh_fragments + batch * kUnits;           // [owned rows][blocks][kRowStride]
   l.grad_logits = l.shares_in + (batch + kMaxCluster) * kRowStride;  // [batch][kRowStride]: d(loss)/d(logits)
   l.barriers = l.grad_logits + batch * kRowStride;         // 4 mbarriers: shares in, gradients in, 2 batches in
   l.adam_step = l.barriers + 8;                            // [kAdamSteps][2]
@@ -539,7 +539,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
 #pragma unroll
         for (int half = 0; half < 2; ++half) {
           const int row = half ? bottom : top, owner = row / rows_per_owner;
-          store_to_block(shares_in + (rank * rows_per_owner + row - owner * rows_per_owner) * kRowStride + tile * 8 + 2 * t,
+          store_to_block(shares_in + ((row - owner * rows_per_owner) * blocks + rank) * kRowStride + tile * 8 + 2 * t,
                          z[2 * half], z[2 * half + 1], shares_arrived, owner);
         }
       }
@@ -555,13 +555,15 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       for (int base = (warp - kFirstSoftmaxWarp) * 32; base < own_rows * kSegment; base += 64) {
         const int local = (base + lane) / kSegment, c = lane % kSegment;
         const bool real = local < own_rows && c < C;
-        float z = -INFINITY;
-        if (real) {
-          z = b2s[c];
+        // A row's shares lie block after block, so that the 16 loads go out together at
+        // constant offsets; they are added in rank order.
+        const float* share = shares_in + local * blocks * kRowStride + c;
+        float parts[kMaxCluster];
 #pragma unroll
-          for (int q = 0; q < kMaxCluster; ++q)  // unrolled, so that the loads go out together
-            if (q < blocks) z += shares_in[(q * rows_per_owner + local) * kRowStride + c];
-        }
+        for (int q = 0; q < kMaxCluster; ++q) parts[q] = real && q < blocks ? share[q * kRowStride] : 0.0f;
+        float z = real ? b2s[c] : -INFINITY;
+#pragma unroll
+        for (int q = 0; q < kMaxCluster; ++q) z += parts[q];
         float peak = z;
         for (int offset = kSegment / 2; offset > 0; offset >>= 1)
           peak = fmaxf(peak, __shfl_xor_sync(kFull, peak, offset, kSegment));
@@ -569,24 +571,22 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
         float total = e;
         for (int offset = kSegment / 2; offset > 0; offset >>= 1)
           total += __shfl_xor_sync(kFull, total, offset, kSegment);
-        int predicted = real && z == peak ? c : kSegment;  // the first of equal maxima
-        for (int offset = kSegment / 2; offset > 0; offset >>= 1)
-          predicted = min(predicted, __shfl_xor_sync(kFull, predicted, offset, kSegment));
-        float gradient = 0.0f;  // zero past the classes, so that whole rows travel
-        if (real) {
-          const int label = labels[local];
-          if (c == label) {
-            loss_total += double(__logf(total) - (z - peak));
-            correct_total += predicted == label;
-          }
-          gradient = (__fdividef(e, total) - (c == label ? 1.0f : 0.0f)) * inverse_batch;
-        }
+        const int label = real ? labels[local] : -1;
+        // Zero past the classes, so that whole rows travel.
+        const float gradient = real ? (__fdividef(e, total) - (c == label ? 1.0f : 0.0f)) * inverse_batch : 0.0f;
         // Each even lane stores its class and the next one's into every block.
         const float next = __shfl_down_sync(kFull, gradient, 1);
         if (local < own_rows && c % 2 == 0)
           for (int q = 0; q < blocks; ++q)
             store_to_block(grad_logits + (rank * rows_per_owner + local) * kRowStride + c, gradient, next,
                            grads_arrived, q);
+        // The loss and the prediction (the first of equal maxima) after the stores, off the
+        // path to the other blocks.
+        const unsigned maxima = __ballot_sync(kFull, real && z == peak) >> (lane & ~(kSegment - 1)) & 0xffffu;
+        if (real && c == label) {
+          loss_total += double(__logf(total) - (z - peak));
+          correct_total += maxima != 0 && __ffs(maxima) - 1 == label;
+        }
       }
       if (warp == kSoftmaxWarp && s + 2 < a.steps) batch_samples(a, a.first_batch + s + 2, lane, low, high);
     }
