@@ -775,20 +775,44 @@ uint64_t reference_mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
+// The defined order of `count` samples for `seed`, then a poison word: nothing is written past it.
+std::vector<int32_t> reference_order(uint64_t seed, int count) {
+  std::vector<std::pair<uint64_t, int32_t>> keyed;
+  for (int i = 0; i < count; ++i) keyed.push_back({reference_mix(reference_mix(seed) + uint64_t(i)), i});
+  std::sort(keyed.begin(), keyed.end());
+  std::vector<int32_t> want;
+  for (const auto& [key, sample] : keyed) want.push_back(sample);
+  want.push_back(std::bit_cast<int32_t>(kPoison));
+  return want;
+}
+
 TEST_P(BackendOps, ShuffledOrderIsTheDefinedPermutation) {
   for (int count : {1, 2, 7, 1000, 60000}) {
     for (uint64_t seed : {uint64_t(0), uint64_t(12345)}) {
       Tensor order_t = poisoned(count + 1, DType::int32);
       ops().shuffled_order(seed, order_t.labels(), count);
-      std::vector<std::pair<uint64_t, int32_t>> keyed;
-      for (int i = 0; i < count; ++i) keyed.push_back({reference_mix(reference_mix(seed) + uint64_t(i)), i});
-      std::sort(keyed.begin(), keyed.end());
-      std::vector<int32_t> want;
-      for (const auto& [key, sample] : keyed) want.push_back(sample);
-      want.push_back(std::bit_cast<int32_t>(kPoison));  // nothing written past the count
-      expect_equal(order_t.to_label_vector(), want,
+      expect_equal(order_t.to_label_vector(), reference_order(seed, count),
                    "shuffled_order count " + std::to_string(count) + " seed " + std::to_string(seed));
     }
+  }
+}
+
+// An order prepared ahead (the GPU draws it on a stream of its own) is the same permutation;
+// one prepared for another seed or count is not handed out instead.
+TEST_P(BackendOps, PreparedShuffledOrderIsTheDefinedPermutation) {
+  struct Case {
+    uint64_t prepared_seed;
+    int prepared_count;
+    uint64_t seed;
+    int count;
+  };
+  for (const Case& c : {Case{7, 60000, 7, 60000}, Case{7, 1000, 8, 1000}, Case{9, 1000, 9, 999}, Case{9, 999, 9, 999}}) {
+    ops().prepare_shuffled_order(c.prepared_seed, c.prepared_count);
+    Tensor order_t = poisoned(c.count + 1, DType::int32);
+    ops().shuffled_order(c.seed, order_t.labels(), c.count);
+    expect_equal(order_t.to_label_vector(), reference_order(c.seed, c.count),
+                 "prepared seed " + std::to_string(c.prepared_seed) + " count " + std::to_string(c.prepared_count) +
+                     ", asked seed " + std::to_string(c.seed) + " count " + std::to_string(c.count));
   }
 }
 

@@ -177,6 +177,9 @@ class Backend {
   // order[0..count) = a shuffled epoch: the samples sorted by shuffle_key(seed, sample), the
   // same permutation on every backend; order lives in backend memory.
   virtual void shuffled_order(uint64_t seed, int32_t* order, int64_t count) = 0;
+  // A hint that shuffled_order(seed, ..., count) will be asked for: a backend may begin it
+  // now, beside the work queued after this call (the CUDA backend does, on a stream of its own).
+  virtual void prepare_shuffled_order(uint64_t seed, int64_t count) { (void)seed, (void)count; }
 
   // A faster runner for this plan, or null when the backend has none (then the trainer
   // calls the layers one by one).

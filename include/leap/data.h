@@ -51,6 +51,9 @@ class DataLoader {
   // Draws the order of `epoch` (0-based) and goes to batch `first_batch` of it (a resumed
   // run starts where its checkpoint stopped).
   void start_epoch(int epoch, int64_t first_batch = 0);
+  // Lets the backend begin drawing the order of `epoch` before start_epoch asks for it (on
+  // the GPU, while the epoch before it is validated).
+  void prepare_epoch(int epoch);
   // The next batch of the epoch, on the data's device; false when the epoch is done.
   // soft_targets, when given and the data has them, receives the batch's rows of them.
   // After shard(), only this rank's rows of the batch (possibly none).
@@ -78,6 +81,7 @@ class DataLoader {
  private:
   Dataset data_;
   LoaderOptions options_;
+  uint64_t epoch_seed(int epoch) const;  // the shuffle's seed for `epoch`
   Tensor order_;  // int32 [n] on the data's device
   int64_t position_ = 0;
   int64_t batch_samples_ = 0;

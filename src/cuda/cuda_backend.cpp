@@ -71,6 +71,7 @@ CudaBackend::CudaBackend(int device_index)
 // Never runs for the backend of cuda_backend(); a destructor must not throw, hence no checks.
 CudaBackend::~CudaBackend() {
   matmul_.reset();
+  prepared_order_.reset();
   try {
     allocator_.empty_cache();
   } catch (const Error&) {

@@ -10,6 +10,7 @@
 
 #include "cuda/caching_allocator.h"
 #include "cuda/matmul.h"
+#include "cuda/prepared_order.h"
 #include "leap/backend.h"
 
 namespace leap {
@@ -61,6 +62,7 @@ class CudaBackend final : public Backend {
   void gather_rows(const float* src, const int32_t* index, float* dst, int count,
                    int width) override;
   void shuffled_order(uint64_t seed, int32_t* order, int64_t count) override;
+  void prepare_shuffled_order(uint64_t seed, int64_t count) override;
   void gather_labels(const int32_t* src, const int32_t* index, int32_t* dst,
                      int count) override;
   // The whole step as a replayed CUDA graph (graph_runner.cpp).
@@ -78,6 +80,7 @@ class CudaBackend final : public Backend {
   cudaStream_t stream_ = nullptr;
   CachingAllocator allocator_;
   std::unique_ptr<cuda_detail::Matmul> matmul_;  // built once the stream exists
+  std::unique_ptr<cuda_detail::PreparedOrder> prepared_order_;  // made by the first prepare
 };
 
 // The stream of the CUDA backend, for other CUDA code (graph capture, custom kernels).

@@ -113,9 +113,15 @@ void CudaBackend::gather_rows(const float* src, const int32_t* index, float* dst
 }
 
 void CudaBackend::shuffled_order(uint64_t seed, int32_t* order, int64_t count) {
+  if (prepared_order_ && prepared_order_->take(seed, order, count, stream_)) return;
   const size_t bytes = cuda_detail::shuffled_order_scratch_bytes(count);
   Tensor scratch({int64_t((bytes + 3) / 4)}, DType::int32, Device::cuda);
   cuda_detail::launch_shuffled_order(seed, order, count, scratch.labels(), bytes, stream_);
+}
+
+void CudaBackend::prepare_shuffled_order(uint64_t seed, int64_t count) {
+  if (!prepared_order_) prepared_order_ = std::make_unique<cuda_detail::PreparedOrder>();
+  prepared_order_->prepare(seed, count, stream_);
 }
 
 void CudaBackend::gather_labels(const int32_t* src, const int32_t* index, int32_t* dst,

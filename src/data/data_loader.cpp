@@ -53,13 +53,20 @@ void DataLoader::start_epoch(int epoch, int64_t first_batch) {
   const Device device = data_.images.device();
   if (options_.shuffle) {  // made where the data are: on the GPU, no host round trip
     order_ = Tensor({data_.size()}, DType::int32, device);
-    backend(device).shuffled_order(options_.seed * 0x9E3779B97F4A7C15ULL + uint64_t(epoch) + 1,
-                                   order_.labels(), data_.size());
+    backend(device).shuffled_order(epoch_seed(epoch), order_.labels(), data_.size());
   } else {
     std::vector<int32_t> order(data_.size());
     std::iota(order.begin(), order.end(), 0);
     order_ = Tensor::from_vector({data_.size()}, order, device);
   }
+}
+
+uint64_t DataLoader::epoch_seed(int epoch) const {
+  return options_.seed * 0x9E3779B97F4A7C15ULL + uint64_t(epoch) + 1;
+}
+
+void DataLoader::prepare_epoch(int epoch) {
+  if (options_.shuffle) backend(data_.images.device()).prepare_shuffled_order(epoch_seed(epoch), data_.size());
 }
 
 void DataLoader::skip_batches(int64_t count) {

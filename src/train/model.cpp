@@ -86,6 +86,7 @@ History Model::fit(const Dataset& train, const FitOptions& options) {
   for (int epoch = progress.epoch; epoch < options.epochs; ++epoch) {
     if (options.schedule) optimizer.set_lr(options.schedule->lr(epoch, base_lr));
     EpochLogs logs = train_epoch(loader, runner.get(), options, progress, parallel);
+    if (epoch + 1 < options.epochs) loader.prepare_epoch(epoch + 1);  // beside the validation
     if (options.validation_data) {
       Evaluation validation = evaluate(*options.validation_data, 1024, options.communicator);
       logs.val_loss = validation.loss;
