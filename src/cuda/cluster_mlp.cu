@@ -418,6 +418,21 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   const bool timed = kTimed && rank == 0 && lane == 0 && (warp == 0 || warp == kFirstW2Warp || warp == kSoftmaxWarp);
   long long phase[kPhases] = {}, mark = clock64();
   const long long loop_start_ns = timed ? globaltimer_ns() : 0, loop_start_cycles = mark;
+  // Each warp's arrival at the two block barriers (timed instance, block 0), and its
+  // lateness behind the first warp, summed.
+  __shared__ long long arrival[kTimed ? kTimedBarriers * kWarps : 1];
+  long long lateness[kTimedBarriers] = {};
+  static_assert(kWarps <= kMaxTimedWarps);
+  auto arrive_at = [&](int barrier) {
+    if (kTimed && rank == 0 && lane == 0) arrival[barrier * kWarps + warp] = clock64();
+  };
+  auto count_lateness = [&](int barrier) {
+    if (kTimed && rank == 0 && lane == 0) {
+      long long first = arrival[barrier * kWarps];
+      for (int i = 1; i < kWarps; ++i) first = min(first, arrival[barrier * kWarps + i]);
+      lateness[barrier] += arrival[barrier * kWarps + warp] - first;
+    }
+  };
 #define LEAP_PHASE(i)                    \
   if (kTimed && timed) {                 \
     const long long now = clock64();     \
@@ -496,7 +511,9 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
           make_float4((acc[rt][0] + acc_low[rt][0]) * w_inverse, (acc[rt][1] + acc_low[rt][1]) * w_inverse,
                       (acc[rt][2] + acc_low[rt][2]) * w_inverse, (acc[rt][3] + acc_low[rt][3]) * w_inverse);
     LEAP_PHASE(1);
+    arrive_at(0);
     __syncthreads();
+    count_lateness(0);
     LEAP_PHASE(2);
     AdamScalars h = a.adam;
     h.step_size = adam_step[(s % kAdamSteps) * 2];
@@ -695,7 +712,9 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       }
     }
     LEAP_PHASE(7);
+    arrive_at(1);
     __syncthreads();
+    count_lateness(1);
     LEAP_PHASE(8);
     // w2's update, a weight a lane of the four w2 warps: the row tiles' partial gradients
     // summed in order, then Adam. Made here rather than before the barrier, where the block
@@ -778,6 +797,10 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       atomicAdd(sums + kTimers * kPhases, (unsigned long long)(globaltimer_ns() - loop_start_ns));
       atomicAdd(sums + kTimers * kPhases + 1, (unsigned long long)(clock64() - loop_start_cycles));
     }
+  }
+  if (kTimed && rank == 0 && lane == 0) {
+    unsigned long long* late = reinterpret_cast<unsigned long long*>(a.phase_cycles) + kTimers * kPhases + 2;
+    for (int b = 0; b < kTimedBarriers; ++b) atomicAdd(late + b * kMaxTimedWarps + warp, (unsigned long long)lateness[b]);
   }
 
   // Everything back to global memory for the next launch and the rest of the library.

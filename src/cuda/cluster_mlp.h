@@ -38,12 +38,18 @@ struct ClusterMlpArgs {
   int64_t* correct;
   int batch, in, hid, classes;
   AdamScalars adam;  // beta1, beta2, eps, weight_decay
-  long long* phase_cycles;  // null, or [kTimers][kPhases] cycle counts, then the loop's ns and cycles, to add to
+  long long* phase_cycles;  // null, or [kTimers][kPhases] cycle counts, the loop's ns and cycles,
+                            // then [kTimedBarriers][kMaxTimedWarps] lateness, to add to
 };
 
 // The phases of a step that ClusterMlpArgs::phase_cycles times, for each of kTimers warps.
 constexpr int kPhases = 10;
 constexpr int kTimers = 3;
+// With them, for the block barriers after the forward and after the gradients' uses, each
+// warp's cycles from the first warp's arrival to its own, summed over steps (block 0).
+constexpr int kTimedBarriers = 2;
+constexpr int kMaxTimedWarps = 16;
+constexpr int kPhaseWords = kTimers * kPhases + 2 + kTimedBarriers * kMaxTimedWarps;
 
 // Why the kernel cannot take this shape on the current GPU, or "" when it can.
 std::string cluster_mlp_rejection(int batch, int in, int hid, int classes);

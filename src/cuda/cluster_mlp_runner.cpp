@@ -52,14 +52,14 @@ std::unique_ptr<ClusterMlpRunner> ClusterMlpRunner::create(CudaBackend& backend,
 
 ClusterMlpRunner::ClusterMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan, Tensor byte_images)
     : backend_(backend), plan_(plan), byte_images_(std::move(byte_images)) {
-  if (std::getenv("LEAP_PHASE_TIMING")) phase_cycles_ = Tensor::zeros({2 * (kTimers * kPhases + 2)}, DType::int32, Device::cuda);
+  if (std::getenv("LEAP_PHASE_TIMING")) phase_cycles_ = Tensor::zeros({2 * kPhaseWords}, DType::int32, Device::cuda);
 }
 
 // With LEAP_PHASE_TIMING set, prints where a step's cycles go (three warps of the first block).
 ClusterMlpRunner::~ClusterMlpRunner() {
   if (!phase_cycles_.defined() || steps_run_ == 0) return;
   const std::vector<int32_t> words = phase_cycles_.to_label_vector();
-  std::vector<long long> cycles(kTimers * kPhases + 2);
+  std::vector<long long> cycles(kPhaseWords);
   std::memcpy(cycles.data(), words.data(), cycles.size() * sizeof(long long));
   const char* names[kPhases] = {"wait+load",    "forward mma", "barrier",     "warp sum+send", "wait shares",
                                 "softmax+send", "wait grads",  "dh, dw2, db", "barrier",       "backward+adam"};
@@ -72,6 +72,15 @@ ClusterMlpRunner::~ClusterMlpRunner() {
   if (ns > 0)
     std::fprintf(stderr, "  in the kernels' loops: %.2f us a step at %.2f GHz\n", ns / 1e3 / steps_run_,
                  loop_cycles / ns);
+  const char* barriers[kTimedBarriers] = {"after the forward", "after the gradients' uses"};
+  for (int b = 0; b < kTimedBarriers; ++b) {
+    std::fprintf(stderr, "  cycles each warp reaches the barrier %s behind the first:", barriers[b]);
+    for (int w = 0; w < kMaxTimedWarps; ++w) {
+      const long long late = cycles[kTimers * kPhases + 2 + b * kMaxTimedWarps + w];
+      if (late) std::fprintf(stderr, " %d:%.0f", w, double(late) / steps_run_);
+    }
+    std::fprintf(stderr, "\n");
+  }
 }
 
 std::string ClusterMlpRunner::describe() const {
