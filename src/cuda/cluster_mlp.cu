@@ -28,16 +28,20 @@ constexpr int kSegment = 16;          // lanes that hold one row's logits in the
 constexpr float kByteScale = 255.0f;  // an input x is the byte u with x = u / 255
 constexpr float kInverseByteScale = 1.0f / kByteScale;
 constexpr unsigned kFull = 0xffffffffu;
-constexpr int kSoftmaxWarp = kWarps - 1;  // with the warp before it, sums the owned rows' logits
-constexpr int kFirstSoftmaxWarp = kWarps - 2;  // and computes their loss
+// Warp w runs on sub-partition w % 4 of the SM, so 14 warps fill them 4, 4, 3, 3: the work
+// beside the products goes to warps of the last two, whose products end earlier (the phase
+// timer's lateness count at the forward's barrier). Warps 10 and 11 sum the owned rows'
+// logits and compute their loss; 12 and 13 only make products.
+constexpr int kFirstSoftmaxWarp = 10;
+constexpr int kSoftmaxWarp = kFirstSoftmaxWarp + 1;
 constexpr int kFirstSenderWarp = kRowTiles;  // the warps that copy the batches' rows: neither
 constexpr int kSenders = kFirstSoftmaxWarp - kFirstSenderWarp;  // row-sum nor softmax warps
 // After the logit gradients arrive: warps 0-3 (a row tile each) make the hidden gradient,
 // while the next four make w2's gradient (a row tile each, summed and applied after the
-// block's barrier), one b1's (from the row tiles' sums) and one b2's.
+// block's barrier) and the two softmax warps b1's (from the row tiles' sums) and b2's.
 constexpr int kFirstW2Warp = kRowTiles;
-constexpr int kB1Warp = kFirstW2Warp + kRowTiles;
-constexpr int kB2Warp = kB1Warp + 1;
+constexpr int kB1Warp = kFirstSoftmaxWarp;  // free once the owners' gradients are sent
+constexpr int kB2Warp = kSoftmaxWarp;
 static_assert(kB2Warp < kWarps);
 // Named barriers (__syncthreads takes 0): the row tiles' hidden values are in for w2's
 // gradient warps, their b1 sums are in for the b1 warp.
@@ -568,7 +572,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     // The two softmax warps wait for the blocks' shares of each owned row's logits, sum them
     // in rank order and compute the row's softmax cross-entropy, 16 lanes a row (a class
     // each); d(loss)/d(logits) goes to every block. The other warps wait for those.
-    if (warp >= kFirstSoftmaxWarp) {
+    if (warp == kFirstSoftmaxWarp || warp == kSoftmaxWarp) {
       wait_barrier(shares_arrived, parity);
       LEAP_PHASE(4);
       for (int base = (warp - kFirstSoftmaxWarp) * 32; base < own_rows * kSegment; base += 64) {
@@ -666,7 +670,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
         if (lane < 4) *reinterpret_cast<float2*>(shared + l.b1_partials + rt * kUnits + 2 * t) = make_float2(sum0, sum1);
       }
       barrier_arrive(kB1PartsReady, (kRowTiles + 1) * 32);
-    } else if (warp < kB1Warp) {
+    } else if (warp < kFirstW2Warp + kRowTiles) {
       // w2's gradient d(logits)^T h over row tile q (classes as the tile's 16 rows, units as
       // its 8 columns).
       const int q = warp - kFirstW2Warp;
@@ -720,7 +724,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     // summed in order, then Adam. Made here rather than before the barrier, where the block
     // waited for it; the new w2 is first read by the next step's row sums. Classes past C:
     // zero gradient, weight and moments, which stay zero.
-    if (warp >= kFirstW2Warp && warp < kB1Warp) {
+    if (warp >= kFirstW2Warp && warp < kFirstW2Warp + kRowTiles) {
       const int v = (warp - kFirstW2Warp) * 32 + lane, from = v / 4, i = v % 4;  // lane `from`'s value i
       float grad = 0.0f;
 #pragma unroll
