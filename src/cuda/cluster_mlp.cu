@@ -36,16 +36,16 @@ constexpr int kFirstSoftmaxWarp = 10;
 constexpr int kSoftmaxWarp = kFirstSoftmaxWarp + 1;
 constexpr int kFirstSenderWarp = kRowTiles;  // the warps that copy the batches' rows: neither
 constexpr int kSenders = kFirstSoftmaxWarp - kFirstSenderWarp;  // row-sum nor softmax warps
-// After the logit gradients arrive: warps 0-3 (a row tile each) make the hidden gradient,
-// while the next four make w2's gradient (a row tile each, summed and applied after the
-// block's barrier) and the two softmax warps b1's (from the row tiles' sums) and b2's.
+// After the logit gradients arrive: warps 0-3 (a row tile each) make the hidden gradient and
+// b1's column sums, while the next four make w2's gradient (a row tile each); after the
+// block's barrier those four apply it, and the two softmax warps update b1 and b2.
 constexpr int kFirstW2Warp = kRowTiles;
-constexpr int kB1Warp = kFirstSoftmaxWarp;  // free once the owners' gradients are sent
+constexpr int kB1Warp = kFirstSoftmaxWarp;
 constexpr int kB2Warp = kSoftmaxWarp;
 static_assert(kB2Warp < kWarps);
-// Named barriers (__syncthreads takes 0): the row tiles' hidden values are in for w2's
-// gradient warps, their b1 sums are in for the b1 warp.
-constexpr int kHiddenReady = 1, kB1PartsReady = 2;
+// A named barrier (__syncthreads takes 0): the row tiles' hidden values are in for w2's
+// gradient warps.
+constexpr int kHiddenReady = 1;
 constexpr int kAdamSteps = 64;  // steps whose Adam scalars are computed together
 constexpr int kRowStride = kMaxClasses;   // floats a row of logits takes in the exchanges (64 bytes)
 
@@ -669,7 +669,6 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
           sum0 += __shfl_xor_sync(kFull, sum0, offset), sum1 += __shfl_xor_sync(kFull, sum1, offset);
         if (lane < 4) *reinterpret_cast<float2*>(shared + l.b1_partials + rt * kUnits + 2 * t) = make_float2(sum0, sum1);
       }
-      barrier_arrive(kB1PartsReady, (kRowTiles + 1) * 32);
     } else if (warp < kFirstW2Warp + kRowTiles) {
       // w2's gradient d(logits)^T h over row tile q (classes as the tile's 16 rows, units as
       // its 8 columns).
@@ -688,32 +687,6 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       // Lane (g, t) holds classes g and g + 8 at units 2t and 2t + 1.
       reinterpret_cast<float4*>(shared + l.w2_partials)[q * 32 + lane] =
           make_float4(high[0] + low[0], high[1] + low[1], high[2] + low[2], high[3] + low[3]);
-    } else if (warp == kB1Warp) {  // b1, once the row tiles' sums are in (zeros past the batch)
-      barrier_sync(kB1PartsReady, (kRowTiles + 1) * 32);
-      if (lane < kUnits) {
-        float grad = 0.0f;
-#pragma unroll
-        for (int rt = 0; rt < kRowTiles; ++rt) grad += shared[l.b1_partials + rt * kUnits + lane];
-        float value = b1s[lane];
-        float2 moment = small_moments[b1_moments + lane];
-        adam_apply_fast(value, moment.x, moment.y, grad, h, inverse_correction2_sqrt);
-        b1s[lane] = value;
-        small_moments[b1_moments + lane] = moment;
-      }
-    } else if (warp == kB2Warp) {  // b2: lane c sums the even rows of class c, lane c + 16 the odd
-      wait_barrier(grads_arrived, parity);
-      const int c = lane % kMaxClasses;
-      float grad = 0.0f;
-#pragma unroll
-      for (int r = lane / kMaxClasses; r < kMaxBatch; r += 2) grad += grad_logits[r * kRowStride + c];
-      grad += __shfl_xor_sync(kFull, grad, kMaxClasses);
-      if (lane < kMaxClasses) {
-        float value = b2s[c];
-        float2 moment = small_moments[b2_moments + c];
-        adam_apply_fast(value, moment.x, moment.y, grad, h, inverse_correction2_sqrt);
-        b2s[c] = value;
-        small_moments[b2_moments + c] = moment;
-      }
     }
     LEAP_PHASE(7);
     arrive_at(1);
@@ -735,6 +708,34 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       adam_apply_fast(value, moment.x, moment.y, grad, h, inverse_correction2_sqrt);
       w2_copies[((s + 1) & 1) * w2_size + at] = value;
       small_moments[at] = moment;
+    }
+    // b1's and b2's updates, also first needed in the next step (its row sums and softmax):
+    // b1 from the row tiles' column sums (zeros past the batch); for b2, lane c sums the even
+    // rows of class c, lane c + 16 the odd ones.
+    if (warp == kB1Warp && lane < kUnits) {
+      float grad = 0.0f;
+#pragma unroll
+      for (int rt = 0; rt < kRowTiles; ++rt) grad += shared[l.b1_partials + rt * kUnits + lane];
+      float value = b1s[lane];
+      float2 moment = small_moments[b1_moments + lane];
+      adam_apply_fast(value, moment.x, moment.y, grad, h, inverse_correction2_sqrt);
+      b1s[lane] = value;
+      small_moments[b1_moments + lane] = moment;
+    }
+    if (warp == kB2Warp) {
+      wait_barrier(grads_arrived, parity);  // complete: it orders this warp's reads after the arrival
+      const int c = lane % kMaxClasses;
+      float grad = 0.0f;
+#pragma unroll
+      for (int r = lane / kMaxClasses; r < kMaxBatch; r += 2) grad += grad_logits[r * kRowStride + c];
+      grad += __shfl_xor_sync(kFull, grad, kMaxClasses);
+      if (lane < kMaxClasses) {
+        float value = b2s[c];
+        float2 moment = small_moments[b2_moments + c];
+        adam_apply_fast(value, moment.x, moment.y, grad, h, inverse_correction2_sqrt);
+        b2s[c] = value;
+        small_moments[b2_moments + c] = moment;
+      }
     }
     // w1's gradient, dh^T u / 255, on fp16 tensor cores with the batch as the k dimension:
     // the unit tile is 16 rows tall, rows 0-7 the high part of dh s (split above), rows 8-15
