@@ -279,10 +279,11 @@ __device__ inline long long globaltimer_ns() {
 //   each owner (block q owns a run of rows_per_owner rows from q * rows_per_owner) sums the
 //   blocks' shares of its rows in rank order, computes softmax cross-entropy and sends
 //   d(loss)/d(logits) to every block;
-//   in parallel warps, the hidden gradient (with its fp16 halves and b1's column sums),
-//   w2's gradient by row tiles, b1's and b2's with their Adam updates;
-//   w2's update from its row tiles' sums, and w1's gradient on the tensor cores, each value
-//   applied by Adam in the registers that hold the weight.
+//   in parallel warps, the hidden gradient (with its fp16 halves and b1's column sums) and
+//   w2's gradient by row tiles;
+//   the small parameters' Adam updates (w2 from its row tiles' sums, b1, b2), and w1's
+//   gradient on the tensor cores, each value applied by Adam in the registers that hold the
+//   weight.
 // kTimed: the instance that times its phases (LEAP_PHASE_TIMING); its counters take
 // registers that the plain instance keeps for the loop.
 template <bool kTimed>

@@ -2,8 +2,9 @@
 // softmax cross-entropy, Adam): one thread-block cluster runs many steps in one launch.
 // Block r of the cluster owns hidden units [8r, 8r+8): its slice of the first layer's
 // weights stays in registers for the whole launch, their Adam moments in shared memory, as
-// are its slice of the second layer, a copy of the output bias and their moments. Each step the blocks exchange two things by asynchronous stores into each
-// other's shared memories: each row's share of the logits goes to the row's owner block, and the owner's
+// are its slice of the second layer, a copy of the output bias and their moments. Each step
+// the blocks exchange two things by asynchronous stores into each other's shared memories:
+// each row's share of the logits goes to the row's owner block, and the owner's
 // d(loss)/d(logits) goes to every block. The inputs are read as bytes (x = u / 255, as IDX
 // images are), each image copied once into every block (multicast), a batch ahead. Matrix
 // products run on the tensor cores to fp32 accuracy: the first layer's in fp16 (the bytes

@@ -94,8 +94,8 @@ class NotedRunner final : public MlpEpochRunner {
 
 }  // namespace
 
-// In fp32 or tf32 the persistent cluster kernel (cluster_mlp.cu) where it can run: 5.86 us a
-// step against the fused graph's 18.3 on an H100 (2026-11-24). Else the fused step as a graph
+// In fp32 or tf32 the persistent cluster kernel (cluster_mlp.cu) where it can run: 4.99 us a
+// step against the fused graph's 18.7 on an H100 (2026-11-24). Else the fused step as a graph
 // where the shape allows it (in any precision: it rounds its operands); else in bf16 the
 // mixed-precision step (bf16_mlp_runner.h); else the layer calls as a graph.
 // LEAP_TRAINING_PATH=cluster|fused|bf16|layers forces a path (for benchmarks and tests); a
