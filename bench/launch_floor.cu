@@ -1,5 +1,5 @@
 // The floor of one kernel launch a call on this GPU and host, for the batch-1 latency of the
-// small-batch serving path (src/cuda/small_batch_inference.*), which launches one kernel a
+// small-batch serving path (src/cuda/inference/small_batch_inference.*), which launches one kernel a
 // call and spins on a completion word in mapped host memory. Measured three ways, 20000
 // calls each after 2000 of warm-up, p50 and p99 of the call as the host sees it:
 //   sync:   an empty kernel, then cudaStreamSynchronize;

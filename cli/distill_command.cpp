@@ -16,6 +16,8 @@
 #include "leap/report.h"
 #include "progress.h"
 #include "run_directory.h"
+#include "training_options.h"
+#include "leap/adam.h"
 
 namespace leap::cli {
 namespace {
@@ -177,23 +179,19 @@ Command add_distill_command(CLI::App& app) {
   cmd->add_option("--teacher-save", o->teacher_save, "Save the trained teacher");
   cmd->add_option("--teacher-dropout", o->teacher_dropout, "Dropout after the teacher's hidden layers")
       ->capture_default_str()->check(CLI::Range(0.0f, 0.95f));
-  cmd->add_option("--teacher-epochs", o->teacher_epochs)->capture_default_str()->check(CLI::Range(1, 100000));
+  add_epochs_option(cmd, o->teacher_epochs, "", "--teacher-epochs");
   cmd->add_option("--student-model", o->student_model)->capture_default_str();
   cmd->add_option("--temperature", o->temperature)->capture_default_str()->check(CLI::Range(0.01f, 100.0f));
   cmd->add_option("--alpha", o->alpha, "Weight of the soft-target loss")->capture_default_str()->check(CLI::Range(0.0f, 1.0f));
-  cmd->add_option("--epochs", o->epochs, "Epochs of each student, alone and distilled")->capture_default_str()->check(CLI::Range(1, 100000));
-  cmd->add_option("--batch-size", o->batch_size)->capture_default_str()->check(CLI::Range(1, 1 << 24));
-  cmd->add_option("--lr", o->lr)->capture_default_str()->check(finite_non_negative & CLI::Range(0.0, 1e6));
-  cmd->add_option("--weight-decay", o->weight_decay, "Adam's L2 weight decay, teacher and students")
-      ->capture_default_str()->check(finite_non_negative & CLI::Range(0.0, 1.0));
-  cmd->add_option("--schedule", o->schedule, "Learning-rate schedule of both students")
-      ->capture_default_str()->check(CLI::IsMember({"none", "step", "cosine"}));
-  cmd->add_option("--teacher-schedule", o->teacher_schedule, "Learning-rate schedule of the teacher")
-      ->capture_default_str()->check(CLI::IsMember({"none", "step", "cosine"}));
+  add_epochs_option(cmd, o->epochs, "Epochs of each student, alone and distilled");
+  add_batch_size_option(cmd, o->batch_size);
+  add_lr_option(cmd, o->lr);
+  add_weight_decay_option(cmd, o->weight_decay, "Adam's L2 weight decay, teacher and students");
+  add_schedule_option(cmd, o->schedule, "Learning-rate schedule of both students");
+  add_schedule_option(cmd, o->teacher_schedule, "Learning-rate schedule of the teacher", "--teacher-schedule");
   cmd->add_option("--data", o->data, "Directory with the IDX files (default: Debian's Fashion-MNIST)");
-  cmd->add_option("--device", o->device)->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
-  cmd->add_option("--seed", o->seed, "Seeds the students' weights and batch order (shared)")
-      ->capture_default_str()->check(digits_only);
+  add_device_option(cmd, o->device);
+  add_seed_option(cmd, o->seed, "Seeds the students' weights and batch order (shared)");
   cmd->add_option("--save", o->save, "Save the distilled student (safetensors)");
   cmd->add_option("--report", o->report, "Write an offline HTML report (curves of all three, the table)");
   add_run_directory_options(cmd, o->run);

@@ -5,7 +5,7 @@
 #include "commands.h"
 #include "config_options.h"
 #include "leap/idx.h"
-#include "leap/trainer.h"
+#include "leap/model.h"
 
 namespace leap::cli {
 namespace {

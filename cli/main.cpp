@@ -10,7 +10,7 @@
 #include "config_options.h"
 #include "leap/backend.h"
 #include "leap/checkpoint.h"
-#include "leap/dist.h"
+#include "leap/parallel.h"
 #include "leap/error.h"
 #include "leap/interrupt.h"
 

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "leap/report.h"
+#include "leap/callbacks/csv_logger.h"
 
 namespace leap::cli {
 namespace {

@@ -8,7 +8,7 @@
 #include "leap/error.h"
 #include "leap/idx.h"
 #include "leap/safetensors.h"
-#include "leap/trainer.h"
+#include "leap/model.h"
 
 namespace leap::cli {
 namespace {

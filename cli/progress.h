@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-#include "leap/callbacks.h"
+#include "leap/callback.h"
 
 namespace leap::cli {
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "leap/data_files.h"
-#include "leap/dist.h"
+#include "leap/parallel.h"
 
 namespace leap::cli {
 

@@ -11,6 +11,8 @@
 #include "config_options.h"
 #include "leap/error.h"
 #include "leap/safetensors.h"
+#include "leap/callbacks/jsonl_logger.h"
+#include "leap/callbacks/csv_logger.h"
 
 namespace leap::cli {
 namespace {

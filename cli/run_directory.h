@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "leap/callbacks.h"
+#include "leap/callback.h"
+#include "leap/callbacks/jsonl_logger.h"
+#include "leap/callbacks/csv_logger.h"
 #include "leap/report.h"
 
 namespace leap::cli {

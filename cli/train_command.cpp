@@ -16,11 +16,14 @@
 #include "leap/error.h"
 #include "leap/interrupt.h"
 #include "leap/report.h"
-#include "leap/trainer.h"
+#include "leap/model.h"
 #include "leap/training_checkpoint.h"
 #include "progress.h"
 #include "ranks.h"
 #include "run_directory.h"
+#include "training_options.h"
+#include "leap/callbacks/jsonl_logger.h"
+#include "leap/callbacks/csv_logger.h"
 
 namespace leap::cli {
 namespace {
@@ -214,12 +217,11 @@ Command add_train_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("train", "Train a model on an MNIST-style data set");
   cmd->add_option("--model", options->model, "Layer widths, ReLU between Linear layers")->capture_default_str();
   add_data_options(cmd, options->data);
-  cmd->add_option("--epochs", options->epochs)->capture_default_str()->check(CLI::Range(1, 1000000));
-  cmd->add_option("--batch-size", options->batch_size,
-                  "Samples per step, over all ranks: the processes of mpirun or the GPUs of "
-                  "--gpus share each batch, so results do not depend on their number "
-                  "(see --batch-per-rank)")
-      ->capture_default_str()->check(CLI::Range(1, 1 << 24));
+  add_epochs_option(cmd, options->epochs);
+  add_batch_size_option(cmd, options->batch_size,
+                        "Samples per step, over all ranks: the processes of mpirun or the GPUs of "
+                        "--gpus share each batch, so results do not depend on their number "
+                        "(see --batch-per-rank)");
   cmd->add_flag("--batch-per-rank", options->batch_per_rank,
                 "--batch-size is each rank's share: the global batch grows with the ranks "
                 "(weak scaling)");
@@ -232,24 +234,21 @@ Command add_train_command(CLI::App& app) {
                   "Seconds a rank waits for the others (a gradient sum, a broadcast) before it "
                   "stops the job, saying that another rank failed or stalled")
       ->capture_default_str()->check(CLI::Range(0.1, 1e6));
-  cmd->add_option("--lr", options->lr, "Learning rate")
-      ->capture_default_str()->check(finite_non_negative & CLI::Range(0.0, 1e6));
+  add_lr_option(cmd, options->lr);
   cmd->add_option("--optimizer", options->optimizer)->capture_default_str()->check(CLI::IsMember({"adam", "sgd"}));
   cmd->add_option("--momentum", options->momentum, "SGD momentum")->capture_default_str()->check(finite_non_negative);
-  cmd->add_option("--weight-decay", options->weight_decay)->capture_default_str()->check(finite_non_negative);
+  add_weight_decay_option(cmd, options->weight_decay);
   cmd->add_option("--dropout", options->dropout, "Dropout after each hidden ReLU")
       ->capture_default_str()->check(CLI::Range(0.0f, 0.95f));
-  cmd->add_option("--schedule", options->schedule, "Learning-rate schedule per epoch")
-      ->capture_default_str()->check(CLI::IsMember({"none", "step", "cosine"}));
-  cmd->add_option("--device", options->device)->capture_default_str()->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  add_schedule_option(cmd, options->schedule, "Learning-rate schedule per epoch");
+  add_device_option(cmd, options->device);
   cmd->add_option("--precision", options->precision,
                   "Matrix products in fp32, tf32 or bf16 (fp32 accumulation, fp32 master weights and "
                   "Adam moments in all three; no loss scaling: bf16 has fp32's range). auto: fp32 "
                   "(ask for tf32 or bf16 for wide models, whose products run on tensor cores). On the CPU, tf32 and bf16 are emulated by "
                   "rounding the operands (the same results, no faster)")
       ->capture_default_str()->check(CLI::IsMember({"auto", "fp32", "tf32", "bf16"}));
-  cmd->add_option("--seed", options->seed, "Seeds the initial weights and the shuffling")
-      ->capture_default_str()->check(digits_only);
+  add_seed_option(cmd, options->seed, "Seeds the initial weights and the shuffling");
   cmd->add_flag("--drop-last", options->drop_last, "Drop the last incomplete batch of each epoch");
   cmd->add_option("--metrics", options->metrics, "Write one JSON object per epoch to this file");
   cmd->add_option("--csv", options->csv, "Write one CSV row per epoch to this file (Keras' CSVLogger)");

@@ -1,7 +1,7 @@
 // Training checkpoints (safetensors plus metadata) loaded into a small model and optimizer:
 // any bytes resume or give a leap::Error.
 #include "leap/error.h"
-#include "leap/optim.h"
+#include "leap/adam.h"
 #include "leap/training_checkpoint.h"
 #include "memory_file.h"
 

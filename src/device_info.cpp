@@ -5,7 +5,6 @@
 #include <mutex>
 
 #include "backends.h"
-#include "cpu/cpu_info.h"
 #include "leap/backend.h"
 
 namespace leap {

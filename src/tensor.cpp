@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <numeric>
+#include <type_traits>
 
 #include "leap/backend.h"
 #include "leap/error.h"
@@ -43,22 +44,26 @@ Tensor Tensor::zeros(Shape shape, DType dtype, Device device) {
   return tensor;
 }
 
-Tensor Tensor::from_vector(Shape shape, const std::vector<float>& values, Device device) {
-  Tensor tensor(std::move(shape), DType::float32, device);
+// A tensor of `values` (float32 or int32) on `device`.
+template <typename T>
+static Tensor tensor_of(Shape shape, const std::vector<T>& values, Device device) {
+  constexpr bool floats = std::is_same_v<T, float>;
+  Tensor tensor(std::move(shape), floats ? DType::float32 : DType::int32, device);
   check(static_cast<int64_t>(values.size()) == tensor.numel(),
-        "from_vector: " + std::to_string(values.size()) + " values for shape " +
-            to_string(tensor.shape()));
-  backend(device).copy_from_host(tensor.data(), values.data(), tensor.bytes());
+        "from_vector: " + std::to_string(values.size()) + (floats ? " values" : " labels") +
+            " for shape " + to_string(tensor.shape()));
+  void* target = nullptr;
+  if constexpr (floats) target = tensor.data(); else target = tensor.labels();
+  backend(device).copy_from_host(target, values.data(), tensor.bytes());
   return tensor;
 }
 
+Tensor Tensor::from_vector(Shape shape, const std::vector<float>& values, Device device) {
+  return tensor_of(std::move(shape), values, device);
+}
+
 Tensor Tensor::from_vector(Shape shape, const std::vector<int32_t>& values, Device device) {
-  Tensor tensor(std::move(shape), DType::int32, device);
-  check(static_cast<int64_t>(values.size()) == tensor.numel(),
-        "from_vector: " + std::to_string(values.size()) + " labels for shape " +
-            to_string(tensor.shape()));
-  backend(device).copy_from_host(tensor.labels(), values.data(), tensor.bytes());
-  return tensor;
+  return tensor_of(std::move(shape), values, device);
 }
 
 float* Tensor::data() {

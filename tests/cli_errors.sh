@@ -44,6 +44,6 @@ expect_error "bad.safetensors" export --load "$tmp/bad.safetensors" -o "$tmp/m.o
 expect_error "no \"epoch\" column" plot "$tmp/bad.safetensors" -o "$tmp/plot.html"
 expect_error "--format: onnx2 not in" export --format onnx2 --load "$tmp/bad.safetensors" -o "$tmp/m.onnx"
 expect_error "--schedule: warmup not in {none,step,cosine}" distill --schedule warmup
-expect_error "--weight-decay: ('-1' is not a finite number >= 0)" distill --weight-decay -1
+expect_error "--weight-decay: '-1' is not a finite number >= 0" distill --weight-decay -1
 expect_error "--teacher-schedule: linear not in {none,step,cosine}" distill --teacher-schedule linear
 finish

@@ -1,4 +1,4 @@
-// The persistent cluster kernel (src/cuda/cluster_mlp.cu, run with LEAP_TRAINING_PATH=cluster)
+// The persistent cluster kernel (src/cuda/kernels/cluster_mlp.cu, run with LEAP_TRAINING_PATH=cluster)
 // against a float64 reference and the general GPU path. Skipped without a GPU that runs it
 // (Hopper's thread-block clusters).
 // Tolerances:

@@ -6,7 +6,8 @@
 #include <string>
 
 #include "error_matchers.h"
-#include "leap/layers.h"
+#include "leap/linear.h"
+#include "leap/dropout.h"
 #include "leap/onnx.h"
 #include "leap/sequential.h"
 

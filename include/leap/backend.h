@@ -12,6 +12,8 @@
 
 #include "leap/device_info.h"
 #include "leap/dropout_mask.h"
+#include "leap/inference_plan.h"
+#include "leap/mlp_plan.h"
 #include "leap/precision.h"
 #include "leap/tensor.h"
 
@@ -40,66 +42,6 @@ struct SgdHyper {
   float lr, momentum, dampening, weight_decay;
   bool nesterov;
   bool first_step;  // PyTorch seeds the momentum buffer with the first gradient
-};
-
-// One Linear layer of an MLP with its gradients and Adam moments, for a whole-epoch plan.
-struct MlpLayer {
-  float *weight, *bias, *grad_weight, *grad_bias;
-  float *exp_avg_weight, *exp_avg_sq_weight, *exp_avg_bias, *exp_avg_sq_bias;
-  int in, out;
-  bool relu;  // ReLU after this layer
-};
-
-// The training step of an MLP (Linear layers, ReLU between them, softmax cross-entropy,
-// Adam) over a data set resident on the device, described whole so that a backend can run
-// it faster than layer by layer (the CUDA backend captures one step as a graph).
-struct MlpEpochPlan {
-  std::vector<MlpLayer> layers;
-  const float* images;    // [samples, layers.front().in]
-  const int32_t* labels;  // [samples]
-  int64_t samples;
-  int batch;
-  float beta1, beta2, eps, weight_decay;
-  Precision precision = Precision::fp32;  // of the matrix products
-  // Knowledge distillation: the teacher's logits [samples, classes], or null for plain
-  // cross-entropy; the loss is then Backend::distillation_loss with these two settings.
-  const float* soft_targets = nullptr;
-  float temperature = 1.0f, alpha = 0.0f;
-};
-
-class MlpEpochRunner {
- public:
-  virtual ~MlpEpochRunner() = default;
-  // Runs `steps` full batches: batch k takes the samples order[(first_batch + k) * batch ...];
-  // Adam steps are numbered from adam_step + 1. Adds each batch's summed loss and correct
-  // count to *loss_sum and *correct. Queued work may still be running when it returns.
-  virtual void run(const int32_t* order, int64_t first_batch, int64_t steps, int64_t adam_step,
-                   float lr, double* loss_sum, int64_t* correct) = 0;
-  virtual std::string describe() const = 0;
-  // The most steps one run() takes: between calls the trainer reads the loss (the NaN
-  // check), calls the callbacks and sees stop requests.
-  virtual int64_t chunk_steps() const { return 64; }
-  // Runs the epoch's last, partial batch (`rows` samples, order[first_row ...]) as one step
-  // when it can, and says whether it did; else the trainer runs it layer by layer.
-  virtual bool run_partial_batch(const int32_t* /*order*/, int64_t /*first_row*/, int64_t /*rows*/,
-                                 int64_t /*adam_step*/, float /*lr*/, double* /*loss_sum*/, int64_t* /*correct*/) {
-    return false;
-  }
-};
-
-// An MLP's forward pass at a fixed batch size, for a backend's low-latency inference path.
-struct InferencePlan {
-  std::vector<MlpLayer> layers;  // weight, bias, in, out, relu used; the rest may be null
-  int batch;
-};
-
-class InferenceRunner {
- public:
-  virtual ~InferenceRunner() = default;
-  // logits[batch, classes] for inputs[batch, features], both in host memory; returns when
-  // the logits are there.
-  virtual void run(const float* inputs, float* logits) = 0;
-  virtual std::string describe() const = 0;
 };
 
 class Backend {

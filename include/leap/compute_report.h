@@ -11,7 +11,7 @@
 #include <limits>
 #include <string>
 
-#include "leap/callbacks.h"
+#include "leap/callback.h"
 #include "leap/device_info.h"
 #include "leap/precision.h"
 

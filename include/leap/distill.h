@@ -4,7 +4,7 @@
 // alpha * T^2 * KL(softmax(teacher/T) || softmax(student/T)) + (1 - alpha) * CE(student, y).
 #pragma once
 
-#include "leap/trainer.h"
+#include "leap/model.h"
 
 namespace leap {
 

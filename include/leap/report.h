@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "leap/callbacks.h"
+#include "leap/callback.h"
 
 namespace leap {
 

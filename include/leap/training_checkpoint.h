@@ -10,7 +10,7 @@
 #include <string>
 
 #include "leap/data.h"
-#include "leap/optim.h"
+#include "leap/optimizer.h"
 #include "leap/sequential.h"
 
 namespace leap {

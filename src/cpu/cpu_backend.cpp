@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "backends.h"
-#include "cpu/cpu_info.h"
 #include "leap/error.h"
 #include "shuffle_key.h"
 #include "small_batch_predictor.h"

@@ -1,4 +1,4 @@
-#include "cpu/cpu_info.h"
+#include "backends.h"
 
 #include <omp.h>
 #include <unistd.h>

@@ -7,7 +7,7 @@
 
 #include "backends.h"
 #include "cuda/cuda_check.h"
-#include "cuda/elementwise.h"
+#include "cuda/kernels/elementwise.h"
 #include "leap/error.h"
 
 namespace leap {

@@ -9,8 +9,8 @@
 #include <string>
 
 #include "cuda/caching_allocator.h"
-#include "cuda/matmul.h"
-#include "cuda/prepared_order.h"
+#include "cuda/kernels/matmul.h"
+#include "cuda/training/prepared_order.h"
 #include "leap/backend.h"
 
 namespace leap {
@@ -65,15 +65,12 @@ class CudaBackend final : public Backend {
   void prepare_shuffled_order(uint64_t seed, int64_t count) override;
   void gather_labels(const int32_t* src, const int32_t* index, int32_t* dst,
                      int count) override;
-  // The whole step as a replayed CUDA graph (graph_runner.cpp).
+  // The fastest training path that takes the plan (training/training_path.cpp).
   std::unique_ptr<MlpEpochRunner> plan_mlp_epoch(const MlpEpochPlan& plan) override;
-  // Copy in, forward and copy out as one replayed CUDA graph (inference_graph.cpp).
+  // Copy in, forward and copy out as one replayed CUDA graph (inference/inference_graph.cpp).
   std::unique_ptr<InferenceRunner> plan_inference(const InferencePlan& plan) override;
 
  private:
-  // The CUDA-graph paths (fused step, bf16 step, layer calls) for a plan the persistent
-  // kernel does not take; `choice` is LEAP_TRAINING_PATH.
-  std::unique_ptr<MlpEpochRunner> plan_graph_epoch(const MlpEpochPlan& plan, const std::string& choice);
   int device_index_;
   DeviceInfo info_;
   std::string description_;

@@ -4,6 +4,8 @@
 
 #include <cuda_runtime_api.h>
 
+#include "check_status.h"
+
 namespace leap::cuda_detail {
 
 [[noreturn]] void throw_cuda_error(cudaError_t status, const char* call, const char* file,
@@ -13,20 +15,10 @@ namespace leap::cuda_detail {
 
 }  // namespace leap::cuda_detail
 
-#define LEAP_CUDA_CHECK(call)                                                          \
-  do {                                                                                 \
-    const cudaError_t leap_cuda_status_ = (call);                                      \
-    if (leap_cuda_status_ != cudaSuccess)                                              \
-      ::leap::cuda_detail::throw_cuda_error(leap_cuda_status_, #call, __FILE__, __LINE__); \
-  } while (0)
-
-#define LEAP_CUBLAS_CHECK(call)                                                         \
-  do {                                                                                  \
-    const auto leap_cublas_status_ = (call);                                            \
-    if (leap_cublas_status_ != CUBLAS_STATUS_SUCCESS)                                   \
-      ::leap::cuda_detail::throw_cublas_error(static_cast<int>(leap_cublas_status_), #call, \
-                                              __FILE__, __LINE__);                      \
-  } while (0)
+#define LEAP_CUDA_CHECK(call) \
+  LEAP_CHECK_STATUS(call, leap_status_ == cudaSuccess, ::leap::cuda_detail::throw_cuda_error)
+#define LEAP_CUBLAS_CHECK(call) \
+  LEAP_CHECK_STATUS(call, leap_status_ == CUBLAS_STATUS_SUCCESS, ::leap::cuda_detail::throw_cublas_error)
 
 // After a kernel launch: reports a bad launch configuration at once, not at the next sync.
 #define LEAP_CUDA_CHECK_LAUNCH() LEAP_CUDA_CHECK(cudaGetLastError())

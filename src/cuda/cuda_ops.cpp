@@ -2,14 +2,14 @@
 #include <algorithm>
 #include <cmath>
 
-#include "cuda/bf16_convert.h"
-#include "cuda/cross_entropy.h"
+#include "cuda/kernels/bf16_convert.h"
+#include "cuda/kernels/cross_entropy.h"
 #include "cuda/cuda_backend.h"
-#include "cuda/elementwise.h"
-#include "cuda/gather.h"
-#include "cuda/linear.h"
-#include "cuda/optimizer.h"
-#include "cuda/shuffle.h"
+#include "cuda/kernels/elementwise.h"
+#include "cuda/kernels/gather.h"
+#include "cuda/kernels/linear.h"
+#include "cuda/kernels/optimizer.h"
+#include "cuda/kernels/shuffle.h"
 
 namespace leap {
 namespace {
@@ -78,13 +78,8 @@ void CudaBackend::count_correct(const float* logits, const int32_t* labels, int6
 void CudaBackend::adam_update(std::span<const ParamSlot> slots, const AdamHyper& h) {
   // Bias corrections in float on the host, exactly as the CPU backend computes them.
   const float correction1 = 1.0f - std::pow(h.beta1, float(h.step));
-  const cuda_detail::AdamScalars scalars{
-      .step_size = h.lr / correction1,
-      .correction2_sqrt = std::sqrt(1.0f - std::pow(h.beta2, float(h.step))),
-      .beta1 = h.beta1,
-      .beta2 = h.beta2,
-      .eps = h.eps,
-      .weight_decay = h.weight_decay};
+  const cuda_detail::AdamScalars scalars{h.lr / correction1, std::sqrt(1.0f - std::pow(h.beta2, float(h.step))),
+                                         h.beta1, h.beta2, h.eps, h.weight_decay};
   for_each_slot_batch(slots, [&](const cuda_detail::SlotBatch& batch) {
     cuda_detail::launch_adam(batch, scalars, stream_);
   });
@@ -96,12 +91,7 @@ void CudaBackend::to_bf16(const float* x, uint16_t* y, size_t rows, int columns,
 }
 
 void CudaBackend::sgd_update(std::span<const ParamSlot> slots, const SgdHyper& h) {
-  const cuda_detail::SgdScalars scalars{.lr = h.lr,
-                                        .momentum = h.momentum,
-                                        .dampening = h.dampening,
-                                        .weight_decay = h.weight_decay,
-                                        .nesterov = h.nesterov,
-                                        .first_step = h.first_step};
+  const cuda_detail::SgdScalars scalars{h.lr, h.momentum, h.dampening, h.weight_decay, h.nesterov, h.first_step};
   for_each_slot_batch(slots, [&](const cuda_detail::SlotBatch& batch) {
     cuda_detail::launch_sgd(batch, scalars, stream_);
   });

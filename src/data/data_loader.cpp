@@ -4,7 +4,7 @@
 
 #include "leap/backend.h"
 #include "leap/data.h"
-#include "leap/dist.h"
+#include "leap/parallel.h"
 #include "leap/error.h"
 #include "leap/random.h"
 

@@ -5,7 +5,9 @@
 
 #include "atomic_file.h"
 #include "leap/error.h"
-#include "leap/layers.h"
+#include "leap/linear.h"
+#include "leap/relu.h"
+#include "leap/dropout.h"
 #include "leap/onnx.h"
 #include "protobuf_writer.h"
 

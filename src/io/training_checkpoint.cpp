@@ -6,7 +6,7 @@
 
 #include "format_number.h"
 #include "leap/error.h"
-#include "leap/layers.h"
+#include "leap/dropout.h"
 #include "leap/safetensors.h"
 
 namespace leap {

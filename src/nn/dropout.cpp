@@ -1,6 +1,6 @@
 #include "leap/backend.h"
 #include "leap/error.h"
-#include "leap/layers.h"
+#include "leap/dropout.h"
 #include "leap/random.h"
 
 namespace leap {

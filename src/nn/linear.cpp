@@ -3,7 +3,7 @@
 
 #include "leap/backend.h"
 #include "leap/error.h"
-#include "leap/layers.h"
+#include "leap/linear.h"
 
 namespace leap {
 

@@ -3,7 +3,9 @@
 #include <charconv>
 
 #include "leap/error.h"
-#include "leap/layers.h"
+#include "leap/linear.h"
+#include "leap/relu.h"
+#include "leap/dropout.h"
 
 namespace leap {
 

@@ -1,5 +1,6 @@
 #include "leap/error.h"
-#include "leap/optim.h"
+#include "leap/optimizer.h"
+#include "leap/adam.h"
 
 namespace leap {
 

@@ -1,5 +1,7 @@
 #include "leap/error.h"
-#include "leap/optim.h"
+#include "leap/optimizer.h"
+#include "leap/adam.h"
+#include "leap/sgd.h"
 
 namespace leap {
 

@@ -6,7 +6,7 @@
 
 #include "format_number.h"
 #include "leap/backend.h"
-#include "leap/trainer.h"
+#include "leap/model.h"
 
 namespace leap {
 namespace {

@@ -3,7 +3,7 @@
 #include "format_number.h"
 #include "leap/compute_report.h"
 #include "leap/report.h"
-#include "leap/trainer.h"
+#include "leap/model.h"
 
 namespace leap {
 

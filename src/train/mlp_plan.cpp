@@ -1,6 +1,8 @@
 #include "mlp_plan.h"
 
-#include "leap/layers.h"
+#include "leap/linear.h"
+#include "leap/relu.h"
+#include "leap/adam.h"
 
 namespace leap {
 

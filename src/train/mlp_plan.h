@@ -6,7 +6,7 @@
 
 #include "leap/backend.h"
 #include "leap/data.h"
-#include "leap/optim.h"
+#include "leap/optimizer.h"
 #include "leap/sequential.h"
 
 namespace leap {

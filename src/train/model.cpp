@@ -1,9 +1,9 @@
 #include <cstdio>
 
-#include "data_parallel.h"
+#include "parallel/data_parallel.h"
 #include "device_sums.h"
 #include "leap/error.h"
-#include "leap/trainer.h"
+#include "leap/model.h"
 #include "mlp_plan.h"
 
 namespace leap {

@@ -2,7 +2,8 @@
 #include <optional>
 
 #include "leap/error.h"
-#include "leap/layers.h"
+#include "leap/linear.h"
+#include "leap/relu.h"
 
 namespace leap {
 

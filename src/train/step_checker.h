@@ -6,9 +6,9 @@
 #include <string>
 
 #include "device_sums.h"
-#include "leap/dist.h"
+#include "leap/parallel.h"
 #include "leap/sequential.h"
-#include "leap/trainer.h"
+#include "leap/model.h"
 
 namespace leap {
 

@@ -7,8 +7,8 @@
 
 #include "leap/error.h"
 #include "leap/interrupt.h"
-#include "leap/trainer.h"
-#include "data_parallel.h"
+#include "leap/model.h"
+#include "parallel/data_parallel.h"
 #include "step_checker.h"
 
 namespace leap {

@@ -24,12 +24,12 @@
 #include <utility>
 #include <vector>
 
-#include "cuda/bf16_mlp_runner.h"
+#include "cuda/training/bf16_mlp_runner.h"
 #include "cuda/cuda_backend.h"
 #include "cuda/device_buffer.h"
-#include "cuda/matmul.h"
-#include "cuda/relu_grad_bf16.h"
-#include "cuda/runner_kernels.h"
+#include "cuda/kernels/matmul.h"
+#include "cuda/kernels/relu_grad_bf16.h"
+#include "cuda/kernels/runner_kernels.h"
 #include "leap/backend.h"
 #include "leap/precision.h"
 
@@ -283,7 +283,7 @@ TEST_F(Bf16Kernels, GatherIntoBf16RoundsTheIndexedRows) {
   const RunnerState state{order_d.data(), 3, 0, 0.0f, 0.0, 0};  // the fourth batch
   DeviceBuffer<RunnerState> state_d = upload(std::vector<RunnerState>{state});
   DeviceBuffer<Bf16> inputs = poisoned_bf16(size_t(batch) * width);
-  launch_gather_batch_bf16(state_d.data(), images_d.data(), labels_d.data(), inputs.data(), batch_labels.data(),
+  launch_gather_batch(state_d.data(), images_d.data(), labels_d.data(), inputs.data(), batch_labels.data(),
                            batch, width, gpu().stream());
   const std::vector<uint16_t> got = download(inputs);
   std::vector<int32_t> got_labels(batch);

@@ -1,0 +1,972 @@
+#include <cooperative_groups.h>
+#include <cuda_fp16.h>
+
+#include <string>
+
+#include "cuda/kernels/adam_math.cuh"
+#include "cuda/kernels/cluster_mlp.h"
+#include "cuda/cuda_check.h"
+
+namespace cg = cooperative_groups;
+
+namespace leap::cuda_detail {
+namespace {
+
+constexpr int kWarps = 14;
+constexpr int kThreads = kWarps * 32;
+constexpr int kSlice = 56;               // inputs a warp owns: its columns of x and of w1
+constexpr int kChunks = 3;               // chunks of 16 inputs a warp owns, then one of 8
+constexpr int kHalfChunk = 16 * kChunks;  // where the chunk of 8 starts in the slice
+constexpr int kLaneWeights = kSlice * 8 / 32;  // a lane's share of the warp's w1 (8 units)
+constexpr int kMaxIn = kClusterImageBytes;  // 784 = kWarps * kSlice
+constexpr int kUnits = 8;                // hidden units a block owns
+constexpr int kMaxCluster = 16;
+constexpr int kMaxBatch = 64;
+constexpr int kRowTiles = kMaxBatch / 16;
+constexpr int kMaxClasses = 16;
+constexpr int kSegment = 16;          // lanes that hold one row's logits in the softmax
+constexpr float kByteScale = 255.0f;  // an input x is the byte u with x = u / 255
+constexpr float kInverseByteScale = 1.0f / kByteScale;
+constexpr unsigned kFull = 0xffffffffu;
+// Warp w runs on sub-partition w % 4 of the SM, so 14 warps fill them 4, 4, 3, 3: the work
+// beside the products goes to warps of the last two, whose products end earlier (the phase
+// timer's lateness count at the forward's barrier). Warps 10 and 11 sum the owned rows'
+// logits and compute their loss; 12 and 13 only make products.
+constexpr int kFirstSoftmaxWarp = 10;
+constexpr int kSoftmaxWarp = kFirstSoftmaxWarp + 1;
+constexpr int kFirstSenderWarp = kRowTiles;  // the warps that copy the batches' rows: neither
+constexpr int kSenders = kFirstSoftmaxWarp - kFirstSenderWarp;  // row-sum nor softmax warps
+// After the logit gradients arrive: warps 0-3 (a row tile each) make the hidden gradient and
+// b1's column sums, while the next four make w2's gradient (a row tile each); after the
+// block's barrier those four apply it, and the two softmax warps update b1 and b2.
+constexpr int kFirstW2Warp = kRowTiles;
+constexpr int kB1Warp = kFirstSoftmaxWarp;
+constexpr int kB2Warp = kSoftmaxWarp;
+static_assert(kB2Warp < kWarps);
+// A named barrier (__syncthreads takes 0): the row tiles' hidden values are in for w2's
+// gradient warps.
+constexpr int kHiddenReady = 1;
+constexpr int kAdamSteps = 64;  // steps whose Adam scalars are computed together
+constexpr int kRowStride = kMaxClasses;   // floats a row of logits takes in the exchanges (64 bytes)
+
+// Offsets into the dynamic shared memory (floats, but `x` in bytes), the same on host and
+// device, sized for the largest batch and class count so that every offset is a constant of
+// the instructions rather than a register. Every offset is a multiple of 4 floats, as the
+// batches' bulk copies need 16-byte alignment.
+struct Layout {
+  int moments, warp_sums, hidden, dh_fragments, shares_in, grad_logits, barriers, adam_step, labels, totals, w2,
+      b1, b2, small_moments, b1_partials, w2_partials, dh_unscale, x_bytes, total_bytes;
+};
+
+__host__ __device__ constexpr Layout layout() {
+  constexpr int batch = kMaxBatch, classes = kMaxClasses;
+  Layout l{};
+  l.moments = 0;                                           // w1's (m, v): [warps][kLaneWeights][32 lanes][2]
+  l.warp_sums = l.moments + 2 * kWarps * kLaneWeights * 32;  // [warps][4 row tiles][32 lanes][4]
+  l.hidden = l.warp_sums + kWarps * kRowTiles * 32 * 4;    // [batch][kUnits], after the ReLU
+  l.dh_fragments = l.hidden + batch * kUnits;              // [batch / 16][32 lanes][4] pairs of halves
+  l.shares_in = l.dh_fragments + batch * kUnits;           // [owned rows][blocks][kRowStride]
+  l.grad_logits = l.shares_in + (batch + kMaxCluster) * kRowStride;  // [batch][kRowStride]: d(loss)/d(logits)
+  l.barriers = l.grad_logits + batch * kRowStride;         // 4 mbarriers: shares in, gradients in, 2 batches in
+  l.adam_step = l.barriers + 8;                            // [kAdamSteps][2]
+  l.labels = l.adam_step + 2 * kAdamSteps;                 // [owned rows]
+  l.totals = l.labels + batch;                             // [kMaxCluster] doubles, then ints
+  l.w2 = l.totals + 3 * kMaxCluster;                       // [2 steps' copies][classes][kUnits]
+  l.b1 = l.w2 + 2 * classes * kUnits;                      // [kUnits]
+  l.b2 = l.b1 + kUnits;                                    // [classes]
+  l.small_moments = l.b2 + classes;                        // (m, v) of w2, b1, b2, in that order
+  l.b1_partials = l.small_moments + 2 * (classes * kUnits + kUnits + classes);  // [4 row tiles][kUnits]
+  l.w2_partials = l.b1_partials + kRowTiles * kUnits;      // [4 warps][32 lanes][4]
+  l.dh_unscale = l.w2_partials + kRowTiles * 32 * 4;       // [4], one used
+  l.x_bytes = 4 * (l.dh_unscale + 4);                      // [2 buffers][batch][kMaxIn] bytes
+  l.total_bytes = l.x_bytes + 2 * batch * kMaxIn;
+  return l;
+}
+
+// The first layer's products run on fp16 tensor cores (m16n8k16), where a byte u is exact.
+// Two bytes of `word`, picked by `selector` (0x4140: bytes 0 and 1; 0x4342: bytes 2 and 3),
+// as a pair of halves: the bits 0x64uu are the half 1024 + u, from which 1024 is taken away.
+__device__ inline uint32_t byte_pair(uint32_t word, uint32_t selector) {
+  const uint32_t biased = __byte_perm(word, 0x64646464u, selector);
+  uint32_t pair;
+  asm("sub.rn.f16x2 %0, %1, %2;" : "=r"(pair) : "r"(biased), "r"(0x64006400u));
+  return pair;
+}
+
+// fp32 values reach fp16 operands to fp32 accuracy in two parts, high + low, after scaling
+// by a power of two chosen from `peak`, a bound on their magnitudes (the bound scaled lies in
+// [2^14, 2^15), inside fp16's range); `inverse` undoes the scaling of the products exactly.
+struct Scale {
+  float scale, inverse;
+};
+
+__device__ inline float warp_max(float value) {
+#pragma unroll
+  for (int offset = 16; offset > 0; offset >>= 1) value = fmaxf(value, __shfl_xor_sync(kFull, value, offset));
+  return value;
+}
+
+__device__ inline Scale scale_for(float peak) {
+  const int exponent = max(-100, min(100, int(__float_as_uint(peak) >> 23) - 127));
+  return {__uint_as_float(uint32_t(127 + 14 - exponent) << 23), __uint_as_float(uint32_t(127 - 14 + exponent) << 23)};
+}
+
+// x0 s and x1 s as high and low pairs of halves: x s = high + low to about 22 bits.
+__device__ inline void split_pair(float x0, float x1, float scale, uint32_t& high, uint32_t& low) {
+  const float y0 = x0 * scale, y1 = x1 * scale;
+  const __half2 h = __floats2half2_rn(y0, y1);
+  const float2 back = __half22float2(h);
+  const __half2 l = __floats2half2_rn(y0 - back.x, y1 - back.y);
+  high = *reinterpret_cast<const uint32_t*>(&h);
+  low = *reinterpret_cast<const uint32_t*>(&l);
+}
+
+// d += a b for one 16x8x16 tile with fp16 operands (PTX's fragment layout for m16n8k16).
+__device__ inline void mma_f16(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0,
+                               uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+// The same for a 16x8x8 tile (m16n8k8).
+__device__ inline void mma_f16_k8(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t b0) {
+  asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a0), "r"(a1), "r"(b0));
+}
+
+// Lane (g, t) holds w1 for unit g at these inputs of its warp's slice: in chunk j of 16, the
+// inputs 2t, 2t+1, 2t+8, 2t+9 (its B fragment of m16n8k16, and its C fragments of the
+// weight-gradient product's two 8-input tiles); in the chunk of 8, 2t and 2t+1.
+__host__ __device__ constexpr int lane_weight_input(int i, int t) {
+  return i < 4 * kChunks ? 16 * (i / 4) + 8 * ((i / 2) % 2) + 2 * t + i % 2 : kHalfChunk + 2 * t + i % 2;
+}
+
+// Where input `column` is stored in an image row of the byte copy, so that one word of a row
+// holds what a lane takes of a chunk: inputs 2t, 2t+1, 2t+8, 2t+9 of chunk j of a slice at
+// bytes 4t to 4t+3 of the chunk. The chunk of 8 keeps its order.
+__host__ __device__ constexpr int stored_column(int column) {
+  const int slice = column / kSlice * kSlice, q = column % kSlice;
+  if (q >= kHalfChunk) return column;
+  const int r = q % 16;
+  return slice + q / 16 * 16 + 4 * (r % 8 / 2) + r % 2 + 2 * (r / 8);
+}
+
+// Rounds to TF32 (nearest, ties away from zero) as cvt.rna.tf32.f32 does for finite values,
+// in two integer instructions: sm_90 has no such instruction and emulates it in about ten.
+__device__ inline uint32_t to_tf32(float value) {
+  return (__float_as_uint(value) + 0x1000u) & 0xffffe000u;
+}
+
+// d += a b for one 16x8x8 tile (PTX's fragment layout for m16n8k8 with tf32 operands).
+__device__ inline void mma_tf32(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
+                                uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+      "{%8,%9}, {%0,%1,%2,%3};"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+// The same to fp32 accuracy: each operand split into TF32 high and low parts, a b = ah bh +
+// al bh + ah bl (al bl lies below fp32's precision), the first product into `high` and the
+// others into `low`, so that the two chains overlap. The result is high + low.
+__device__ inline void mma_split(float (&high)[4], float (&low)[4], const float (&a)[4], float b0, float b1) {
+  uint32_t ah[4], al[4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) ah[i] = to_tf32(a[i]), al[i] = to_tf32(a[i] - __uint_as_float(ah[i]));
+  const uint32_t bh0 = to_tf32(b0), bh1 = to_tf32(b1);
+  const uint32_t bl0 = to_tf32(b0 - __uint_as_float(bh0)), bl1 = to_tf32(b1 - __uint_as_float(bh1));
+  mma_tf32(high, ah[0], ah[1], ah[2], ah[3], bh0, bh1);
+  mma_tf32(low, al[0], al[1], al[2], al[3], bh0, bh1);
+  mma_tf32(low, ah[0], ah[1], ah[2], ah[3], bl0, bl1);
+}
+
+__device__ inline void barrier_arrive(int id, int threads) {
+  asm volatile("bar.arrive %0, %1;" ::"r"(id), "r"(threads) : "memory");
+}
+
+__device__ inline void barrier_sync(int id, int threads) {
+  asm volatile("bar.sync %0, %1;" ::"r"(id), "r"(threads) : "memory");
+}
+
+// The blocks exchange rows of logits and of their gradients by asynchronous remote stores
+// (st.async): each lane stores its pairs of values straight into the receiver's shared
+// memory, where they count towards the receiver's transaction barrier (mbarrier) for that
+// step. Plain remote stores cost hundreds of cycles each; bulk copies from shared memory
+// would have to be staged, fenced and issued one lane at a time.
+__device__ inline unsigned shared_address(const void* pointer) {
+  return static_cast<unsigned>(__cvta_generic_to_shared(pointer));
+}
+
+__device__ inline unsigned in_block(unsigned address, int rank) {
+  unsigned remote;
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(address), "r"(rank));
+  return remote;
+}
+
+__device__ inline void init_barrier(uint64_t* barrier) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(shared_address(barrier)) : "memory");
+}
+
+// This step's transfers into the barrier's block will bring `bytes`; its one arrival.
+__device__ inline void expect_bytes(uint64_t* barrier, unsigned bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(shared_address(barrier)), "r"(bytes)
+               : "memory");
+}
+
+// Waits for the barrier's phase `parity` to complete. A phase that never completes (a fault
+// in another block) ends the kernel with an error after some seconds rather than hanging.
+__device__ inline void wait_barrier(uint64_t* barrier, unsigned parity) {
+  const unsigned address = shared_address(barrier);
+  const long long start = clock64();
+  for (;;) {
+    unsigned done;
+    asm volatile(
+        "{\n .reg .pred p;\n mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%1], %2;\n"
+        " selp.u32 %0, 1, 0, p;\n}"
+        : "=r"(done)
+        : "r"(address), "r"(parity)
+        : "memory");
+    if (done) return;
+    if (clock64() - start > (1ll << 35)) __trap();
+  }
+}
+
+// Makes this thread's writes to shared memory visible to the copy engine.
+__device__ inline void fence_for_copies() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
+
+// Stores the pair (x, y) at `target` (the same offset) in block `rank`, counted by `barrier`
+// (the same offset) there: an asynchronous remote store, issued by each lane on its own.
+__device__ inline void store_to_block(const float* target, float x, float y, const uint64_t* barrier, int rank) {
+  asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.v2.f32 [%0], {%1, %2}, [%3];" ::"r"(
+                   in_block(shared_address(target), rank)),
+               "f"(x), "f"(y), "r"(in_block(shared_address(barrier), rank))
+               : "memory");
+}
+
+// Copies one image (`bytes`, a multiple of 16) from global memory into the same offset of
+// every block's shared memory in one transfer, counted by `barrier` (the same offset) there.
+__device__ inline void multicast_row(void* target, const void* source, unsigned bytes, const uint64_t* barrier,
+                                     int blocks) {
+  const unsigned short everyone = static_cast<unsigned short>((1u << blocks) - 1);
+  asm volatile(
+      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster [%0], [%1], %2, [%3], "
+      "%4;" ::"r"(shared_address(target)),
+      "l"(source), "r"(bytes), "r"(shared_address(barrier)), "h"(everyone)
+      : "memory");
+}
+
+// The samples of rows lane and lane + 32 of a batch (0 past the batch).
+__device__ inline void batch_samples(const ClusterMlpArgs& a, int64_t batch_index, int lane, int& low, int& high) {
+  const int32_t* rows = a.order + batch_index * a.batch;
+  low = lane < a.batch ? __ldg(rows + lane) : 0;
+  high = lane + 32 < a.batch ? __ldg(rows + lane + 32) : 0;
+}
+
+__device__ inline long long globaltimer_ns() {
+  long long ns;
+  asm volatile("mov.u64 %0, %globaltimer;" : "=l"(ns));
+  return ns;
+}
+
+// One step, in phases (each line a barrier or an exchange):
+//   forward product (each warp over its 56 inputs) -> partial sums in shared memory;
+//   4 warps sum them, add b1, apply the ReLU and send each row's share of the logits to
+//   the row's owner;
+//   each owner (block q owns a run of rows_per_owner rows from q * rows_per_owner) sums the
+//   blocks' shares of its rows in rank order, computes softmax cross-entropy and sends
+//   d(loss)/d(logits) to every block;
+//   in parallel warps, the hidden gradient (with its fp16 halves and b1's column sums) and
+//   w2's gradient by row tiles;
+//   the small parameters' Adam updates (w2 from its row tiles' sums, b1, b2), and w1's
+//   gradient on the tensor cores, each value applied by Adam in the registers that hold the
+//   weight.
+// kTimed: the instance that times its phases (LEAP_PHASE_TIMING); its counters take
+// registers that the plain instance keeps for the loop.
+template <bool kTimed>
+__global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterMlpArgs a) {
+  extern __shared__ __align__(16) float shared[];
+  cg::cluster_group cluster = cg::this_cluster();
+  const int rank = int(cluster.block_rank()), blocks = int(cluster.num_blocks());
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, t = lane % 4;
+  const int B = a.batch, C = a.classes, unit0 = rank * kUnits, row_tiles = B / 16;
+  const float inverse_batch = 1.0f / float(B);
+  constexpr Layout l = layout();
+  float4* warp_sums = reinterpret_cast<float4*>(shared + l.warp_sums);
+  float* hidden = shared + l.hidden;
+  float* grad_logits = shared + l.grad_logits;
+  float* shares_in = shared + l.shares_in;
+  uint64_t* shares_arrived = reinterpret_cast<uint64_t*>(shared + l.barriers);
+  uint64_t* grads_arrived = shares_arrived + 1;
+  uint64_t* batch_arrived = shares_arrived + 2;  // [2], one a batch buffer
+  int* labels = reinterpret_cast<int*>(shared + l.labels);
+  float* adam_step = shared + l.adam_step;  // [kAdamSteps]: the step size and 1 / sqrt(1 - beta2^t)
+  // The small parameters (w2's slice, b1's slice, a copy of all of b2) and their moments, zeros
+  // past the classes. w2 has two copies: step s reads copy s % 2 and writes its update into the
+  // other, as its old values are still being read while the update is made.
+  float* w2_copies = shared + l.w2;
+  float* b1s = shared + l.b1;
+  float* b2s = shared + l.b2;
+  float2* small_moments = reinterpret_cast<float2*>(shared + l.small_moments);  // w2's, b1's, b2's
+  constexpr int w2_size = kMaxClasses * kUnits, b1_moments = w2_size, b2_moments = w2_size + kUnits;
+  // Block q owns rows [q * rows_per_owner, ...): it copies them into every block's batch
+  // buffer, and it sums their logits and computes their loss.
+  const int rows_per_owner = (B + blocks - 1) / blocks;
+  const int own_rows = max(0, min(rows_per_owner, B - rank * rows_per_owner));
+  // The batches, [2][batch][kMaxIn] bytes, alternating: every block copies a share of the
+  // rows into every block. Warp w reads columns [w * kSlice, (w + 1) * kSlice), in the
+  // stored order of stored_column().
+  const uint8_t* x_buffers = reinterpret_cast<const uint8_t*>(shared) + l.x_bytes + warp * kSlice;
+  constexpr int x_buffer_stride = kMaxBatch * kMaxIn;
+
+  // This lane's share of w1 (lane_weight_input), in registers for the whole launch, its Adam
+  // moments in shared memory. Past the input width the weights and moments are zeros.
+  // Weight i's m and v at moments[i * 32], one 8-byte access each way a step.
+  float2* moments = reinterpret_cast<float2*>(shared + l.moments) + warp * kLaneWeights * 32 + lane;
+  float w[kLaneWeights];
+#pragma unroll
+  for (int i = 0; i < kLaneWeights; ++i) {
+    const int column = warp * kSlice + lane_weight_input(i, t);
+    const int64_t at = int64_t(unit0 + g) * a.in + column;
+    const bool valid = column < a.in;
+    w[i] = valid ? a.weights.w1[at] : 0.0f;
+    moments[i * 32] = valid ? make_float2(a.weights.m_w1[at], a.weights.v_w1[at]) : make_float2(0.0f, 0.0f);
+  }
+  for (int i = tid; i < w2_size; i += kThreads) {
+    const int c = i / kUnits;
+    const int64_t at = int64_t(c) * a.hid + unit0 + i % kUnits;
+    const bool real = c < C;
+    w2_copies[i] = real ? a.weights.w2[at] : 0.0f;
+    w2_copies[w2_size + i] = 0.0f;
+    small_moments[i] = real ? make_float2(a.weights.m_w2[at], a.weights.v_w2[at]) : make_float2(0.0f, 0.0f);
+  }
+  if (tid < kUnits) {
+    b1s[tid] = a.weights.b1[unit0 + tid];
+    small_moments[b1_moments + tid] = make_float2(a.weights.m_b1[unit0 + tid], a.weights.v_b1[unit0 + tid]);
+  }
+  if (tid < kMaxClasses) {
+    const bool real = tid < C;
+    b2s[tid] = real ? a.weights.b2[tid] : 0.0f;
+    small_moments[b2_moments + tid] =
+        real ? make_float2(a.weights.m_b2[tid], a.weights.v_b2[tid]) : make_float2(0.0f, 0.0f);
+  }
+
+  // The softmax warp's lanes hold the samples of a batch's rows, loaded a step ahead of their
+  // use, so that no load of the epoch order or of a label waits on the critical path.
+  int low = 0, high = 0;
+  if (warp == kSoftmaxWarp) batch_samples(a, a.first_batch, lane, low, high);
+  // The sample of batch row `row`, from the lane holding it (a whole warp calls this).
+  auto sample_of = [&](int row) {
+    const int from_low = __shfl_sync(kFull, low, row % 32), from_high = __shfl_sync(kFull, high, row % 32);
+    return row < 32 ? from_low : from_high;
+  };
+  if (tid == 0) {
+    for (int i = 0; i < 4; ++i) init_barrier(shares_arrived + i);
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");  // before other blocks copy in
+  }
+  // Block r copies its owned rows of each batch into every block's buffer for it (batch s
+  // into buffer s % 2). The warps that would otherwise wait in the exchanges issue the copies,
+  // lane j of sender warp i row i + kSenders j, so that they go out in parallel; each such
+  // lane loads its row's sample a batch ahead.
+  const int send_local = (warp - kFirstSenderWarp) + kSenders * lane;
+  const bool sends = warp >= kFirstSenderWarp && warp < kFirstSenderWarp + kSenders && send_local < own_rows;
+  auto sample_at = [&](int64_t batch_index) {
+    return sends ? __ldg(a.order + batch_index * a.batch + rank * rows_per_owner + send_local) : 0;
+  };
+  auto send_row = [&](int64_t step, int sample) {
+    if (sends)
+      multicast_row(reinterpret_cast<uint8_t*>(shared) + l.x_bytes + (step & 1) * x_buffer_stride +
+                        (rank * rows_per_owner + send_local) * kMaxIn,
+                    a.image_bytes + int64_t(sample) * kMaxIn, unsigned(kMaxIn), batch_arrived + (step & 1), blocks);
+  };
+  int next_sample = sample_at(a.first_batch);
+  // The labels of owned rows lane and lane + 32; only the softmax warp needs them.
+  auto owned_labels = [&](int (&label)[2]) {
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int local = lane + 32 * half, sample = sample_of(rank * rows_per_owner + local);
+      label[half] = local < own_rows ? __ldg(a.labels + sample) : 0;
+    }
+  };
+  int next_labels[2] = {0, 0};
+  if (warp == kSoftmaxWarp) owned_labels(next_labels);
+
+  // Zeros where nothing is ever written: the batch buffers' rows past the batch and columns
+  // past the input width, the activations' and gradients' rows past the batch and columns
+  // past the classes. The loops then run over the largest shapes without branches, adding
+  // exact zeros. The proxy fence orders these writes before the copies into the buffers.
+  {
+    uint4* x_words = reinterpret_cast<uint4*>(reinterpret_cast<uint8_t*>(shared) + l.x_bytes);
+    for (int i = tid; i < 2 * x_buffer_stride / 16; i += kThreads) x_words[i] = make_uint4(0, 0, 0, 0);
+    for (int i = tid; i < kMaxBatch * kUnits; i += kThreads) hidden[i] = shared[l.dh_fragments + i] = 0.0f;
+    for (int i = tid; i < kRowTiles * kUnits; i += kThreads) shared[l.b1_partials + i] = 0.0f;
+    for (int i = tid; i < kMaxBatch * kRowStride; i += kThreads) grad_logits[i] = 0.0f;
+    fence_for_copies();
+  }
+  double loss_total = 0;
+  int correct_total = 0;
+  if (tid == 0) expect_bytes(batch_arrived, unsigned(B * kMaxIn));
+  cluster.sync();  // every block runs, its barriers ready, before any copies into another
+  send_row(0, next_sample);
+  if (a.steps > 1) {
+    next_sample = sample_at(a.first_batch + 1);
+    if (warp == kSoftmaxWarp) batch_samples(a, a.first_batch + 1, lane, low, high);
+  }
+
+  // Optional phase timing (args.phase_cycles): the first threads of rank 0's warp 0 (a
+  // row-sum warp), of the warp that applies w2's gradient and of the softmax warp count the
+  // cycles between the marks of a step.
+  const int timer = warp == 0 ? 0 : warp == kFirstW2Warp ? 1 : 2;
+  const bool timed = kTimed && rank == 0 && lane == 0 && (warp == 0 || warp == kFirstW2Warp || warp == kSoftmaxWarp);
+  long long phase[kPhases] = {}, mark = clock64();
+  const long long loop_start_ns = timed ? globaltimer_ns() : 0, loop_start_cycles = mark;
+  // Each warp's arrival at the two block barriers (timed instance, block 0), and its
+  // lateness behind the first warp, summed.
+  __shared__ long long arrival[kTimed ? kTimedBarriers * kWarps : 1];
+  long long lateness[kTimedBarriers] = {};
+  static_assert(kWarps <= kMaxTimedWarps);
+  auto arrive_at = [&](int barrier) {
+    if (kTimed && rank == 0 && lane == 0) arrival[barrier * kWarps + warp] = clock64();
+  };
+  auto count_lateness = [&](int barrier) {
+    if (kTimed && rank == 0 && lane == 0) {
+      long long first = arrival[barrier * kWarps];
+      for (int i = 1; i < kWarps; ++i) first = min(first, arrival[barrier * kWarps + i]);
+      lateness[barrier] += arrival[barrier * kWarps + warp] - first;
+    }
+  };
+#define LEAP_PHASE(i)                    \
+  if (kTimed && timed) {                 \
+    const long long now = clock64();     \
+    phase[i] += now - mark;              \
+    mark = now;                          \
+  }
+  for (int64_t s = 0; s < a.steps; ++s) {
+    const unsigned parity = unsigned(s & 1);  // of the barriers' phase for this step
+    const uint8_t* x = x_buffers + (s & 1) * x_buffer_stride;
+    const float* w2s = w2_copies + (s & 1) * w2_size;
+    if (tid == 0 && s + 1 < a.steps) expect_bytes(batch_arrived + ((s + 1) & 1), unsigned(B * kMaxIn));
+    // Adam's scalars as every other path computes them (the same bits however the steps fall
+    // into launches), for the next kAdamSteps steps at once, a thread a step; read by all
+    // after the step's first barrier.
+    if (s % kAdamSteps == 0 && tid < kAdamSteps && s + tid < a.steps) {
+      const AdamScalars step = adam_scalars_for_step(a.adam, a.lr, a.adam_steps + s + tid + 1);
+      adam_step[tid * 2] = step.step_size;
+      adam_step[tid * 2 + 1] = 1.0f / step.correction2_sqrt;
+    }
+    if (warp == kSoftmaxWarp) {
+      if (lane < own_rows) labels[lane] = next_labels[0];
+      if (lane + 32 < own_rows) labels[lane + 32] = next_labels[1];
+      if (lane == 0) {  // the step's arrivals: every block's share of the owned rows, every row's gradient
+        expect_bytes(shares_arrived, unsigned(blocks * own_rows * kRowStride * 4));
+        expect_bytes(grads_arrived, unsigned(B * kRowStride * 4));
+      }
+    }
+    if (warp == kSoftmaxWarp && s + 1 < a.steps) owned_labels(next_labels);
+    wait_barrier(batch_arrived + (s & 1), unsigned(s >> 1) & 1);
+
+    LEAP_PHASE(0);
+    // Forward: this warp's 56 inputs' share of u w1^T (u the bytes) for every row, on fp16
+    // tensor cores: w s = high + low (s the warp's power-of-two scale), u exact, so u w s =
+    // u high + u low to fp32 accuracy, the two products accumulating apart. All four row
+    // tiles are computed whatever the batch (rows past it are zeros): with no branch the
+    // compiler issues the loads together and overlaps the products.
+    float acc[kRowTiles][4] = {}, acc_low[kRowTiles][4] = {};
+    float w_inverse;
+    {
+      float peak = 0.0f;
+#pragma unroll
+      for (int i = 0; i < kLaneWeights; ++i) peak = fmaxf(peak, fabsf(w[i]));
+      const Scale scale = scale_for(warp_max(peak));
+      w_inverse = scale.inverse;
+      uint32_t high[kLaneWeights / 2], low[kLaneWeights / 2];
+#pragma unroll
+      for (int i = 0; i < kLaneWeights / 2; ++i) split_pair(w[2 * i], w[2 * i + 1], scale.scale, high[i], low[i]);
+#pragma unroll
+      for (int rt = 0; rt < kRowTiles; ++rt) {
+        // A chunk's 4 bytes of a row for this lane are one word (stored_column()).
+        const uint8_t* top = x + (rt * 16 + g) * kMaxIn + 4 * t;
+        const uint8_t* bottom = top + 8 * kMaxIn;
+        uint32_t upper[kChunks + 1], lower[kChunks + 1];
+#pragma unroll
+        for (int j = 0; j < kChunks; ++j) {
+          upper[j] = *reinterpret_cast<const uint32_t*>(top + 16 * j);
+          lower[j] = *reinterpret_cast<const uint32_t*>(bottom + 16 * j);
+        }
+        upper[kChunks] = *reinterpret_cast<const uint16_t*>(top - 2 * t + kHalfChunk);
+        lower[kChunks] = *reinterpret_cast<const uint16_t*>(bottom - 2 * t + kHalfChunk);
+#pragma unroll
+        for (int j = 0; j < kChunks; ++j) {
+          const uint32_t a0 = byte_pair(upper[j], 0x4140), a1 = byte_pair(lower[j], 0x4140);
+          const uint32_t a2 = byte_pair(upper[j], 0x4342), a3 = byte_pair(lower[j], 0x4342);
+          mma_f16(acc[rt], a0, a1, a2, a3, high[2 * j], high[2 * j + 1]);
+          mma_f16(acc_low[rt], a0, a1, a2, a3, low[2 * j], low[2 * j + 1]);
+        }
+        const uint32_t a0 = byte_pair(upper[kChunks], 0x4140), a1 = byte_pair(lower[kChunks], 0x4140);
+        mma_f16_k8(acc[rt], a0, a1, high[2 * kChunks]);
+        mma_f16_k8(acc_low[rt], a0, a1, low[2 * kChunks]);
+      }
+    }
+#pragma unroll
+    for (int rt = 0; rt < kRowTiles; ++rt)
+      warp_sums[(warp * kRowTiles + rt) * 32 + lane] =
+          make_float4((acc[rt][0] + acc_low[rt][0]) * w_inverse, (acc[rt][1] + acc_low[rt][1]) * w_inverse,
+                      (acc[rt][2] + acc_low[rt][2]) * w_inverse, (acc[rt][3] + acc_low[rt][3]) * w_inverse);
+    LEAP_PHASE(1);
+    arrive_at(0);
+    __syncthreads();
+    count_lateness(0);
+    LEAP_PHASE(2);
+    AdamScalars h = a.adam;
+    h.step_size = adam_step[(s % kAdamSteps) * 2];
+    const float inverse_correction2_sqrt = adam_step[(s % kAdamSteps) * 2 + 1];
+
+    // Warp rt sums row tile rt over the warps (in warp order), adds b1, applies the ReLU and
+    // sends each row's share of the logits to the row's owner. A lane holds units 2t, 2t+1
+    // of rows g and g + 8; its group of four lanes sums a row's share over the 8 units. The
+    // lane keeps which of its four hidden values passed the ReLU for the hidden gradient.
+    unsigned relu_mask = 0;
+    if (warp < row_tiles) {
+      const int rt = warp;
+      float4 sum = warp_sums[rt * 32 + lane];
+      for (int w_ = 1; w_ < kWarps; ++w_) {
+        const float4 other = warp_sums[(w_ * kRowTiles + rt) * 32 + lane];
+        sum.x += other.x, sum.y += other.y, sum.z += other.z, sum.w += other.w;
+      }
+      const float bias0 = b1s[2 * t], bias1 = b1s[2 * t + 1];
+      const float h0 = fmaxf(sum.x * kInverseByteScale + bias0, 0.0f), h1 = fmaxf(sum.y * kInverseByteScale + bias1, 0.0f);
+      const float h2 = fmaxf(sum.z * kInverseByteScale + bias0, 0.0f), h3 = fmaxf(sum.w * kInverseByteScale + bias1, 0.0f);
+      const int top = rt * 16 + g, bottom = top + 8;
+      *reinterpret_cast<float2*>(hidden + top * kUnits + 2 * t) = make_float2(h0, h1);
+      *reinterpret_cast<float2*>(hidden + bottom * kUnits + 2 * t) = make_float2(h2, h3);
+      relu_mask = (h0 > 0.0f) | (h1 > 0.0f) << 1 | (h2 > 0.0f) << 2 | (h3 > 0.0f) << 3;
+      // The rows' shares of the logits, h w2^T over this block's 8 units, on the tensor cores:
+      // the lane's hidden values are its A fragment (units taken in the order 0,2,4,6,1,3,5,7),
+      // and each operand is split into two TF32 parts, h w = hh wh + hl wh + hh wl, to fp32
+      // accuracy. Classes past C have zero weights, so every column written is defined.
+      const uint32_t hh[4] = {to_tf32(h0), to_tf32(h2), to_tf32(h1), to_tf32(h3)};
+      const uint32_t hl[4] = {to_tf32(h0 - __uint_as_float(hh[0])), to_tf32(h2 - __uint_as_float(hh[1])),
+                              to_tf32(h1 - __uint_as_float(hh[2])), to_tf32(h3 - __uint_as_float(hh[3]))};
+#pragma unroll
+      for (int tile = 0; tile < kMaxClasses / 8; ++tile) {
+        const float2 w2pair = *reinterpret_cast<const float2*>(w2s + (tile * 8 + g) * kUnits + 2 * t);
+        const uint32_t wh0 = to_tf32(w2pair.x), wh1 = to_tf32(w2pair.y);
+        const uint32_t wl0 = to_tf32(w2pair.x - __uint_as_float(wh0)), wl1 = to_tf32(w2pair.y - __uint_as_float(wh1));
+        float z[4] = {};
+        mma_tf32(z, hh[0], hh[1], hh[2], hh[3], wh0, wh1);
+        mma_tf32(z, hl[0], hl[1], hl[2], hl[3], wh0, wh1);
+        mma_tf32(z, hh[0], hh[1], hh[2], hh[3], wl0, wl1);
+        // Each lane stores its pairs straight into the owners' shared memory.
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+          const int row = half ? bottom : top, owner = row / rows_per_owner;
+          store_to_block(shares_in + ((row - owner * rows_per_owner) * blocks + rank) * kRowStride + tile * 8 + 2 * t,
+                         z[2 * half], z[2 * half + 1], shares_arrived, owner);
+        }
+      }
+    }
+    if (warp < kRowTiles) barrier_arrive(kHiddenReady, 2 * kRowTiles * 32);
+    LEAP_PHASE(3);
+    // The two softmax warps wait for the blocks' shares of each owned row's logits, sum them
+    // in rank order and compute the row's softmax cross-entropy, 16 lanes a row (a class
+    // each); d(loss)/d(logits) goes to every block. The other warps wait for those.
+    if (warp == kFirstSoftmaxWarp || warp == kSoftmaxWarp) {
+      wait_barrier(shares_arrived, parity);
+      LEAP_PHASE(4);
+      for (int base = (warp - kFirstSoftmaxWarp) * 32; base < own_rows * kSegment; base += 64) {
+        const int local = (base + lane) / kSegment, c = lane % kSegment;
+        const bool real = local < own_rows && c < C;
+        // A row's shares lie block after block, so that the 16 loads go out together at
+        // constant offsets; they are added in rank order.
+        const float* share = shares_in + local * blocks * kRowStride + c;
+        float parts[kMaxCluster];
+#pragma unroll
+        for (int q = 0; q < kMaxCluster; ++q) parts[q] = real && q < blocks ? share[q * kRowStride] : 0.0f;
+        float z = real ? b2s[c] : -INFINITY;
+#pragma unroll
+        for (int q = 0; q < kMaxCluster; ++q) z += parts[q];
+        float peak = z;
+        for (int offset = kSegment / 2; offset > 0; offset >>= 1)
+          peak = fmaxf(peak, __shfl_xor_sync(kFull, peak, offset, kSegment));
+        const float e = real ? __expf(z - peak) : 0.0f;
+        float total = e;
+        for (int offset = kSegment / 2; offset > 0; offset >>= 1)
+          total += __shfl_xor_sync(kFull, total, offset, kSegment);
+        const int label = real ? labels[local] : -1;
+        // Zero past the classes, so that whole rows travel.
+        const float gradient = real ? (__fdividef(e, total) - (c == label ? 1.0f : 0.0f)) * inverse_batch : 0.0f;
+        // Each even lane stores its class and the next one's into every block.
+        const float next = __shfl_down_sync(kFull, gradient, 1);
+        if (local < own_rows && c % 2 == 0)
+          for (int q = 0; q < blocks; ++q)
+            store_to_block(grad_logits + (rank * rows_per_owner + local) * kRowStride + c, gradient, next,
+                           grads_arrived, q);
+        // The loss and the prediction (the first of equal maxima) after the stores, off the
+        // path to the other blocks.
+        const unsigned maxima = __ballot_sync(kFull, real && z == peak) >> (lane & ~(kSegment - 1)) & 0xffffu;
+        if (real && c == label) {
+          loss_total += double(__logf(total) - (z - peak));
+          correct_total += maxima != 0 && __ffs(maxima) - 1 == label;
+        }
+      }
+      if (warp == kSoftmaxWarp && s + 2 < a.steps) batch_samples(a, a.first_batch + s + 2, lane, low, high);
+    }
+    // Once every block's shares of this step have arrived, each block has finished the last
+    // step and its reads of the other batch buffer: this block's rows of the next batch can
+    // go there.
+    if (s + 1 < a.steps && warp >= kFirstSenderWarp && warp < kFirstSenderWarp + kSenders) {
+      wait_barrier(shares_arrived, parity);
+      LEAP_PHASE(4);
+      send_row(s + 1, next_sample);
+      if (s + 2 < a.steps) next_sample = sample_at(a.first_batch + s + 2);
+    }
+    LEAP_PHASE(5);
+    // The logit gradients' uses, in parallel warps, all to fp32 accuracy on the tensor cores.
+    if (warp < kRowTiles) {
+      if (warp < row_tiles) {
+        // The hidden gradient of row tile rt, dh = d(logits) w2 (the old w2) masked by the
+        // ReLU: the lane's values are those of its hidden values above. The k dimension runs
+        // over the classes in the order that lets each row's four classes 4t..4t+3 be one
+        // load: k-step j takes class 4t + 2j as k = t and 4t + 2j + 1 as k = t + 4.
+        const int rt = warp, top = rt * 16 + g;
+        wait_barrier(grads_arrived, parity);
+        LEAP_PHASE(6);
+        const float4 upper = *reinterpret_cast<const float4*>(grad_logits + top * kRowStride + 4 * t);
+        const float4 lower = *reinterpret_cast<const float4*>(grad_logits + (top + 8) * kRowStride + 4 * t);
+        const float* w2_unit = w2s + 4 * t * kUnits + g;
+        float high[4] = {}, low[4] = {};
+        mma_split(high, low, {upper.x, lower.x, upper.y, lower.y}, w2_unit[0], w2_unit[kUnits]);
+        mma_split(high, low, {upper.z, lower.z, upper.w, lower.w}, w2_unit[2 * kUnits], w2_unit[3 * kUnits]);
+        float dh[4];  // rows top and top + 8, units 2t and 2t + 1
+#pragma unroll
+        for (int i = 0; i < 4; ++i) dh[i] = relu_mask >> i & 1 ? high[i] + low[i] : 0.0f;
+        // The A fragments of the weight-gradient products: dh s in fp16 high + low halves. The
+        // scale s comes from a bound every row tile computes alike, |dh| <= (2 / B) max |w2|
+        // (a row of the logits' gradients, softmax minus one-hot over B, sums to at most 2 / B
+        // in magnitude). Unit u's rows 2p, 2p + 1 of a tile are lane (u, p % 4)'s register 0
+        // (high) and 1 (low) for p < 4, 2 and 3 for the rows 8 further.
+        const float4 w2_four = reinterpret_cast<const float4*>(w2s)[lane];
+        const float w2_peak = warp_max(fmaxf(fmaxf(fabsf(w2_four.x), fabsf(w2_four.y)),
+                                             fmaxf(fabsf(w2_four.z), fabsf(w2_four.w))));
+        const Scale dh_scale = scale_for(w2_peak * (2.0f * inverse_batch));
+        if (rt == 0 && lane == 0) shared[l.dh_unscale] = dh_scale.inverse;
+        uint16_t* dh_halves = reinterpret_cast<uint16_t*>(shared + l.dh_fragments);
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          const int unit = 2 * t + i % 2;
+          const int at = ((rt * 32 + unit * 4 + g / 2) * 4 + (i / 2) * 2) * 2 + g % 2;
+          const float scaled = dh[i] * dh_scale.scale;
+          const __half high_half = __float2half_rn(scaled);
+          dh_halves[at] = __half_as_ushort(high_half);
+          dh_halves[at + 2] = __half_as_ushort(__float2half_rn(scaled - __half2float(high_half)));
+        }
+        // The tile's share of b1's gradient, its column sums: lanes 0-3 hold units 2t, 2t + 1.
+        float sum0 = dh[0] + dh[2], sum1 = dh[1] + dh[3];
+#pragma unroll
+        for (int offset = 4; offset < 32; offset <<= 1)
+          sum0 += __shfl_xor_sync(kFull, sum0, offset), sum1 += __shfl_xor_sync(kFull, sum1, offset);
+        if (lane < 4) *reinterpret_cast<float2*>(shared + l.b1_partials + rt * kUnits + 2 * t) = make_float2(sum0, sum1);
+      }
+    } else if (warp < kFirstW2Warp + kRowTiles) {
+      // w2's gradient d(logits)^T h over row tile q (classes as the tile's 16 rows, units as
+      // its 8 columns).
+      const int q = warp - kFirstW2Warp;
+      wait_barrier(grads_arrived, parity);
+      barrier_sync(kHiddenReady, 2 * kRowTiles * 32);
+      LEAP_PHASE(6);
+      float high[4] = {}, low[4] = {};
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        const int row = q * 16 + 8 * j + t;  // as k = t, and row + 4 as k = t + 4
+        const float* d_logits = grad_logits + row * kRowStride + g;
+        mma_split(high, low, {d_logits[0], d_logits[8], d_logits[4 * kRowStride], d_logits[4 * kRowStride + 8]},
+                  hidden[row * kUnits + g], hidden[(row + 4) * kUnits + g]);
+      }
+      // Lane (g, t) holds classes g and g + 8 at units 2t and 2t + 1.
+      reinterpret_cast<float4*>(shared + l.w2_partials)[q * 32 + lane] =
+          make_float4(high[0] + low[0], high[1] + low[1], high[2] + low[2], high[3] + low[3]);
+    }
+    LEAP_PHASE(7);
+    arrive_at(1);
+    __syncthreads();
+    count_lateness(1);
+    LEAP_PHASE(8);
+    // w2's update, a weight a lane of the four w2 warps: the row tiles' partial gradients
+    // summed in order, then Adam. Made here rather than before the barrier, where the block
+    // waited for it; the new w2 is first read by the next step's row sums. Classes past C:
+    // zero gradient, weight and moments, which stay zero.
+    if (warp >= kFirstW2Warp && warp < kFirstW2Warp + kRowTiles) {
+      const int v = (warp - kFirstW2Warp) * 32 + lane, from = v / 4, i = v % 4;  // lane `from`'s value i
+      float grad = 0.0f;
+#pragma unroll
+      for (int q = 0; q < kRowTiles; ++q) grad += shared[l.w2_partials + (q * 32 + from) * 4 + i];
+      const int at = (from / 4 + 8 * (i / 2)) * kUnits + 2 * (from % 4) + i % 2;
+      float value = w2s[at];
+      float2 moment = small_moments[at];
+      adam_apply_fast(value, moment.x, moment.y, grad, h, inverse_correction2_sqrt);
+      w2_copies[((s + 1) & 1) * w2_size + at] = value;
+      small_moments[at] = moment;
+    }
+    // b1's and b2's updates, also first needed in the next step (its row sums and softmax):
+    // b1 from the row tiles' column sums (zeros past the batch); for b2, lane c sums the even
+    // rows of class c, lane c + 16 the odd ones.
+    if (warp == kB1Warp && lane < kUnits) {
+      float grad = 0.0f;
+#pragma unroll
+      for (int rt = 0; rt < kRowTiles; ++rt) grad += shared[l.b1_partials + rt * kUnits + lane];
+      float value = b1s[lane];
+      float2 moment = small_moments[b1_moments + lane];
+      adam_apply_fast(value, moment.x, moment.y, grad, h, inverse_correction2_sqrt);
+      b1s[lane] = value;
+      small_moments[b1_moments + lane] = moment;
+    }
+    if (warp == kB2Warp) {
+      wait_barrier(grads_arrived, parity);  // complete: it orders this warp's reads after the arrival
+      const int c = lane % kMaxClasses;
+      float grad = 0.0f;
+#pragma unroll
+      for (int r = lane / kMaxClasses; r < kMaxBatch; r += 2) grad += grad_logits[r * kRowStride + c];
+      grad += __shfl_xor_sync(kFull, grad, kMaxClasses);
+      if (lane < kMaxClasses) {
+        float value = b2s[c];
+        float2 moment = small_moments[b2_moments + c];
+        adam_apply_fast(value, moment.x, moment.y, grad, h, inverse_correction2_sqrt);
+        b2s[c] = value;
+        small_moments[b2_moments + c] = moment;
+      }
+    }
+    // w1's gradient, dh^T u / 255, on fp16 tensor cores with the batch as the k dimension:
+    // the unit tile is 16 rows tall, rows 0-7 the high part of dh s (split above), rows 8-15
+    // its low part, so that their sum is the fp32 product. Rows past the
+    // batch have a zero gradient, so every product runs over all 64 rows. Tile k of 8 inputs
+    // gives the lane the gradients of its weights 2k and 2k + 1, which Adam then updates.
+    {
+      uint32_t high[kMaxBatch / 16][2], low[kMaxBatch / 16][2];  // unit g, rows 16kk + 2t + {0, 1} and {8, 9}
+#pragma unroll
+      for (int kk = 0; kk < kMaxBatch / 16; ++kk) {
+        const uint4 fragment = reinterpret_cast<const uint4*>(shared + l.dh_fragments)[kk * 32 + lane];
+        high[kk][0] = fragment.x, low[kk][0] = fragment.y, high[kk][1] = fragment.z, low[kk][1] = fragment.w;
+      }
+      // The B fragments: input g of an 8-input tile in rows 2t, 2t+1, 2t+8, 2t+9 of the 16. In
+      // a chunk of 16 the two tiles' bytes are bytes g%2 and 2+g%2 of one word of the row
+      // (stored_column()); `merge` interleaves them from two rows' words.
+      const uint32_t odd = g & 1, quarter = g & 3;
+      const uint32_t merge = odd | (4 + odd) << 4 | (2 + odd) << 8 | (6 + odd) << 12;
+      const uint32_t merge_half = quarter | (4 + quarter) << 4;
+      float d[2 * kChunks + 1][4] = {};
+#pragma unroll
+      for (int kk = 0; kk < kMaxBatch / 16; ++kk) {
+        const uint8_t* row = x + (16 * kk + 2 * t) * kMaxIn;
+#pragma unroll
+        for (int j = 0; j < kChunks; ++j) {
+          const uint8_t* word = row + 16 * j + 4 * (g / 2);
+          const uint32_t pair01 = __byte_perm(*reinterpret_cast<const uint32_t*>(word),
+                                              *reinterpret_cast<const uint32_t*>(word + kMaxIn), merge);
+          const uint32_t pair89 = __byte_perm(*reinterpret_cast<const uint32_t*>(word + 8 * kMaxIn),
+                                              *reinterpret_cast<const uint32_t*>(word + 9 * kMaxIn), merge);
+          mma_f16(d[2 * j], high[kk][0], low[kk][0], high[kk][1], low[kk][1], byte_pair(pair01, 0x4140),
+                  byte_pair(pair89, 0x4140));
+          mma_f16(d[2 * j + 1], high[kk][0], low[kk][0], high[kk][1], low[kk][1], byte_pair(pair01, 0x4342),
+                  byte_pair(pair89, 0x4342));
+        }
+        const uint8_t* word = row + kHalfChunk + 4 * (g / 4);
+        const uint32_t pair01 = __byte_perm(*reinterpret_cast<const uint32_t*>(word),
+                                            *reinterpret_cast<const uint32_t*>(word + kMaxIn), merge_half);
+        const uint32_t pair89 = __byte_perm(*reinterpret_cast<const uint32_t*>(word + 8 * kMaxIn),
+                                            *reinterpret_cast<const uint32_t*>(word + 9 * kMaxIn), merge_half);
+        mma_f16(d[2 * kChunks], high[kk][0], low[kk][0], high[kk][1], low[kk][1], byte_pair(pair01, 0x4140),
+                byte_pair(pair89, 0x4140));
+      }
+      // Past the input width the inputs, the weights and their moments are zeros, and so
+      // stay; no branch keeps the updates free to overlap.
+      const float unscale = shared[l.dh_unscale] * kInverseByteScale;
+#pragma unroll
+      for (int k = 0; k < 2 * kChunks + 1; ++k)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const int i = 2 * k + e;
+          float2 moment = moments[i * 32];
+          adam_apply_fast(w[i], moment.x, moment.y, (d[k][e] + d[k][e + 2]) * unscale, h, inverse_correction2_sqrt);
+          moments[i * 32] = moment;
+        }
+    }
+    LEAP_PHASE(9);
+  }
+#undef LEAP_PHASE
+  if (kTimed && timed) {
+    unsigned long long* sums = reinterpret_cast<unsigned long long*>(a.phase_cycles);
+    for (int i = 0; i < kPhases; ++i) atomicAdd(sums + timer * kPhases + i, (unsigned long long)phase[i]);
+    if (tid == 0) {  // the loop's length in ns and in cycles: the SM clock it ran at
+      atomicAdd(sums + kTimers * kPhases, (unsigned long long)(globaltimer_ns() - loop_start_ns));
+      atomicAdd(sums + kTimers * kPhases + 1, (unsigned long long)(clock64() - loop_start_cycles));
+    }
+  }
+  if (kTimed && rank == 0 && lane == 0) {
+    unsigned long long* late = reinterpret_cast<unsigned long long*>(a.phase_cycles) + kTimers * kPhases + 2;
+    for (int b = 0; b < kTimedBarriers; ++b) atomicAdd(late + b * kMaxTimedWarps + warp, (unsigned long long)lateness[b]);
+  }
+
+  // Everything back to global memory for the next launch and the rest of the library.
+#pragma unroll
+  for (int i = 0; i < kLaneWeights; ++i) {
+    const int column = warp * kSlice + lane_weight_input(i, t);
+    if (column < a.in) {
+      const int64_t at = int64_t(unit0 + g) * a.in + column;
+      a.weights.w1[at] = w[i];
+      a.weights.m_w1[at] = moments[i * 32].x;
+      a.weights.v_w1[at] = moments[i * 32].y;
+    }
+  }
+  const float* w2_final = w2_copies + (a.steps & 1) * w2_size;  // written by the last step
+  for (int i = tid; i < C * kUnits; i += kThreads) {
+    const int64_t at = int64_t(i / kUnits) * a.hid + unit0 + i % kUnits;
+    a.weights.w2[at] = w2_final[i];
+    a.weights.m_w2[at] = small_moments[i].x;
+    a.weights.v_w2[at] = small_moments[i].y;
+  }
+  if (tid < kUnits) {
+    a.weights.b1[unit0 + tid] = b1s[tid];
+    a.weights.m_b1[unit0 + tid] = small_moments[b1_moments + tid].x;
+    a.weights.v_b1[unit0 + tid] = small_moments[b1_moments + tid].y;
+  }
+  if (rank == 0 && tid < C) {  // every block holds the same b2
+    a.weights.b2[tid] = b2s[tid];
+    a.weights.m_b2[tid] = small_moments[b2_moments + tid].x;
+    a.weights.v_b2[tid] = small_moments[b2_moments + tid].y;
+  }
+  // The loss and correct count, held by the softmax lanes of the labels: summed over the
+  // block's warps, then each block's totals go to rank 0, which adds them in rank order.
+  double* loss_parts = reinterpret_cast<double*>(shared + l.totals);
+  int* correct_parts = reinterpret_cast<int*>(loss_parts + kMaxCluster);
+  for (int offset = 16; offset > 0; offset >>= 1) {
+    loss_total += __shfl_xor_sync(kFull, loss_total, offset);
+    correct_total += __shfl_xor_sync(kFull, correct_total, offset);
+  }
+  __syncthreads();
+  double* block_loss = reinterpret_cast<double*>(warp_sums);  // free again
+  int* block_correct = reinterpret_cast<int*>(block_loss + kWarps);
+  if (lane == 0) block_loss[warp] = loss_total, block_correct[warp] = correct_total;
+  __syncthreads();
+  if (tid == 0) {
+    double loss = 0;
+    int correct = 0;
+    for (int i = 0; i < kWarps; ++i) loss += block_loss[i], correct += block_correct[i];
+    cluster.map_shared_rank(loss_parts, 0)[rank] = loss;
+    cluster.map_shared_rank(correct_parts, 0)[rank] = correct;
+  }
+  cluster.sync();
+  if (rank == 0 && tid == 0) {
+    double loss = 0;
+    int correct = 0;
+    for (int q = 0; q < blocks; ++q) loss += loss_parts[q], correct += correct_parts[q];
+    *a.loss_sum += loss;
+    *a.correct += correct;
+  }
+}
+
+// byte_images[n][stored_column(k)] = u where images[n][k] == u / 255 exactly (0 for k past
+// the input width); counts the values that are not of that form.
+__global__ void byte_images_kernel(const float* images, int64_t samples, int in, uint8_t* byte_images,
+                                   unsigned long long* inexact) {
+  unsigned long long misses = 0;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < samples * kMaxIn;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t sample = i / kMaxIn;
+    const int column = int(i % kMaxIn);
+    uint8_t byte = 0;
+    if (column < in) {
+      const float x = images[sample * in + column];
+      const float u = rintf(x * kByteScale);
+      const bool exact = u >= 0.0f && u <= 255.0f && u / kByteScale == x;
+      byte = exact ? uint8_t(u) : 0;
+      misses += !exact;
+    }
+    byte_images[sample * kMaxIn + stored_column(column)] = byte;
+  }
+  if (misses) atomicAdd(inexact, misses);
+}
+
+constexpr size_t kSharedBytes = size_t(layout().total_bytes);
+
+// Sets both instances' shared-memory limit and, past 8 blocks, the permission for the cluster.
+void configure(int cluster) {
+  for (auto kernel : {cluster_mlp_kernel<false>, cluster_mlp_kernel<true>}) {
+    LEAP_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         int(kSharedBytes)));
+    if (cluster > 8)
+      LEAP_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
+  }
+}
+
+cudaLaunchConfig_t launch_config(int cluster, cudaLaunchAttribute* attribute,
+                                 cudaStream_t stream) {
+  cudaLaunchConfig_t config = {};
+  config.gridDim = dim3(unsigned(cluster));
+  config.blockDim = dim3(kThreads);
+  config.dynamicSmemBytes = kSharedBytes;
+  config.stream = stream;
+  attribute->id = cudaLaunchAttributeClusterDimension;
+  attribute->val.clusterDim.x = unsigned(cluster);
+  attribute->val.clusterDim.y = 1;
+  attribute->val.clusterDim.z = 1;
+  config.attrs = attribute;
+  config.numAttrs = 1;
+  return config;
+}
+
+}  // namespace
+
+std::string cluster_mlp_rejection(int batch, int in, int hid, int classes) {
+  if (batch < 16 || batch > kMaxBatch || batch % 16 != 0)
+    return "batch " + std::to_string(batch) + " is not 16, 32, 48 or 64";
+  if (in < 16 || in > kMaxIn || in % 16 != 0)  // the widths tested
+    return "input width " + std::to_string(in) + " is not a multiple of 16 up to " + std::to_string(kMaxIn);
+  if (hid < kUnits || hid > kUnits * kMaxCluster || hid % kUnits != 0)
+    return "hidden width " + std::to_string(hid) + " is not a multiple of 8 up to " +
+           std::to_string(kUnits * kMaxCluster);
+  if (classes < 1 || classes > kMaxClasses)
+    return std::to_string(classes) + " classes (at most " + std::to_string(kMaxClasses) + ")";
+  int device = 0, major = 0, optin = 0;
+  LEAP_CUDA_CHECK(cudaGetDevice(&device));
+  LEAP_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  if (major < 9) return "thread-block clusters need compute capability 9.0";
+  LEAP_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  const size_t bytes = kSharedBytes;
+  if (bytes > size_t(optin))
+    return "it needs " + std::to_string(bytes) + " bytes of shared memory a block, the GPU gives " +
+           std::to_string(optin);
+  const int cluster = hid / kUnits;
+  configure(cluster);
+  cudaLaunchAttribute attribute;
+  const cudaLaunchConfig_t config = launch_config(cluster, &attribute, nullptr);
+  int clusters = 0;
+  LEAP_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&clusters, cluster_mlp_kernel<false>, &config));
+  if (clusters < 1)
+    return "the GPU cannot co-schedule a cluster of " + std::to_string(cluster) + " blocks";
+  return "";
+}
+
+int64_t make_byte_images(const float* images, int64_t samples, int in, uint8_t* byte_images,
+                         unsigned long long* inexact, cudaStream_t stream) {
+  LEAP_CUDA_CHECK(cudaMemsetAsync(inexact, 0, sizeof *inexact, stream));
+  byte_images_kernel<<<264, 256, 0, stream>>>(images, samples, in, byte_images, inexact);
+  LEAP_CUDA_CHECK_LAUNCH();
+  unsigned long long misses = 0;
+  LEAP_CUDA_CHECK(cudaMemcpyAsync(&misses, inexact, sizeof misses, cudaMemcpyDeviceToHost, stream));
+  LEAP_CUDA_CHECK(cudaStreamSynchronize(stream));
+  return int64_t(misses);
+}
+
+void launch_cluster_mlp(const ClusterMlpArgs& args, cudaStream_t stream) {
+  if (args.steps <= 0) return;
+  const int cluster = args.hid / kUnits;
+  cudaLaunchAttribute attribute;
+  const cudaLaunchConfig_t config = launch_config(cluster, &attribute, stream);
+  if (args.phase_cycles) LEAP_CUDA_CHECK(cudaLaunchKernelEx(&config, cluster_mlp_kernel<true>, args));
+  else LEAP_CUDA_CHECK(cudaLaunchKernelEx(&config, cluster_mlp_kernel<false>, args));
+}
+
+}  // namespace leap::cuda_detail

@@ -1,0 +1,95 @@
+// The choice of an MLP's training path on the GPU: the paths in order, fastest first, each
+// taking the plan or saying why not. `leap train` prints the path that runs and, when the
+// persistent kernel was passed over, why.
+//   1. cluster: the persistent kernel (kernels/cluster_mlp.cu), in fp32 and tf32 (its products
+//      are fp32-accurate either way): 4.99 us a step against the fused graph's 18.7 on an
+//      H100 (2026-11-24).
+//   2. fused: three fused kernels a step, replayed as a graph; one hidden layer, any precision
+//      (it rounds its operands).
+//   3. bf16: cuBLASLt bf16 products with fp32 master weights (bf16_mlp_runner.h), any depth.
+//   4. layers: the backend's layer calls replayed as a graph, any depth.
+//   Else the trainer calls the layers one by one (a null runner).
+// LEAP_TRAINING_PATH=cluster|fused|bf16|layers forces a path (for benchmarks and tests); a
+// forced path that cannot run is an error.
+#include <cstdlib>
+#include <string>
+#include <utility>
+
+#include "cuda/cuda_backend.h"
+#include "cuda/kernels/optimizer.h"
+#include "cuda/training/bf16_mlp_runner.h"
+#include "cuda/training/cluster_mlp_runner.h"
+#include "cuda/training/fused_mlp_runner.h"
+#include "cuda/training/layer_step_runner.h"
+#include "leap/error.h"
+
+namespace leap {
+namespace {
+
+// A runner whose description also says why a faster path was not taken.
+class NotedRunner final : public MlpEpochRunner {
+ public:
+  NotedRunner(std::unique_ptr<MlpEpochRunner> runner, std::string note)
+      : runner_(std::move(runner)), note_(std::move(note)) {}
+  void run(const int32_t* order, int64_t first_batch, int64_t steps, int64_t adam_step, float lr, double* loss_sum,
+           int64_t* correct) override {
+    runner_->run(order, first_batch, steps, adam_step, lr, loss_sum, correct);
+  }
+  std::string describe() const override { return runner_->describe() + "; " + note_; }
+  int64_t chunk_steps() const override { return runner_->chunk_steps(); }
+  bool run_partial_batch(const int32_t* order, int64_t first_row, int64_t rows, int64_t adam_step, float lr,
+                         double* loss_sum, int64_t* correct) override {
+    return runner_->run_partial_batch(order, first_row, rows, adam_step, lr, loss_sum, correct);
+  }
+
+ private:
+  std::unique_ptr<MlpEpochRunner> runner_;
+  std::string note_;
+};
+
+std::string forced_training_path() {
+  const char* forced = std::getenv("LEAP_TRAINING_PATH");
+  const std::string path = forced ? forced : "";
+  check(path.empty() || path == "cluster" || path == "fused" || path == "bf16" || path == "layers",
+        "LEAP_TRAINING_PATH must be cluster, fused, bf16 or layers, not '" + path + "'");
+  return path;
+}
+
+}  // namespace
+
+std::unique_ptr<MlpEpochRunner> CudaBackend::plan_mlp_epoch(const MlpEpochPlan& plan) {
+  using namespace cuda_detail;
+  const std::string forced = forced_training_path();
+  auto allowed = [&](const std::string& path) { return forced.empty() || forced == path; };
+  std::unique_ptr<MlpEpochRunner> runner;
+
+  // 1. The persistent kernel; in bf16 only when forced (bf16 asks for the tensor cores' speed
+  //    on wide layers, which the kernel does not take).
+  std::string why_not_cluster;
+  if (forced == "cluster" || (forced.empty() && plan.precision != Precision::bf16)) {
+    runner = ClusterMlpRunner::create(*this, plan, &why_not_cluster);
+    check(runner != nullptr || forced.empty(),
+          "LEAP_TRAINING_PATH=cluster: the persistent kernel cannot run: " + why_not_cluster);
+    if (runner) return runner;
+  }
+  // 2. The fused graph.
+  const bool fused = FusedMlpRunner::fits(plan);
+  check(forced != "fused" || fused, "LEAP_TRAINING_PATH=fused: the fused step does not fit this model");
+  if (fused && allowed("fused")) runner = std::make_unique<FusedMlpRunner>(*this, plan);
+  // 3. The bf16 step.
+  if (!runner && plan.precision == Precision::bf16 && forced != "layers") {
+    std::string why_not;
+    runner = Bf16MlpRunner::create(*this, plan, &why_not);
+    check(runner != nullptr || forced != "bf16", "LEAP_TRAINING_PATH=bf16: " + why_not);
+  }
+  check(runner != nullptr || forced != "bf16", "LEAP_TRAINING_PATH=bf16 needs --precision bf16");
+  // 4. The layer graph: one multi-tensor Adam launch takes every parameter, two slots a layer.
+  if (!runner && !plan.layers.empty() && 2 * plan.layers.size() <= size_t(kMaxSlots))
+    runner = std::make_unique<LayerStepRunner>(*this, plan);
+
+  if (runner && !why_not_cluster.empty())
+    return std::make_unique<NotedRunner>(std::move(runner), "not the persistent kernel: " + why_not_cluster);
+  return runner;
+}
+
+}  // namespace leap
