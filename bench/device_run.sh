@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One call on a GPU machine (the workplace's device tool): unpacks a build made elsewhere
+# One command on a machine with one GPU: unpacks the packed build made elsewhere
 # (bench/pack_gpu_build.sh), runs the whole test suite on the GPU, PyTorch parity, batch-1
 # latency and the side-by-side seed benchmark. Logs and JSON go to $OUT.
 # multigpu (two GPUs): data-parallel parity and leap against PyTorch DDP (bench/multi_gpu.py).

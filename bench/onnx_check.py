@@ -33,8 +33,8 @@ def device_name():
     return "cpu"
 
 
-def sessions(model_file):
-    """(name, session) for each execution provider worth comparing: CUDA (fp32) and CPU."""
+def runtimes(model_file):
+    """(name, runtime) for each execution provider worth comparing: CUDA (fp32) and CPU."""
     import onnxruntime as ort
     result = []
     print(f"onnxruntime {ort.__version__}, execution providers: {', '.join(ort.get_available_providers())}")
@@ -72,8 +72,8 @@ def main():
                        check=True)
         leap_logits = safetensors_io.load_file(logits_file)["logits"]
         rows = []
-        for name, session in sessions(model_file):
-            logits = session.run(None, {"input": images})[0]
+        for name, runtime in runtimes(model_file):
+            logits = runtime.run(None, {"input": images})[0]
             error = float(np.abs(logits - leap_logits).max())
             rows.append({"runtime": name, "max_abs_logit_difference": error,
                          "same_classes": bool(np.all(logits.argmax(1) == leap_logits.argmax(1))),
