@@ -7,9 +7,8 @@
 #include "cuda/cluster_mlp.h"
 #include "cuda/cluster_mlp_layout.cuh"
 #include "cuda/cluster_mlp_ops.cuh"
+#include "cuda/cluster_mlp_phases.cuh"
 #include "cuda/cuda_check.h"
-
-namespace cg = cooperative_groups;
 
 namespace leap::cuda_detail {
 namespace {
@@ -39,10 +38,11 @@ template <bool kTimed>
 __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterMlpArgs a) {
   extern __shared__ __align__(16) float shared[];
   cg::cluster_group cluster = cg::this_cluster();
-  const int rank = int(cluster.block_rank()), blocks = int(cluster.num_blocks());
-  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, t = lane % 4;
-  const int B = a.batch, C = a.classes, unit0 = rank * kUnits, row_tiles = B / 16;
-  const float inverse_batch = 1.0f / float(B);
+  const Block b(a, cluster);
+  const int rank = b.rank, blocks = b.blocks;
+  const int tid = b.tid, warp = b.warp, lane = b.lane, g = b.g, t = b.t;
+  const int B = b.B, C = b.C, unit0 = b.unit0, row_tiles = b.row_tiles;
+  const float inverse_batch = b.inverse_batch;
   constexpr Layout l = layout();
   float4* warp_sums = reinterpret_cast<float4*>(shared + l.warp_sums);
   float* hidden = shared + l.hidden;
@@ -63,8 +63,8 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   constexpr int w2_size = kMaxClasses * kUnits, b1_moments = w2_size, b2_moments = w2_size + kUnits;
   // Block q owns rows [q * rows_per_owner, ...): it copies them into every block's batch
   // buffer, and it sums their logits and computes their loss.
-  const int rows_per_owner = (B + blocks - 1) / blocks;
-  const int own_rows = max(0, min(rows_per_owner, B - rank * rows_per_owner));
+  const int rows_per_owner = b.rows_per_owner;
+  const int own_rows = b.own_rows;
   // The batches, [2][batch][kMaxIn] bytes, alternating: every block copies a share of the
   // rows into every block. Warp w reads columns [w * kSlice, (w + 1) * kSlice), in the
   // stored order of stored_column().
@@ -75,6 +75,8 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   // moments in shared memory. Past the input width the weights and moments are zeros.
   // Weight i's m and v at moments[i * 32], one 8-byte access each way a step.
   float2* moments = reinterpret_cast<float2*>(shared + l.moments) + warp * kLaneWeights * 32 + lane;
+  const Arrays m{shared, warp_sums, hidden, grad_logits, shares_in, shares_arrived, grads_arrived,
+                 w2_copies, b1s, b2s, small_moments};
   float w[kLaneWeights];
 #pragma unroll
   for (int i = 0; i < kLaneWeights; ++i) {
@@ -143,18 +145,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   int next_labels[2] = {0, 0};
   if (warp == kSoftmaxWarp) owned_labels(next_labels);
 
-  // Zeros where nothing is ever written: the batch buffers' rows past the batch and columns
-  // past the input width, the activations' and gradients' rows past the batch and columns
-  // past the classes. The loops then run over the largest shapes without branches, adding
-  // exact zeros. The proxy fence orders these writes before the copies into the buffers.
-  {
-    uint4* x_words = reinterpret_cast<uint4*>(reinterpret_cast<uint8_t*>(shared) + l.x_bytes);
-    for (int i = tid; i < 2 * x_buffer_stride / 16; i += kThreads) x_words[i] = make_uint4(0, 0, 0, 0);
-    for (int i = tid; i < kMaxBatch * kUnits; i += kThreads) hidden[i] = shared[l.dh_fragments + i] = 0.0f;
-    for (int i = tid; i < kRowTiles * kUnits; i += kThreads) shared[l.b1_partials + i] = 0.0f;
-    for (int i = tid; i < kMaxBatch * kRowStride; i += kThreads) grad_logits[i] = 0.0f;
-    fence_for_copies();
-  }
+  zero_unwritten(b, m);
   double loss_total = 0;
   int correct_total = 0;
   if (tid == 0) expect_bytes(batch_arrived, unsigned(B * kMaxIn));
@@ -273,50 +264,9 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     h.step_size = adam_step[(s % kAdamSteps) * 2];
     const float inverse_correction2_sqrt = adam_step[(s % kAdamSteps) * 2 + 1];
 
-    // Warp rt sums row tile rt over the warps (in warp order), adds b1, applies the ReLU and
-    // sends each row's share of the logits to the row's owner. A lane holds units 2t, 2t+1
-    // of rows g and g + 8; its group of four lanes sums a row's share over the 8 units. The
-    // lane keeps which of its four hidden values passed the ReLU for the hidden gradient.
+    // The hidden values and the rows' shares of the logits, sent to the rows' owners.
     unsigned relu_mask = 0;
-    if (warp < row_tiles) {
-      const int rt = warp;
-      float4 sum = warp_sums[rt * 32 + lane];
-      for (int w_ = 1; w_ < kWarps; ++w_) {
-        const float4 other = warp_sums[(w_ * kRowTiles + rt) * 32 + lane];
-        sum.x += other.x, sum.y += other.y, sum.z += other.z, sum.w += other.w;
-      }
-      const float bias0 = b1s[2 * t], bias1 = b1s[2 * t + 1];
-      const float h0 = fmaxf(sum.x * kInverseByteScale + bias0, 0.0f), h1 = fmaxf(sum.y * kInverseByteScale + bias1, 0.0f);
-      const float h2 = fmaxf(sum.z * kInverseByteScale + bias0, 0.0f), h3 = fmaxf(sum.w * kInverseByteScale + bias1, 0.0f);
-      const int top = rt * 16 + g, bottom = top + 8;
-      *reinterpret_cast<float2*>(hidden + top * kUnits + 2 * t) = make_float2(h0, h1);
-      *reinterpret_cast<float2*>(hidden + bottom * kUnits + 2 * t) = make_float2(h2, h3);
-      relu_mask = (h0 > 0.0f) | (h1 > 0.0f) << 1 | (h2 > 0.0f) << 2 | (h3 > 0.0f) << 3;
-      // The rows' shares of the logits, h w2^T over this block's 8 units, on the tensor cores:
-      // the lane's hidden values are its A fragment (units taken in the order 0,2,4,6,1,3,5,7),
-      // and each operand is split into two TF32 parts, h w = hh wh + hl wh + hh wl, to fp32
-      // accuracy. Classes past C have zero weights, so every column written is defined.
-      const uint32_t hh[4] = {to_tf32(h0), to_tf32(h2), to_tf32(h1), to_tf32(h3)};
-      const uint32_t hl[4] = {to_tf32(h0 - __uint_as_float(hh[0])), to_tf32(h2 - __uint_as_float(hh[1])),
-                              to_tf32(h1 - __uint_as_float(hh[2])), to_tf32(h3 - __uint_as_float(hh[3]))};
-#pragma unroll
-      for (int tile = 0; tile < kMaxClasses / 8; ++tile) {
-        const float2 w2pair = *reinterpret_cast<const float2*>(w2s + (tile * 8 + g) * kUnits + 2 * t);
-        const uint32_t wh0 = to_tf32(w2pair.x), wh1 = to_tf32(w2pair.y);
-        const uint32_t wl0 = to_tf32(w2pair.x - __uint_as_float(wh0)), wl1 = to_tf32(w2pair.y - __uint_as_float(wh1));
-        float z[4] = {};
-        mma_tf32(z, hh[0], hh[1], hh[2], hh[3], wh0, wh1);
-        mma_tf32(z, hl[0], hl[1], hl[2], hl[3], wh0, wh1);
-        mma_tf32(z, hh[0], hh[1], hh[2], hh[3], wl0, wl1);
-        // Each lane stores its pairs straight into the owners' shared memory.
-#pragma unroll
-        for (int half = 0; half < 2; ++half) {
-          const int row = half ? bottom : top, owner = row / rows_per_owner;
-          store_to_block(shares_in + ((row - owner * rows_per_owner) * blocks + rank) * kRowStride + tile * 8 + 2 * t,
-                         z[2 * half], z[2 * half + 1], shares_arrived, owner);
-        }
-      }
-    }
+    hidden_and_logit_shares(b, m, w2s, relu_mask);
     if (warp < kRowTiles) barrier_arrive(kHiddenReady, 2 * kRowTiles * 32);
     LEAP_PHASE(3);
     // The two softmax warps wait for the blocks' shares of each owned row's logits, sum them
@@ -420,73 +370,21 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
         if (lane < 4) *reinterpret_cast<float2*>(shared + l.b1_partials + rt * kUnits + 2 * t) = make_float2(sum0, sum1);
       }
     } else if (warp < kFirstW2Warp + kRowTiles) {
-      // w2's gradient d(logits)^T h over row tile q (classes as the tile's 16 rows, units as
-      // its 8 columns).
-      const int q = warp - kFirstW2Warp;
+      // w2's gradient, once the row tiles' hidden values are in.
       wait_barrier(grads_arrived, parity);
       barrier_sync(kHiddenReady, 2 * kRowTiles * 32);
       LEAP_PHASE(6);
-      float high[4] = {}, low[4] = {};
-#pragma unroll
-      for (int j = 0; j < 2; ++j) {
-        const int row = q * 16 + 8 * j + t;  // as k = t, and row + 4 as k = t + 4
-        const float* d_logits = grad_logits + row * kRowStride + g;
-        mma_split(high, low, {d_logits[0], d_logits[8], d_logits[4 * kRowStride], d_logits[4 * kRowStride + 8]},
-                  hidden[row * kUnits + g], hidden[(row + 4) * kUnits + g]);
-      }
-      // Lane (g, t) holds classes g and g + 8 at units 2t and 2t + 1.
-      reinterpret_cast<float4*>(shared + l.w2_partials)[q * 32 + lane] =
-          make_float4(high[0] + low[0], high[1] + low[1], high[2] + low[2], high[3] + low[3]);
+      w2_gradient(b, m);
     }
     LEAP_PHASE(7);
     arrive_at(1);
     __syncthreads();
     count_lateness(1);
     LEAP_PHASE(8);
-    // w2's update, a weight a lane of the four w2 warps: the row tiles' partial gradients
-    // summed in order, then Adam. Made here rather than before the barrier, where the block
-    // waited for it; the new w2 is first read by the next step's row sums. Classes past C:
-    // zero gradient, weight and moments, which stay zero.
-    if (warp >= kFirstW2Warp && warp < kFirstW2Warp + kRowTiles) {
-      const int v = (warp - kFirstW2Warp) * 32 + lane, from = v / 4, i = v % 4;  // lane `from`'s value i
-      float grad = 0.0f;
-#pragma unroll
-      for (int q = 0; q < kRowTiles; ++q) grad += shared[l.w2_partials + (q * 32 + from) * 4 + i];
-      const int at = (from / 4 + 8 * (i / 2)) * kUnits + 2 * (from % 4) + i % 2;
-      float value = w2s[at];
-      float2 moment = small_moments[at];
-      adam_apply_fast(value, moment.x, moment.y, grad, h, inverse_correction2_sqrt);
-      w2_copies[((s + 1) & 1) * w2_size + at] = value;
-      small_moments[at] = moment;
-    }
-    // b1's and b2's updates, also first needed in the next step (its row sums and softmax):
-    // b1 from the row tiles' column sums (zeros past the batch); for b2, lane c sums the even
-    // rows of class c, lane c + 16 the odd ones.
-    if (warp == kB1Warp && lane < kUnits) {
-      float grad = 0.0f;
-#pragma unroll
-      for (int rt = 0; rt < kRowTiles; ++rt) grad += shared[l.b1_partials + rt * kUnits + lane];
-      float value = b1s[lane];
-      float2 moment = small_moments[b1_moments + lane];
-      adam_apply_fast(value, moment.x, moment.y, grad, h, inverse_correction2_sqrt);
-      b1s[lane] = value;
-      small_moments[b1_moments + lane] = moment;
-    }
-    if (warp == kB2Warp) {
-      wait_barrier(grads_arrived, parity);  // complete: it orders this warp's reads after the arrival
-      const int c = lane % kMaxClasses;
-      float grad = 0.0f;
-#pragma unroll
-      for (int r = lane / kMaxClasses; r < kMaxBatch; r += 2) grad += grad_logits[r * kRowStride + c];
-      grad += __shfl_xor_sync(kFull, grad, kMaxClasses);
-      if (lane < kMaxClasses) {
-        float value = b2s[c];
-        float2 moment = small_moments[b2_moments + c];
-        adam_apply_fast(value, moment.x, moment.y, grad, h, inverse_correction2_sqrt);
-        b2s[c] = value;
-        small_moments[b2_moments + c] = moment;
-      }
-    }
+    // The small parameters' Adam updates, first needed in the next step; then w1's.
+    adam_w2(b, m, s, w2s, h, inverse_correction2_sqrt);
+    adam_b1(b, m, h, inverse_correction2_sqrt);
+    adam_b2(b, m, parity, h, inverse_correction2_sqrt);
     // w1's gradient, dh^T u / 255, on fp16 tensor cores with the batch as the k dimension:
     // the unit tile is 16 rows tall, rows 0-7 the high part of dh s (split above), rows 8-15
     // its low part, so that their sum is the fp32 product. Rows past the
