@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Compares the sm_90 machine code of the persistent kernel's file (cluster_mlp.cu) at two
-# revisions: builds it from each with the CMake build's nvcc flags (a CUDA build, Release,
-# sm_90, LEAP_NATIVE=OFF, the file's own -Xptxas option), keeps the sm_90 cubin that the
-# object embeds and compares, kernel by kernel, the bytes of its code (every instruction with
+# Compares the sm_90 machine code of the persistent kernel's files (cluster_mlp.cu and the
+# cluster_mlp_*.cu beside it) at two revisions: builds them from each with the CMake build's
+# nvcc flags (a CUDA build, Release, sm_90, LEAP_NATIVE=OFF, cluster_mlp.cu's own -Xptxas
+# option), keeps the sm_90 cubins that the objects embed and compares, kernel by kernel,
+# wherever it lies among those files, the bytes of its code (every instruction with
 # its encoding and scheduling bits), of its attributes (.nv.info) and of its constant and
 # shared memory, then ptxas's registers, stack and spills. Nothing else may differ between
 # the objects: line tables move with the source, and the anonymous namespace's mangled name
@@ -14,7 +15,7 @@
 # Prints the report; exits 0 when every kernel is identical, 1 when some differ.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 1 ] && [ $# -le 2 ] || { sed -n 13,14p "$0" >&2; exit 2; }
+[ $# -ge 1 ] && [ $# -le 2 ] || { sed -n 14,15p "$0" >&2; exit 2; }
 before=$1 after=${2:-}
 nvcc=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 cuobjdump=${CUOBJDUMP:-$(command -v cuobjdump || true)}
@@ -28,40 +29,46 @@ checkout() {
   else git archive "$1" include src | tar -x -C "$work/$2"; fi
 }
 
-# Builds the object as CMakeLists.txt does, keeping the intermediate files (the sm_90 cubin
-# and the PTX); -Xptxas -v only reports.
+# Builds the objects as CMakeLists.txt does, from cluster_mlp.cu and the other .cu files of
+# the kernel beside it (cluster_mlp_*.cu), keeping the intermediate files (each sm_90 cubin
+# and PTX); -Xptxas -v only reports.
 build() {
-  local dir=$work/$1 source
-  source=$(cd "$dir" && find src -name cluster_mlp.cu | head -1)
-  [ -n "$source" ] || { echo "no cluster_mlp.cu in $1" >&2; exit 2; }
+  local dir=$work/$1 main sources
+  main=$(cd "$dir" && find src -name cluster_mlp.cu | head -1)
+  [ -n "$main" ] || { echo "no cluster_mlp.cu in $1" >&2; exit 2; }
+  sources=$(cd "$dir" && ls "$(dirname "$main")"/cluster_mlp*.cu)
   mkdir -p "$dir/keep"
-  (cd "$dir" && "$nvcc" -forward-unknown-to-host-compiler -DLEAP_CUDA_ARCHITECTURES=\"90\" -DLEAP_HAVE_CUDA=1 \
-    -DLEAP_VERSION=\"0.1.0\" -Iinclude -Isrc -lineinfo -O3 -DNDEBUG \
-    "--generate-code=arch=compute_90,code=[compute_90,sm_90]" -Xcompiler=-Wall,-Wextra -std=c++17 \
-    -Xptxas=--suppress-async-bulk-multicast-advisory-warning -Xptxas -v -x cu -c "$source" -o kernel.o \
-    --keep --keep-dir keep) > "$dir/ptxas.txt" 2>&1 || { cat "$dir/ptxas.txt" >&2; exit 2; }
-  echo "$source"
+  for source in $sources; do
+    (cd "$dir" && "$nvcc" -forward-unknown-to-host-compiler -DLEAP_CUDA_ARCHITECTURES=\"90\" -DLEAP_HAVE_CUDA=1 \
+      -DLEAP_VERSION=\"0.1.0\" -Iinclude -Isrc -lineinfo -O3 -DNDEBUG \
+      "--generate-code=arch=compute_90,code=[compute_90,sm_90]" -Xcompiler=-Wall,-Wextra -std=c++17 \
+      -Xptxas=--suppress-async-bulk-multicast-advisory-warning -Xptxas -v -x cu -c "$source" \
+      -o "keep/$(basename "$source" .cu).o" --keep --keep-dir keep) >> "$dir/ptxas.txt" 2>&1 ||
+      { cat "$dir/ptxas.txt" >&2; exit 2; }
+  done
+  echo $sources
 }
 
 # A kernel's name with the anonymous namespace's per-file hash taken out.
 plain_name() { sed -E 's/[0-9]+_GLOBAL__N__[0-9a-f]{8}_[0-9]+_[A-Za-z0-9_]+_cu_[0-9a-f]{8}/_GLOBAL__N_/g'; }
 
-# Each kernel's sections of the cubin as files $work/$1/sections/KIND.PLAIN_NAME (of
+# Each kernel's sections of the cubins as files $work/$1/sections/KIND.PLAIN_NAME (of
 # .nv.shared, which has no bits, its size).
 extract() {
   local dir=$work/$1 cubin
-  cubin=$(ls "$dir"/keep/*.sm_90.cubin)
   mkdir -p "$dir/sections"
-  readelf -S -W "$cubin" 2>/dev/null | sed -nE 's/^ *\[ *[0-9]+\] +//p' |
-    awk '$1 ~ /^\.(text|nv\.info|nv\.constant0|nv\.shared)\._Z/ {print $1, $2, $4, $5}' |
-    while read -r section type offset size; do
-      kind=${section%%._Z*} name=${section#"$kind".}
-      plain=$(echo "$name" | plain_name)
-      echo "$name" > "$dir/sections/name.$plain"
-      if [ "$type" = NOBITS ]; then echo $((16#$size)) > "$dir/sections/$kind.$plain"
-      else dd if="$cubin" of="$dir/sections/$kind.$plain" iflag=skip_bytes,count_bytes skip=$((16#$offset)) \
-        count=$((16#$size)) status=none; fi
-    done
+  for cubin in "$dir"/keep/*.sm_90.cubin; do
+    readelf -S -W "$cubin" 2>/dev/null | sed -nE 's/^ *\[ *[0-9]+\] +//p' |
+      awk '$1 ~ /^\.(text|nv\.info|nv\.constant0|nv\.shared)\._Z/ {print $1, $2, $4, $5}' |
+      while read -r section type offset size; do
+        kind=${section%%._Z*} name=${section#"$kind".}
+        plain=$(echo "$name" | plain_name)
+        echo "$name" > "$dir/sections/name.$plain"
+        if [ "$type" = NOBITS ]; then echo $((16#$size)) > "$dir/sections/$kind.$plain"
+        else dd if="$cubin" of="$dir/sections/$kind.$plain" iflag=skip_bytes,count_bytes skip=$((16#$offset)) \
+          count=$((16#$size)) status=none; fi
+      done
+  done
 }
 
 # ptxas's lines for a kernel: registers, barriers, stack frame, spills.
@@ -80,10 +87,10 @@ src_after=$(build after)
 extract before
 extract after
 
-echo "sm_90 code of the persistent kernel's file, built $(date -u +%Y-%m-%d), $("$nvcc" --version | tail -1)"
+echo "sm_90 code of the persistent kernel's files, built $(date -u +%Y-%m-%d), $("$nvcc" --version | tail -1)"
 echo "before: $before ($(git rev-parse --short "$before")) $src_before"
 echo "after:  ${after:-the working tree}${after:+ ($(git rev-parse --short "$after"))} $src_after"
-echo "cubin bytes: before $(stat -c %s "$work"/before/keep/*.sm_90.cubin), after $(stat -c %s "$work"/after/keep/*.sm_90.cubin)" \
+echo "cubin bytes: before $(cat "$work"/before/keep/*.sm_90.cubin | wc -c), after $(cat "$work"/after/keep/*.sm_90.cubin | wc -c)" \
   "(line tables included: they move with the source)"
 status=0
 for plain in $(ls "$work/before/sections" "$work/after/sections" | grep '^name\.' | sed 's/^name\.//' | sort -u); do
@@ -116,7 +123,9 @@ for plain in $(ls "$work/before/sections" "$work/after/sections" | grep '^name\.
       "(a changed register or stall count changes a word)"
     if [ -n "$cuobjdump" ]; then
       for side in before after; do
-        "$cuobjdump" -sass -fun "$(cat "$work/$side/sections/name.$plain")" "$work"/$side/keep/*.sm_90.cubin |
+        for cubin in "$work"/$side/keep/*.sm_90.cubin; do
+          "$cuobjdump" -sass -fun "$(cat "$work/$side/sections/name.$plain")" "$cubin" 2>/dev/null
+        done |
           sed -nE 's|^ *\/\*[0-9a-f]{4,}\*\/ *([^;]*;).*|\1|p' | tr -s ' ' > "$work/$side.sass"
       done
       diff "$work/before.sass" "$work/after.sass" > "$work/s.txt" || true
@@ -130,7 +139,7 @@ done
 # code differs, this shows how.
 if [ $status = 1 ]; then
   for side in before after; do
-    grep -vE '^\s*\.(loc|file)\b' "$work"/$side/keep/*.ptx | plain_name > "$work/$side.ptx"
+    cat "$work"/$side/keep/*.ptx | grep -vE '^\s*\.(loc|file)\b' | plain_name > "$work/$side.ptx"
   done
   diff "$work/before.ptx" "$work/after.ptx" > "$work/p.txt" || true
   echo

@@ -53,18 +53,12 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   uint64_t* batch_arrived = shares_arrived + 2;  // [2], one a batch buffer
   int* labels = reinterpret_cast<int*>(shared + l.labels);
   float* adam_step = shared + l.adam_step;  // [kAdamSteps]: the step size and 1 / sqrt(1 - beta2^t)
-  // The small parameters (w2's slice, b1's slice, a copy of all of b2) and their moments, zeros
-  // past the classes. w2 has two copies: step s reads copy s % 2 and writes its update into the
-  // other, as its old values are still being read while the update is made.
   float* w2_copies = shared + l.w2;
   float* b1s = shared + l.b1;
   float* b2s = shared + l.b2;
   float2* small_moments = reinterpret_cast<float2*>(shared + l.small_moments);  // w2's, b1's, b2's
   constexpr int w2_size = kMaxClasses * kUnits, b1_moments = w2_size, b2_moments = w2_size + kUnits;
-  // Block q owns rows [q * rows_per_owner, ...): it copies them into every block's batch
-  // buffer, and it sums their logits and computes their loss.
-  const int rows_per_owner = b.rows_per_owner;
-  const int own_rows = b.own_rows;
+  const int rows_per_owner = b.rows_per_owner, own_rows = b.own_rows;
   // The batches, [2][batch][kMaxIn] bytes, alternating: every block copies a share of the
   // rows into every block. Warp w reads columns [w * kSlice, (w + 1) * kSlice), in the
   // stored order of stored_column().

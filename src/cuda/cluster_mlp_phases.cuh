@@ -56,6 +56,9 @@ struct Arrays {
   float* shares_in;
   uint64_t* shares_arrived;
   uint64_t* grads_arrived;
+  // The small parameters (w2's slice, b1's slice, a copy of all of b2) and their moments, zeros
+  // past the classes. w2 has two copies: step s reads copy s % 2 and writes its update into the
+  // other, as its old values are still being read while the update is made.
   float* w2_copies;
   float* b1s;
   float* b2s;
