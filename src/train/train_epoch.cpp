@@ -78,8 +78,9 @@ EpochLogs Model::train_epoch(DataLoader& loader, MlpEpochRunner* runner,
   while (runner && loader.full_batches_left() > 0) {
     const int64_t chunk = std::min({loader.full_batches_left(), runner->chunk_steps(),
                                     steps_to_checkpoint(options, progress)});
-    runner->run(loader.order(), loader.position() / options.batch_size, chunk, optimizer.steps(),
-                optimizer.lr(), checker.loss_sum(), checker.correct());
+    // The runner takes batches by index: the loader stands at batch progress.batch.
+    runner->run(loader.order(), progress.batch, chunk, optimizer.steps(), optimizer.lr(), checker.loss_sum(),
+                checker.correct());
     loader.skip_batches(chunk);
     runner_ran(chunk, chunk * options.batch_size);
   }

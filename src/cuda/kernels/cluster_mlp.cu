@@ -5,271 +5,19 @@
 
 #include "cuda/kernels/adam_math.cuh"
 #include "cuda/kernels/cluster_mlp.h"
+#include "cuda/kernels/cluster_mlp_layout.cuh"
+#include "cuda/kernels/cluster_mlp_ops.cuh"
+#include "cuda/kernels/cluster_mlp_phases.cuh"
 #include "cuda/cuda_check.h"
-
-namespace cg = cooperative_groups;
 
 namespace leap::cuda_detail {
 namespace {
-
-constexpr int kWarps = 14;
-constexpr int kThreads = kWarps * 32;
-constexpr int kSlice = 56;               // inputs a warp owns: its columns of x and of w1
-constexpr int kChunks = 3;               // chunks of 16 inputs a warp owns, then one of 8
-constexpr int kHalfChunk = 16 * kChunks;  // where the chunk of 8 starts in the slice
-constexpr int kLaneWeights = kSlice * 8 / 32;  // a lane's share of the warp's w1 (8 units)
-constexpr int kMaxIn = kClusterImageBytes;  // 784 = kWarps * kSlice
-constexpr int kUnits = 8;                // hidden units a block owns
-constexpr int kMaxCluster = 16;
-constexpr int kMaxBatch = 64;
-constexpr int kRowTiles = kMaxBatch / 16;
-constexpr int kMaxClasses = 16;
-constexpr int kSegment = 16;          // lanes that hold one row's logits in the softmax
-constexpr float kByteScale = 255.0f;  // an input x is the byte u with x = u / 255
-constexpr float kInverseByteScale = 1.0f / kByteScale;
-constexpr unsigned kFull = 0xffffffffu;
-// Warp w runs on sub-partition w % 4 of the SM, so 14 warps fill them 4, 4, 3, 3: the work
-// beside the products goes to warps of the last two, whose products end earlier (the phase
-// timer's lateness count at the forward's barrier). Warps 10 and 11 sum the owned rows'
-// logits and compute their loss; 12 and 13 only make products.
-constexpr int kFirstSoftmaxWarp = 10;
-constexpr int kSoftmaxWarp = kFirstSoftmaxWarp + 1;
-constexpr int kFirstSenderWarp = kRowTiles;  // the warps that copy the batches' rows: neither
-constexpr int kSenders = kFirstSoftmaxWarp - kFirstSenderWarp;  // row-sum nor softmax warps
-// After the logit gradients arrive: warps 0-3 (a row tile each) make the hidden gradient and
-// b1's column sums, while the next four make w2's gradient (a row tile each); after the
-// block's barrier those four apply it, and the two softmax warps update b1 and b2.
-constexpr int kFirstW2Warp = kRowTiles;
-constexpr int kB1Warp = kFirstSoftmaxWarp;
-constexpr int kB2Warp = kSoftmaxWarp;
-static_assert(kB2Warp < kWarps);
-// A named barrier (__syncthreads takes 0): the row tiles' hidden values are in for w2's
-// gradient warps.
-constexpr int kHiddenReady = 1;
-constexpr int kAdamSteps = 64;  // steps whose Adam scalars are computed together
-constexpr int kRowStride = kMaxClasses;   // floats a row of logits takes in the exchanges (64 bytes)
-
-// Offsets into the dynamic shared memory (floats, but `x` in bytes), the same on host and
-// device, sized for the largest batch and class count so that every offset is a constant of
-// the instructions rather than a register. Every offset is a multiple of 4 floats, as the
-// batches' bulk copies need 16-byte alignment.
-struct Layout {
-  int moments, warp_sums, hidden, dh_fragments, shares_in, grad_logits, barriers, adam_step, labels, totals, w2,
-      b1, b2, small_moments, b1_partials, w2_partials, dh_unscale, x_bytes, total_bytes;
-};
-
-__host__ __device__ constexpr Layout layout() {
-  constexpr int batch = kMaxBatch, classes = kMaxClasses;
-  Layout l{};
-  l.moments = 0;                                           // w1's (m, v): [warps][kLaneWeights][32 lanes][2]
-  l.warp_sums = l.moments + 2 * kWarps * kLaneWeights * 32;  // [warps][4 row tiles][32 lanes][4]
-  l.hidden = l.warp_sums + kWarps * kRowTiles * 32 * 4;    // [batch][kUnits], after the ReLU
-  l.dh_fragments = l.hidden + batch * kUnits;              // [batch / 16][32 lanes][4] pairs of halves
-  l.shares_in = l.dh_fragments + batch * kUnits;           // [owned rows][blocks][kRowStride]
-  l.grad_logits = l.shares_in + (batch + kMaxCluster) * kRowStride;  // [batch][kRowStride]: d(loss)/d(logits)
-  l.barriers = l.grad_logits + batch * kRowStride;         // 4 mbarriers: shares in, gradients in, 2 batches in
-  l.adam_step = l.barriers + 8;                            // [kAdamSteps][2]
-  l.labels = l.adam_step + 2 * kAdamSteps;                 // [owned rows]
-  l.totals = l.labels + batch;                             // [kMaxCluster] doubles, then ints
-  l.w2 = l.totals + 3 * kMaxCluster;                       // [2 steps' copies][classes][kUnits]
-  l.b1 = l.w2 + 2 * classes * kUnits;                      // [kUnits]
-  l.b2 = l.b1 + kUnits;                                    // [classes]
-  l.small_moments = l.b2 + classes;                        // (m, v) of w2, b1, b2, in that order
-  l.b1_partials = l.small_moments + 2 * (classes * kUnits + kUnits + classes);  // [4 row tiles][kUnits]
-  l.w2_partials = l.b1_partials + kRowTiles * kUnits;      // [4 warps][32 lanes][4]
-  l.dh_unscale = l.w2_partials + kRowTiles * 32 * 4;       // [4], one used
-  l.x_bytes = 4 * (l.dh_unscale + 4);                      // [2 buffers][batch][kMaxIn] bytes
-  l.total_bytes = l.x_bytes + 2 * batch * kMaxIn;
-  return l;
-}
-
-// The first layer's products run on fp16 tensor cores (m16n8k16), where a byte u is exact.
-// Two bytes of `word`, picked by `selector` (0x4140: bytes 0 and 1; 0x4342: bytes 2 and 3),
-// as a pair of halves: the bits 0x64uu are the half 1024 + u, from which 1024 is taken away.
-__device__ inline uint32_t byte_pair(uint32_t word, uint32_t selector) {
-  const uint32_t biased = __byte_perm(word, 0x64646464u, selector);
-  uint32_t pair;
-  asm("sub.rn.f16x2 %0, %1, %2;" : "=r"(pair) : "r"(biased), "r"(0x64006400u));
-  return pair;
-}
-
-// fp32 values reach fp16 operands to fp32 accuracy in two parts, high + low, after scaling
-// by a power of two chosen from `peak`, a bound on their magnitudes (the bound scaled lies in
-// [2^14, 2^15), inside fp16's range); `inverse` undoes the scaling of the products exactly.
-struct Scale {
-  float scale, inverse;
-};
-
-__device__ inline float warp_max(float value) {
-#pragma unroll
-  for (int offset = 16; offset > 0; offset >>= 1) value = fmaxf(value, __shfl_xor_sync(kFull, value, offset));
-  return value;
-}
-
-__device__ inline Scale scale_for(float peak) {
-  const int exponent = max(-100, min(100, int(__float_as_uint(peak) >> 23) - 127));
-  return {__uint_as_float(uint32_t(127 + 14 - exponent) << 23), __uint_as_float(uint32_t(127 - 14 + exponent) << 23)};
-}
-
-// x0 s and x1 s as high and low pairs of halves: x s = high + low to about 22 bits.
-__device__ inline void split_pair(float x0, float x1, float scale, uint32_t& high, uint32_t& low) {
-  const float y0 = x0 * scale, y1 = x1 * scale;
-  const __half2 h = __floats2half2_rn(y0, y1);
-  const float2 back = __half22float2(h);
-  const __half2 l = __floats2half2_rn(y0 - back.x, y1 - back.y);
-  high = *reinterpret_cast<const uint32_t*>(&h);
-  low = *reinterpret_cast<const uint32_t*>(&l);
-}
-
-// d += a b for one 16x8x16 tile with fp16 operands (PTX's fragment layout for m16n8k16).
-__device__ inline void mma_f16(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0,
-                               uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-}
-
-// The same for a 16x8x8 tile (m16n8k8).
-__device__ inline void mma_f16_k8(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t b0) {
-  asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};"
-               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-               : "r"(a0), "r"(a1), "r"(b0));
-}
-
-// Lane (g, t) holds w1 for unit g at these inputs of its warp's slice: in chunk j of 16, the
-// inputs 2t, 2t+1, 2t+8, 2t+9 (its B fragment of m16n8k16, and its C fragments of the
-// weight-gradient product's two 8-input tiles); in the chunk of 8, 2t and 2t+1.
-__host__ __device__ constexpr int lane_weight_input(int i, int t) {
-  return i < 4 * kChunks ? 16 * (i / 4) + 8 * ((i / 2) % 2) + 2 * t + i % 2 : kHalfChunk + 2 * t + i % 2;
-}
-
-// Where input `column` is stored in an image row of the byte copy, so that one word of a row
-// holds what a lane takes of a chunk: inputs 2t, 2t+1, 2t+8, 2t+9 of chunk j of a slice at
-// bytes 4t to 4t+3 of the chunk. The chunk of 8 keeps its order.
-__host__ __device__ constexpr int stored_column(int column) {
-  const int slice = column / kSlice * kSlice, q = column % kSlice;
-  if (q >= kHalfChunk) return column;
-  const int r = q % 16;
-  return slice + q / 16 * 16 + 4 * (r % 8 / 2) + r % 2 + 2 * (r / 8);
-}
-
-// Rounds to TF32 (nearest, ties away from zero) as cvt.rna.tf32.f32 does for finite values,
-// in two integer instructions: sm_90 has no such instruction and emulates it in about ten.
-__device__ inline uint32_t to_tf32(float value) {
-  return (__float_as_uint(value) + 0x1000u) & 0xffffe000u;
-}
-
-// d += a b for one 16x8x8 tile (PTX's fragment layout for m16n8k8 with tf32 operands).
-__device__ inline void mma_tf32(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
-                                uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
-      "{%8,%9}, {%0,%1,%2,%3};"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-}
-
-// The same to fp32 accuracy: each operand split into TF32 high and low parts, a b = ah bh +
-// al bh + ah bl (al bl lies below fp32's precision), the first product into `high` and the
-// others into `low`, so that the two chains overlap. The result is high + low.
-__device__ inline void mma_split(float (&high)[4], float (&low)[4], const float (&a)[4], float b0, float b1) {
-  uint32_t ah[4], al[4];
-#pragma unroll
-  for (int i = 0; i < 4; ++i) ah[i] = to_tf32(a[i]), al[i] = to_tf32(a[i] - __uint_as_float(ah[i]));
-  const uint32_t bh0 = to_tf32(b0), bh1 = to_tf32(b1);
-  const uint32_t bl0 = to_tf32(b0 - __uint_as_float(bh0)), bl1 = to_tf32(b1 - __uint_as_float(bh1));
-  mma_tf32(high, ah[0], ah[1], ah[2], ah[3], bh0, bh1);
-  mma_tf32(low, al[0], al[1], al[2], al[3], bh0, bh1);
-  mma_tf32(low, ah[0], ah[1], ah[2], ah[3], bl0, bl1);
-}
-
-__device__ inline void barrier_arrive(int id, int threads) {
-  asm volatile("bar.arrive %0, %1;" ::"r"(id), "r"(threads) : "memory");
-}
-
-__device__ inline void barrier_sync(int id, int threads) {
-  asm volatile("bar.sync %0, %1;" ::"r"(id), "r"(threads) : "memory");
-}
-
-// The blocks exchange rows of logits and of their gradients by asynchronous remote stores
-// (st.async): each lane stores its pairs of values straight into the receiver's shared
-// memory, where they count towards the receiver's transaction barrier (mbarrier) for that
-// step. Plain remote stores cost hundreds of cycles each; bulk copies from shared memory
-// would have to be staged, fenced and issued one lane at a time.
-__device__ inline unsigned shared_address(const void* pointer) {
-  return static_cast<unsigned>(__cvta_generic_to_shared(pointer));
-}
-
-__device__ inline unsigned in_block(unsigned address, int rank) {
-  unsigned remote;
-  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(address), "r"(rank));
-  return remote;
-}
-
-__device__ inline void init_barrier(uint64_t* barrier) {
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(shared_address(barrier)) : "memory");
-}
-
-// This step's transfers into the barrier's block will bring `bytes`; its one arrival.
-__device__ inline void expect_bytes(uint64_t* barrier, unsigned bytes) {
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(shared_address(barrier)), "r"(bytes)
-               : "memory");
-}
-
-// Waits for the barrier's phase `parity` to complete. A phase that never completes (a fault
-// in another block) ends the kernel with an error after some seconds rather than hanging.
-__device__ inline void wait_barrier(uint64_t* barrier, unsigned parity) {
-  const unsigned address = shared_address(barrier);
-  const long long start = clock64();
-  for (;;) {
-    unsigned done;
-    asm volatile(
-        "{\n .reg .pred p;\n mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%1], %2;\n"
-        " selp.u32 %0, 1, 0, p;\n}"
-        : "=r"(done)
-        : "r"(address), "r"(parity)
-        : "memory");
-    if (done) return;
-    if (clock64() - start > (1ll << 35)) __trap();
-  }
-}
-
-// Makes this thread's writes to shared memory visible to the copy engine.
-__device__ inline void fence_for_copies() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
-
-// Stores the pair (x, y) at `target` (the same offset) in block `rank`, counted by `barrier`
-// (the same offset) there: an asynchronous remote store, issued by each lane on its own.
-__device__ inline void store_to_block(const float* target, float x, float y, const uint64_t* barrier, int rank) {
-  asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.v2.f32 [%0], {%1, %2}, [%3];" ::"r"(
-                   in_block(shared_address(target), rank)),
-               "f"(x), "f"(y), "r"(in_block(shared_address(barrier), rank))
-               : "memory");
-}
-
-// Copies one image (`bytes`, a multiple of 16) from global memory into the same offset of
-// every block's shared memory in one transfer, counted by `barrier` (the same offset) there.
-__device__ inline void multicast_row(void* target, const void* source, unsigned bytes, const uint64_t* barrier,
-                                     int blocks) {
-  const unsigned short everyone = static_cast<unsigned short>((1u << blocks) - 1);
-  asm volatile(
-      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster [%0], [%1], %2, [%3], "
-      "%4;" ::"r"(shared_address(target)),
-      "l"(source), "r"(bytes), "r"(shared_address(barrier)), "h"(everyone)
-      : "memory");
-}
 
 // The samples of rows lane and lane + 32 of a batch (0 past the batch).
 __device__ inline void batch_samples(const ClusterMlpArgs& a, int64_t batch_index, int lane, int& low, int& high) {
   const int32_t* rows = a.order + batch_index * a.batch;
   low = lane < a.batch ? __ldg(rows + lane) : 0;
   high = lane + 32 < a.batch ? __ldg(rows + lane + 32) : 0;
-}
-
-__device__ inline long long globaltimer_ns() {
-  long long ns;
-  asm volatile("mov.u64 %0, %globaltimer;" : "=l"(ns));
-  return ns;
 }
 
 // One step, in phases (each line a barrier or an exchange):
@@ -290,10 +38,11 @@ template <bool kTimed>
 __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterMlpArgs a) {
   extern __shared__ __align__(16) float shared[];
   cg::cluster_group cluster = cg::this_cluster();
-  const int rank = int(cluster.block_rank()), blocks = int(cluster.num_blocks());
-  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, t = lane % 4;
-  const int B = a.batch, C = a.classes, unit0 = rank * kUnits, row_tiles = B / 16;
-  const float inverse_batch = 1.0f / float(B);
+  const Block b(a, cluster);
+  const int rank = b.rank, blocks = b.blocks;
+  const int tid = b.tid, warp = b.warp, lane = b.lane, g = b.g, t = b.t;
+  const int B = b.B, C = b.C, unit0 = b.unit0, row_tiles = b.row_tiles;
+  const float inverse_batch = b.inverse_batch;
   constexpr Layout l = layout();
   float4* warp_sums = reinterpret_cast<float4*>(shared + l.warp_sums);
   float* hidden = shared + l.hidden;
@@ -304,18 +53,12 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   uint64_t* batch_arrived = shares_arrived + 2;  // [2], one a batch buffer
   int* labels = reinterpret_cast<int*>(shared + l.labels);
   float* adam_step = shared + l.adam_step;  // [kAdamSteps]: the step size and 1 / sqrt(1 - beta2^t)
-  // The small parameters (w2's slice, b1's slice, a copy of all of b2) and their moments, zeros
-  // past the classes. w2 has two copies: step s reads copy s % 2 and writes its update into the
-  // other, as its old values are still being read while the update is made.
   float* w2_copies = shared + l.w2;
   float* b1s = shared + l.b1;
   float* b2s = shared + l.b2;
   float2* small_moments = reinterpret_cast<float2*>(shared + l.small_moments);  // w2's, b1's, b2's
   constexpr int w2_size = kMaxClasses * kUnits, b1_moments = w2_size, b2_moments = w2_size + kUnits;
-  // Block q owns rows [q * rows_per_owner, ...): it copies them into every block's batch
-  // buffer, and it sums their logits and computes their loss.
-  const int rows_per_owner = (B + blocks - 1) / blocks;
-  const int own_rows = max(0, min(rows_per_owner, B - rank * rows_per_owner));
+  const int rows_per_owner = b.rows_per_owner, own_rows = b.own_rows;
   // The batches, [2][batch][kMaxIn] bytes, alternating: every block copies a share of the
   // rows into every block. Warp w reads columns [w * kSlice, (w + 1) * kSlice), in the
   // stored order of stored_column().
@@ -326,6 +69,8 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   // moments in shared memory. Past the input width the weights and moments are zeros.
   // Weight i's m and v at moments[i * 32], one 8-byte access each way a step.
   float2* moments = reinterpret_cast<float2*>(shared + l.moments) + warp * kLaneWeights * 32 + lane;
+  const Arrays m{shared, warp_sums, hidden, grad_logits, shares_in, shares_arrived, grads_arrived,
+                 w2_copies, b1s, b2s, small_moments};
   float w[kLaneWeights];
 #pragma unroll
   for (int i = 0; i < kLaneWeights; ++i) {
@@ -394,18 +139,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   int next_labels[2] = {0, 0};
   if (warp == kSoftmaxWarp) owned_labels(next_labels);
 
-  // Zeros where nothing is ever written: the batch buffers' rows past the batch and columns
-  // past the input width, the activations' and gradients' rows past the batch and columns
-  // past the classes. The loops then run over the largest shapes without branches, adding
-  // exact zeros. The proxy fence orders these writes before the copies into the buffers.
-  {
-    uint4* x_words = reinterpret_cast<uint4*>(reinterpret_cast<uint8_t*>(shared) + l.x_bytes);
-    for (int i = tid; i < 2 * x_buffer_stride / 16; i += kThreads) x_words[i] = make_uint4(0, 0, 0, 0);
-    for (int i = tid; i < kMaxBatch * kUnits; i += kThreads) hidden[i] = shared[l.dh_fragments + i] = 0.0f;
-    for (int i = tid; i < kRowTiles * kUnits; i += kThreads) shared[l.b1_partials + i] = 0.0f;
-    for (int i = tid; i < kMaxBatch * kRowStride; i += kThreads) grad_logits[i] = 0.0f;
-    fence_for_copies();
-  }
+  zero_unwritten(b, m);
   double loss_total = 0;
   int correct_total = 0;
   if (tid == 0) expect_bytes(batch_arrived, unsigned(B * kMaxIn));
@@ -524,50 +258,9 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
     h.step_size = adam_step[(s % kAdamSteps) * 2];
     const float inverse_correction2_sqrt = adam_step[(s % kAdamSteps) * 2 + 1];
 
-    // Warp rt sums row tile rt over the warps (in warp order), adds b1, applies the ReLU and
-    // sends each row's share of the logits to the row's owner. A lane holds units 2t, 2t+1
-    // of rows g and g + 8; its group of four lanes sums a row's share over the 8 units. The
-    // lane keeps which of its four hidden values passed the ReLU for the hidden gradient.
+    // The hidden values and the rows' shares of the logits, sent to the rows' owners.
     unsigned relu_mask = 0;
-    if (warp < row_tiles) {
-      const int rt = warp;
-      float4 sum = warp_sums[rt * 32 + lane];
-      for (int w_ = 1; w_ < kWarps; ++w_) {
-        const float4 other = warp_sums[(w_ * kRowTiles + rt) * 32 + lane];
-        sum.x += other.x, sum.y += other.y, sum.z += other.z, sum.w += other.w;
-      }
-      const float bias0 = b1s[2 * t], bias1 = b1s[2 * t + 1];
-      const float h0 = fmaxf(sum.x * kInverseByteScale + bias0, 0.0f), h1 = fmaxf(sum.y * kInverseByteScale + bias1, 0.0f);
-      const float h2 = fmaxf(sum.z * kInverseByteScale + bias0, 0.0f), h3 = fmaxf(sum.w * kInverseByteScale + bias1, 0.0f);
-      const int top = rt * 16 + g, bottom = top + 8;
-      *reinterpret_cast<float2*>(hidden + top * kUnits + 2 * t) = make_float2(h0, h1);
-      *reinterpret_cast<float2*>(hidden + bottom * kUnits + 2 * t) = make_float2(h2, h3);
-      relu_mask = (h0 > 0.0f) | (h1 > 0.0f) << 1 | (h2 > 0.0f) << 2 | (h3 > 0.0f) << 3;
-      // The rows' shares of the logits, h w2^T over this block's 8 units, on the tensor cores:
-      // the lane's hidden values are its A fragment (units taken in the order 0,2,4,6,1,3,5,7),
-      // and each operand is split into two TF32 parts, h w = hh wh + hl wh + hh wl, to fp32
-      // accuracy. Classes past C have zero weights, so every column written is defined.
-      const uint32_t hh[4] = {to_tf32(h0), to_tf32(h2), to_tf32(h1), to_tf32(h3)};
-      const uint32_t hl[4] = {to_tf32(h0 - __uint_as_float(hh[0])), to_tf32(h2 - __uint_as_float(hh[1])),
-                              to_tf32(h1 - __uint_as_float(hh[2])), to_tf32(h3 - __uint_as_float(hh[3]))};
-#pragma unroll
-      for (int tile = 0; tile < kMaxClasses / 8; ++tile) {
-        const float2 w2pair = *reinterpret_cast<const float2*>(w2s + (tile * 8 + g) * kUnits + 2 * t);
-        const uint32_t wh0 = to_tf32(w2pair.x), wh1 = to_tf32(w2pair.y);
-        const uint32_t wl0 = to_tf32(w2pair.x - __uint_as_float(wh0)), wl1 = to_tf32(w2pair.y - __uint_as_float(wh1));
-        float z[4] = {};
-        mma_tf32(z, hh[0], hh[1], hh[2], hh[3], wh0, wh1);
-        mma_tf32(z, hl[0], hl[1], hl[2], hl[3], wh0, wh1);
-        mma_tf32(z, hh[0], hh[1], hh[2], hh[3], wl0, wl1);
-        // Each lane stores its pairs straight into the owners' shared memory.
-#pragma unroll
-        for (int half = 0; half < 2; ++half) {
-          const int row = half ? bottom : top, owner = row / rows_per_owner;
-          store_to_block(shares_in + ((row - owner * rows_per_owner) * blocks + rank) * kRowStride + tile * 8 + 2 * t,
-                         z[2 * half], z[2 * half + 1], shares_arrived, owner);
-        }
-      }
-    }
+    hidden_and_logit_shares(b, m, w2s, relu_mask);
     if (warp < kRowTiles) barrier_arrive(kHiddenReady, 2 * kRowTiles * 32);
     LEAP_PHASE(3);
     // The two softmax warps wait for the blocks' shares of each owned row's logits, sum them
@@ -671,73 +364,21 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
         if (lane < 4) *reinterpret_cast<float2*>(shared + l.b1_partials + rt * kUnits + 2 * t) = make_float2(sum0, sum1);
       }
     } else if (warp < kFirstW2Warp + kRowTiles) {
-      // w2's gradient d(logits)^T h over row tile q (classes as the tile's 16 rows, units as
-      // its 8 columns).
-      const int q = warp - kFirstW2Warp;
+      // w2's gradient, once the row tiles' hidden values are in.
       wait_barrier(grads_arrived, parity);
       barrier_sync(kHiddenReady, 2 * kRowTiles * 32);
       LEAP_PHASE(6);
-      float high[4] = {}, low[4] = {};
-#pragma unroll
-      for (int j = 0; j < 2; ++j) {
-        const int row = q * 16 + 8 * j + t;  // as k = t, and row + 4 as k = t + 4
-        const float* d_logits = grad_logits + row * kRowStride + g;
-        mma_split(high, low, {d_logits[0], d_logits[8], d_logits[4 * kRowStride], d_logits[4 * kRowStride + 8]},
-                  hidden[row * kUnits + g], hidden[(row + 4) * kUnits + g]);
-      }
-      // Lane (g, t) holds classes g and g + 8 at units 2t and 2t + 1.
-      reinterpret_cast<float4*>(shared + l.w2_partials)[q * 32 + lane] =
-          make_float4(high[0] + low[0], high[1] + low[1], high[2] + low[2], high[3] + low[3]);
+      w2_gradient(b, m);
     }
     LEAP_PHASE(7);
     arrive_at(1);
     __syncthreads();
     count_lateness(1);
     LEAP_PHASE(8);
-    // w2's update, a weight a lane of the four w2 warps: the row tiles' partial gradients
-    // summed in order, then Adam. Made here rather than before the barrier, where the block
-    // waited for it; the new w2 is first read by the next step's row sums. Classes past C:
-    // zero gradient, weight and moments, which stay zero.
-    if (warp >= kFirstW2Warp && warp < kFirstW2Warp + kRowTiles) {
-      const int v = (warp - kFirstW2Warp) * 32 + lane, from = v / 4, i = v % 4;  // lane `from`'s value i
-      float grad = 0.0f;
-#pragma unroll
-      for (int q = 0; q < kRowTiles; ++q) grad += shared[l.w2_partials + (q * 32 + from) * 4 + i];
-      const int at = (from / 4 + 8 * (i / 2)) * kUnits + 2 * (from % 4) + i % 2;
-      float value = w2s[at];
-      float2 moment = small_moments[at];
-      adam_apply_fast(value, moment.x, moment.y, grad, h, inverse_correction2_sqrt);
-      w2_copies[((s + 1) & 1) * w2_size + at] = value;
-      small_moments[at] = moment;
-    }
-    // b1's and b2's updates, also first needed in the next step (its row sums and softmax):
-    // b1 from the row tiles' column sums (zeros past the batch); for b2, lane c sums the even
-    // rows of class c, lane c + 16 the odd ones.
-    if (warp == kB1Warp && lane < kUnits) {
-      float grad = 0.0f;
-#pragma unroll
-      for (int rt = 0; rt < kRowTiles; ++rt) grad += shared[l.b1_partials + rt * kUnits + lane];
-      float value = b1s[lane];
-      float2 moment = small_moments[b1_moments + lane];
-      adam_apply_fast(value, moment.x, moment.y, grad, h, inverse_correction2_sqrt);
-      b1s[lane] = value;
-      small_moments[b1_moments + lane] = moment;
-    }
-    if (warp == kB2Warp) {
-      wait_barrier(grads_arrived, parity);  // complete: it orders this warp's reads after the arrival
-      const int c = lane % kMaxClasses;
-      float grad = 0.0f;
-#pragma unroll
-      for (int r = lane / kMaxClasses; r < kMaxBatch; r += 2) grad += grad_logits[r * kRowStride + c];
-      grad += __shfl_xor_sync(kFull, grad, kMaxClasses);
-      if (lane < kMaxClasses) {
-        float value = b2s[c];
-        float2 moment = small_moments[b2_moments + c];
-        adam_apply_fast(value, moment.x, moment.y, grad, h, inverse_correction2_sqrt);
-        b2s[c] = value;
-        small_moments[b2_moments + c] = moment;
-      }
-    }
+    // The small parameters' Adam updates, first needed in the next step; then w1's.
+    adam_w2(b, m, s, w2s, h, inverse_correction2_sqrt);
+    adam_b1(b, m, h, inverse_correction2_sqrt);
+    adam_b2(b, m, parity, h, inverse_correction2_sqrt);
     // w1's gradient, dh^T u / 255, on fp16 tensor cores with the batch as the k dimension:
     // the unit tile is 16 rows tall, rows 0-7 the high part of dh s (split above), rows 8-15
     // its low part, so that their sum is the fp32 product. Rows past the
