@@ -23,8 +23,8 @@ int evaluate(const SavedModelOptions& o) {
 }  // namespace
 
 Command add_eval_command(CLI::App& app) {
-  auto options = std::make_shared<SavedModelOptions>();
   CLI::App* cmd = app.add_subcommand("eval", "Test loss and accuracy of saved weights");
+  auto options = std::make_shared<SavedModelOptions>();
   add_saved_model_options(cmd, *options);
   add_config_options(cmd);
   return [options] { return evaluate(*options); };
