@@ -196,6 +196,11 @@ def check_protocol(server, images, reference):
     status, _, body = call(url + "/v2/models/fashion/versions/1/infer", "POST", infer_body(images[:3], outputs=["class_ids"]))
     expect(status == 200 and output(body, "class_ids")["data"] == reference[:3].argmax(1).tolist()
            and output(body, "logits") is None, f"class ids alone: {status} {body}")
+    # 1,024 rows in one request (a body over 1 MB, run in chunks of --max-batch rows).
+    tiled = np.tile(images, (16, 1))
+    status, _, body = call(url + "/v2/models/fashion/infer", "POST", infer_body(tiled, outputs=["logits"]))
+    expect(status == 200 and close_enough(np.reshape(output(body, "logits")["data"], (len(tiled), CLASSES)),
+                                          np.tile(reference, (16, 1))), f"1,024 rows in one request: {status}")
     # A second model is served beside the first, with its own weights.
     status, _, body = call(url + "/v2/models/second/infer", "POST", infer_body(images[:2]))
     expect(status == 200 and not close_enough(np.reshape(output(body, "logits")["data"], (2, CLASSES)), reference[:2]),
