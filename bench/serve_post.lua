@@ -1,13 +1,16 @@
 -- wrk script for bench/serve_bench.py: POSTs one request body (a file) to one path, and prints
 -- the run's figures as one JSON line.
--- usage: wrk ... -s bench/serve_post.lua URL -- BODY_FILE PATH
+-- usage: wrk ... -s bench/serve_post.lua URL -- BODY_FILE PATH [JSON_LENGTH]
+-- JSON_LENGTH: the body is the binary tensor data extension's (JSON, then raw tensor bytes).
 local request_text
 
 function init(args)
   local file = assert(io.open(args[1], "rb"))
   local body = file:read("*a")
   file:close()
-  request_text = wrk.format("POST", args[2], {["Content-Type"] = "application/json"}, body)
+  local headers = {["Content-Type"] = "application/json"}
+  if args[3] then headers["Inference-Header-Content-Length"] = args[3] end
+  request_text = wrk.format("POST", args[2], headers, body)
 end
 
 function request()

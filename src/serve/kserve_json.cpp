@@ -1,7 +1,9 @@
 #include "kserve_json.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
@@ -63,17 +65,53 @@ void read_data(const element& data, bool uint8, std::vector<float>& out, size_t 
   }
 }
 
+// The input's raw little-endian bytes (binary tensor data extension), checked and converted.
+void read_binary(const element& size_value, std::string_view binary, std::string_view datatype, size_t count,
+                 std::vector<float>& out) {
+  uint64_t size = 0;
+  if (size_value.get_uint64().get(size)) bad("inputs[0].parameters.binary_data_size must be a whole number");
+  const size_t width = datatype == "UINT8" ? 1 : datatype == "FP32" ? 4 : 8;
+  if (size != count * width || size != binary.size())
+    bad("inputs[0].parameters.binary_data_size is " + std::to_string(size) + ": its shape and datatype need " +
+        std::to_string(count * width) + " bytes, and " + std::to_string(binary.size()) + " follow the JSON");
+  out.resize(count);
+  const auto* bytes = reinterpret_cast<const unsigned char*>(binary.data());
+  for (size_t i = 0; i < count; ++i) {
+    if (width == 1) {
+      out[i] = float(bytes[i]) / 255.0f;
+      continue;
+    }
+    double value;
+    if (width == 4) {
+      float single;
+      std::memcpy(&single, bytes + 4 * i, 4);
+      value = single;
+    } else {
+      std::memcpy(&value, bytes + 8 * i, 8);
+    }
+    if (!std::isfinite(float(value)))
+      bad("inputs[0] binary value " + std::to_string(i) + " is not a finite " + std::string(datatype));
+    out[i] = float(value);
+  }
+}
+
 void read_outputs(const element& outputs, InferRequest& request) {
   simdjson::dom::array list;
   if (outputs.get_array().get(list)) bad("outputs must be an array");
   request.logits = request.class_ids = false;
+  const bool all_binary = request.logits_binary;
   size_t i = 0;
   for (element output : list) {
     std::string_view name;
     if (!output.is_object() || output["name"].get_string().get(name))
       bad("outputs[" + std::to_string(i) + "] must be an object with a string \"name\"");
-    if (name == kLogitsName) request.logits = true;
-    else if (name == kClassIdsName) request.class_ids = true;
+    bool binary = all_binary;  // the request's binary_data_output, unless the output says
+    element parameters;
+    if (!output["parameters"].get(parameters) && parameters["binary_data"].get_bool().get(binary) &&
+        parameters["binary_data"].error() != simdjson::NO_SUCH_FIELD)
+      bad("outputs[" + std::to_string(i) + "].parameters.binary_data must be true or false");
+    if (name == kLogitsName) request.logits = true, request.logits_binary = binary;
+    else if (name == kClassIdsName) request.class_ids = true, request.class_ids_binary = binary;
     else bad("outputs[" + std::to_string(i) + "]: unknown output '" + std::string(name) + "' (the model has '" +
              kLogitsName + "' and '" + kClassIdsName + "')");
     ++i;
@@ -91,7 +129,12 @@ void append_float(std::string& out, float value) {
 // simdjson (Debian's libsimdjson-dev): a validating parse at gigabytes a second, which keeps
 // the 784 numbers of an image to a few microseconds where nlohmann-json took over 30. Its
 // parse is iterative, so deep nesting is a depth error (400), not a stack overflow.
-InferRequest parse_infer_request(std::string_view body, int features) {
+InferRequest parse_infer_request(std::string_view message, int features, size_t json_length) {
+  if (json_length > message.size())
+    bad("Inference-Header-Content-Length " + std::to_string(json_length) + " is larger than the body's " +
+        std::to_string(message.size()) + " bytes");
+  const std::string_view body = json_length ? message.substr(0, json_length) : message;
+  const std::string_view binary = json_length ? message.substr(json_length) : std::string_view();
   // Each thread keeps a parser for requests of up to 1 MB; a larger one gets its own, freed with
   // it, so that 64 threads do not each hold buffers the size of the largest body seen.
   thread_local simdjson::dom::parser small_parser(1u << 20);
@@ -118,7 +161,11 @@ InferRequest parse_infer_request(std::string_view body, int features) {
   const element name = member(input, "name", "inputs[0]");
   const element shape = member(input, "shape", "inputs[0]");
   const element datatype_value = member(input, "datatype", "inputs[0]");
-  const element data = member(input, "data", "inputs[0]");
+  element data, binary_size_value;
+  element input_parameters;
+  const bool binary_input = !input["parameters"].get(input_parameters) &&
+                            !input_parameters["binary_data_size"].get(binary_size_value);
+  if (!binary_input) data = member(input, "data", "inputs[0]");
   if (!name.is_string() || std::string_view(name) != kInputName)
     bad("inputs[0].name is " + shown(name) + ": the model's input is '" + kInputName + "'");
   std::string_view datatype;
@@ -134,50 +181,82 @@ InferRequest parse_infer_request(std::string_view body, int features) {
   if (width != uint64_t(features) || rows == 0)
     bad("inputs[0].shape is " + shown(shape) + ", expected " + expected + " with N >= 1");
   // Every value takes at least two bytes of JSON: a larger shape cannot match its data.
-  if (rows > body.size() / 2 / uint64_t(features) + 1)
+  if (rows > message.size() / uint64_t(features) + 1)
     bad("inputs[0].shape " + shown(shape) + " promises more values than the body can hold");
   request.rows = int(rows);
   const size_t count = size_t(rows) * size_t(features);
   request.inputs.reserve(count);
-  read_data(data, datatype == "UINT8", request.inputs, count);
+  if (binary_input) {
+    read_binary(binary_size_value, binary, datatype, count, request.inputs);
+  } else {
+    read_data(data, datatype == "UINT8", request.inputs, count);
+  }
   if (request.inputs.size() != count)
     bad("inputs[0].data holds " + std::to_string(request.inputs.size()) + " values, its shape " + shown(shape) +
         " needs " + std::to_string(count));
+  element parameters;
+  if (!root["parameters"].get(parameters) && parameters["binary_data_output"].error() != simdjson::NO_SUCH_FIELD &&
+      parameters["binary_data_output"].get_bool().get(request.logits_binary))
+    bad("parameters.binary_data_output must be true or false");
+  request.class_ids_binary = request.logits_binary;
   element outputs;
   if (!root["outputs"].get(outputs)) read_outputs(outputs, request);
   return request;
 }
 
-std::string infer_response(const std::string& model, const InferRequest& request,
-                           const float* logits, int classes) {
-  std::string out = "{\"model_name\":" + json(model).dump() + ",\"model_version\":\"1\"";
+InferResponse infer_response(const std::string& model, const InferRequest& request,
+                             const float* logits, int classes) {
+  std::vector<int64_t> class_ids;
+  if (request.class_ids) {
+    for (int r = 0; r < request.rows; ++r) {
+      const float* row = logits + size_t(r) * classes;
+      class_ids.push_back(std::max_element(row, row + classes) - row);
+    }
+  }
+  const size_t values = size_t(request.rows) * classes;
+  InferResponse response;
+  std::string& out = response.body;
+  std::string binary;
+  out = "{\"model_name\":" + json(model).dump() + ",\"model_version\":\"1\"";
   if (!request.id.empty()) out += ",\"id\":" + json(request.id).dump(-1, ' ', false, json::error_handler_t::replace);
   out += ",\"outputs\":[";
   const std::string rows = std::to_string(request.rows);
   if (request.logits) {
-    out += "{\"name\":\"logits\",\"datatype\":\"FP32\",\"shape\":[" + rows + "," +
-           std::to_string(classes) + "],\"data\":[";
-    out.reserve(out.size() + size_t(request.rows) * classes * 14);
-    for (size_t i = 0; i < size_t(request.rows) * classes; ++i) {
-      if (i) out += ',';
-      append_float(out, logits[i]);
+    out += "{\"name\":\"logits\",\"datatype\":\"FP32\",\"shape\":[" + rows + "," + std::to_string(classes) + "],";
+    if (request.logits_binary) {
+      out += "\"parameters\":{\"binary_data_size\":" + std::to_string(values * 4) + "}}";
+      binary.append(reinterpret_cast<const char*>(logits), values * 4);
+    } else {
+      out += "\"data\":[";
+      out.reserve(out.size() + values * 14);
+      for (size_t i = 0; i < values; ++i) {
+        if (i) out += ',';
+        append_float(out, logits[i]);
+      }
+      out += "]}";
     }
-    out += "]}";
   }
   if (request.class_ids) {
     if (request.logits) out += ',';
-    out += "{\"name\":\"class_ids\",\"datatype\":\"INT64\",\"shape\":[" + rows + "],\"data\":[";
-    for (int r = 0; r < request.rows; ++r) {
-      const float* row = logits + size_t(r) * classes;
-      int best = 0;
-      for (int c = 1; c < classes; ++c)
-        if (row[c] > row[best]) best = c;
-      if (r) out += ',';
-      out += std::to_string(best);
+    out += "{\"name\":\"class_ids\",\"datatype\":\"INT64\",\"shape\":[" + rows + "],";
+    if (request.class_ids_binary) {
+      out += "\"parameters\":{\"binary_data_size\":" + std::to_string(class_ids.size() * 8) + "}}";
+      binary.append(reinterpret_cast<const char*>(class_ids.data()), class_ids.size() * 8);
+    } else {
+      out += "\"data\":[";
+      for (size_t r = 0; r < class_ids.size(); ++r) {
+        if (r) out += ',';
+        out += std::to_string(class_ids[r]);
+      }
+      out += "]}";
     }
-    out += "]}";
   }
-  return out + "]}";
+  out += "]}";
+  if (!binary.empty()) {
+    response.json_length = out.size();
+    out += binary;
+  }
+  return response;
 }
 
 std::string model_metadata(const std::string& model, int features, int classes) {

@@ -30,14 +30,21 @@ struct InferRequest {
   int rows = 0;
   std::vector<float> inputs;  // [rows, features]; UINT8 images scaled to [0, 1] as leap trains
   bool logits = true, class_ids = true;  // the outputs asked for (all when none is named)
+  bool logits_binary = false, class_ids_binary = false;  // sent as raw bytes after the JSON
 };
 
-// Reads the body of POST /v2/models/{name}/infer for a model of `features` inputs.
-InferRequest parse_infer_request(std::string_view body, int features);
+// Reads the body of POST /v2/models/{name}/infer for a model of `features` inputs. With the
+// binary tensor data extension (Triton's, which its clients use by default), the first
+// `json_length` bytes are the JSON and the input's raw bytes follow (json_length 0: no extension).
+InferRequest parse_infer_request(std::string_view body, int features, size_t json_length = 0);
 
+struct InferResponse {
+  std::string body;
+  size_t json_length = 0;  // > 0: binary outputs follow the JSON (Inference-Header-Content-Length)
+};
 // The answer to `request`: logits [rows, classes] (FP32) and/or class ids [rows] (INT64).
-std::string infer_response(const std::string& model, const InferRequest& request,
-                           const float* logits, int classes);
+InferResponse infer_response(const std::string& model, const InferRequest& request,
+                             const float* logits, int classes);
 
 // GET /v2/models/{name}: name, versions, platform, inputs and outputs with shapes and datatypes.
 std::string model_metadata(const std::string& model, int features, int classes);

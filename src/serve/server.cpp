@@ -76,6 +76,8 @@ class Log {
 };
 
 thread_local Clock::time_point request_start;
+// The binary tensor data extension's header: the JSON's length, raw tensor bytes after it.
+constexpr const char* kBinaryHeader = "Inference-Header-Content-Length";
 
 // cpp-httplib listens with a backlog of 5: a burst of connections would overflow it and meet
 // resets instead of answers. listen() again on the bound socket widens it.
@@ -207,10 +209,17 @@ int serve_models(const std::vector<ServedModel>& models, const ServeOptions& opt
     }
     answer_errors(response, [&] {
       LoadedModel& model = find(request);
-      const serve::InferRequest infer = serve::parse_infer_request(body, model.batcher->features());
+      const std::string header = request.get_header_value(kBinaryHeader);
+      if (!header.empty() && header.find_first_not_of("0123456789") != std::string::npos)
+        throw ProtocolError(400, std::string(kBinaryHeader) + " is not a whole number: " + header);
+      const size_t json_length = header.empty() ? 0 : std::strtoull(header.c_str(), nullptr, 10);
+      const serve::InferRequest infer = serve::parse_infer_request(body, model.batcher->features(), json_length);
       std::vector<float> logits(size_t(infer.rows) * model.batcher->classes());
       model.batcher->infer(infer.inputs.data(), infer.rows, logits.data());
-      reply_json(response, 200, serve::infer_response(model.name, infer, logits.data(), model.batcher->classes()));
+      serve::InferResponse answer = serve::infer_response(model.name, infer, logits.data(), model.batcher->classes());
+      if (answer.json_length == 0) return reply_json(response, 200, answer.body);
+      response.set_header(kBinaryHeader, std::to_string(answer.json_length));
+      response.set_content(std::move(answer.body), "application/octet-stream");
     });
   });
   server.Get("/metrics", [&](const httplib::Request&, httplib::Response& response) {

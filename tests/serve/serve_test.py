@@ -201,6 +201,31 @@ def check_protocol(server, images, reference):
     status, _, body = call(url + "/v2/models/fashion/infer", "POST", infer_body(tiled, outputs=["logits"]))
     expect(status == 200 and close_enough(np.reshape(output(body, "logits")["data"], (len(tiled), CLASSES)),
                                           np.tile(reference, (16, 1))), f"1,024 rows in one request: {status}")
+    # The binary tensor data extension (Triton's clients use it by default): the JSON, then the
+    # input's raw bytes; logits back as raw little-endian FP32 after the answer's JSON.
+    header = json.dumps({"inputs": [{"name": "input", "shape": [len(images), FEATURES], "datatype": "UINT8",
+                                     "parameters": {"binary_data_size": images.size}}],
+                         "outputs": [{"name": "logits", "parameters": {"binary_data": True}},
+                                     {"name": "class_ids"}]}).encode()
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.request("POST", "/v2/models/fashion/infer", header + images.tobytes(),
+                       {"Inference-Header-Content-Length": str(len(header)), "Content-Type": "application/octet-stream"})
+    response = connection.getresponse()
+    raw = response.read()
+    length = int(response.getheader("Inference-Header-Content-Length") or 0)
+    if expect(response.status == 200 and 0 < length < len(raw), f"binary request: {response.status} {raw[:200]}"):
+        answer = json.loads(raw[:length])
+        logits = output(answer, "logits")
+        expect(logits["parameters"]["binary_data_size"] == len(raw) - length == len(images) * CLASSES * 4,
+               f"binary logits size: {logits}")
+        expect(close_enough(np.frombuffer(raw[length:], "<f4").reshape(len(images), CLASSES), reference),
+               "binary logits differ from leap predict's")
+        expect(output(answer, "class_ids")["data"] == reference.argmax(1).tolist(), "class ids beside binary logits")
+    connection.request("POST", "/v2/models/fashion/infer", header + images.tobytes()[:-1],
+                       {"Inference-Header-Content-Length": str(len(header))})
+    response = connection.getresponse()
+    expect(response.status == 400 and b"binary_data_size" in response.read(), "a short binary input: 400")
+    connection.close()
     # A second model is served beside the first, with its own weights.
     status, _, body = call(url + "/v2/models/second/infer", "POST", infer_body(images[:2]))
     expect(status == 200 and not close_enough(np.reshape(output(body, "logits")["data"], (2, CLASSES)), reference[:2]),
@@ -297,6 +322,8 @@ def malformed_corpus():
         ("GET on infer", b"GET " + infer.encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n", {404, 405}),
         ("unknown path", b"GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n", {404}),
         ("garbage request line", b"GARBAGE\r\n\r\n", {400, None}),
+        ("binary header not a number", post(infer, json.dumps(good), b"Inference-Header-Content-Length: ten\r\n"), {400}),
+        ("binary header past the body", post(infer, json.dumps(good), b"Inference-Header-Content-Length: 99999\r\n"), {400}),
     ]
     return corpus
 
