@@ -223,22 +223,24 @@ def main():
         verdicts.append((gpu["predictions_per_s"] >= GPU_TARGET_PREDICTIONS,
                          f"GPU, 64 clients x {args.gpu_rows} rows a request, --max-batch 1024: "
                          f"{gpu['predictions_per_s']:,.0f} predictions/s (target >= {GPU_TARGET_PREDICTIONS:,.0f})"))
-    if any(r["non_2xx"] or r["socket_errors"] for r in results):
-        verdicts.append((False, "some requests failed (non-2xx or socket errors): see the table"))
+    if any(r["non_2xx"] or r["socket_errors"] for r in results if r["server"].startswith("leap")):
+        verdicts.append((False, "some of leap's requests failed (non-2xx or socket errors): see the table"))
     for passed, text in verdicts:
         print(("PASS  " if passed else "FAIL  ") + text, flush=True)
 
     label = "cpu" if args.device == "cpu" else device_name("cuda").split()[-1].lower().replace(" ", "")
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.join(args.out, f"{stamp:%Y-%m-%d}-{label}-serve")
+    load = os.getloadavg()[0]  # other work on the machine inflates every figure alike
     report = {"date": stamp.isoformat(timespec="seconds"), "device": args.device, "device_name": device_name(args.device),
-              "cores": cores, "model": SPEC, "duration_s": args.duration, "results": results,
+              "cores": cores, "load_average_1min": load, "model": SPEC, "duration_s": args.duration, "results": results,
               "verdicts": [{"pass": p, "what": t} for p, t in verdicts]}
     with open(stem + ".json", "w") as out:
         json.dump(report, out, indent=1)
     with open(stem + ".txt", "w") as out:
         out.write(f"# leap serve against FastAPI + uvicorn + PyTorch, {report['date']}, {args.device}: "
-                  f"{report['device_name']}, {cores} cores; wrk, {SPEC}, {args.duration} s a load\n")
+                  f"{report['device_name']}, {cores} cores, load average {load:.1f} at the end; wrk, {SPEC}, "
+                  f"{args.duration} s a load; CPU us/req: the server's processes\n")
         out.write(f"{'server':>10} {'clients':>7} {'rows':>5} {'req/s':>10} {'pred/s':>11} {'p50 us':>7} {'p99 us':>7} "
                   f"{'CPU us/req':>10} {'failed':>6}\n")
         for r in results:
