@@ -37,9 +37,13 @@ Command add_serve_command(CLI::App& app) {
   auto o = std::make_shared<ServeCommandOptions>();
   CLI::App* cmd = app.add_subcommand(
       "serve", "Serve saved models over HTTP with the Open Inference Protocol (KServe v2), batching requests");
-  cmd->add_option("--load", o->load, "Weights (safetensors); repeat to serve several models")->required();
-  cmd->add_option("--model", o->model, "The spec the weights were trained with (default 784-128-10); one, or one per --load");
-  cmd->add_option("--name", o->name, "The model's name in the URLs (default: model); one per --load");
+  // One value an occurrence, repeated for several models; --config gives one model's.
+  auto repeated = [](CLI::Option* option) {
+    return option->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  };
+  repeated(cmd->add_option("--load", o->load, "Weights (safetensors); repeat to serve several models"))->required();
+  repeated(cmd->add_option("--model", o->model, "The spec the weights were trained with (default 784-128-10); one, or one per --load"));
+  repeated(cmd->add_option("--name", o->name, "The model's name in the URLs (default: model); one per --load"));
   cmd->add_option("--host", o->server.host, "The address to listen on")->capture_default_str();
   cmd->add_option("--port", o->server.port, "The port to listen on (0: any free port)")
       ->capture_default_str()->check(CLI::Range(0, 65535));

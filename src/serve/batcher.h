@@ -71,7 +71,7 @@ class DynamicBatcher {
   std::condition_variable arrived_;
   std::deque<Request*> queue_;
   int queued_rows_ = 0;
-  bool running_batch_ = false, stopping_ = false;
+  bool stopping_ = false;
   std::atomic<int> pending_{0};  // queued or in a running batch: not idle while > 0
 
   std::map<int, std::unique_ptr<Predictor>> predictors_;  // by batch size, powers of two

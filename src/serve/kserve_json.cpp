@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -17,6 +18,9 @@ using json = nlohmann::json;
 using simdjson::dom::element;
 
 [[noreturn]] void bad(const std::string& message) { throw ProtocolError(400, message); }
+
+// Finite and within float's range (converting a larger double is undefined behaviour).
+bool fits_float(double value) { return std::isfinite(value) && std::fabs(value) <= double(FLT_MAX); }
 
 std::string type_name(const element& value) {
   switch (value.type()) {
@@ -58,7 +62,7 @@ void read_data(const element& data, bool uint8, std::vector<float>& out, size_t 
       out.push_back(float(pixel) / 255.0f);
     } else {
       double number = 0;
-      if (value.get_double().get(number) || !std::isfinite(float(number)))
+      if (value.get_double().get(number) || !fits_float(number))
         bad(where() + " = " + shown(value) + " is not a finite FP32");
       out.push_back(float(number));
     }
@@ -89,7 +93,7 @@ void read_binary(const element& size_value, std::string_view binary, std::string
     } else {
       std::memcpy(&value, bytes + 8 * i, 8);
     }
-    if (!std::isfinite(float(value)))
+    if (!fits_float(value))
       bad("inputs[0] binary value " + std::to_string(i) + " is not a finite " + std::string(datatype));
     out[i] = float(value);
   }
