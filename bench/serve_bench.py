@@ -2,7 +2,7 @@
 both driven by the same load generator (wrk with bench/serve_post.lua) with the same Open Inference
 Protocol request, at 1 client and at 64 concurrent clients: requests/s, p50/p99 latency and CPU
 time per request (the servers' processes, from /proc). Beside them, the floor: leap serve's HTTP
-stack answering a fixed body (bench_serve_floor). Prints a table with PASS/FAIL against the targets
+stack answering a fixed body (bench_serve_floor), and with --floor-httplib the same on cpp-httplib. Prints a table with PASS/FAIL against the targets
 and writes bench/results/DATE-DEVICE-serve.txt and .json.
 
 Targets: at 64 clients, >= 10x the FastAPI server's requests/s at a lower p99; at 1 client, p50
@@ -10,7 +10,7 @@ under 50 us for batch 1. With --device cuda: also leap serve --max-batch 1024 un
 clients sending --gpu-rows rows a request, >= 1 million predictions a second.
 
 usage: python3 bench/serve_bench.py --leap build/leap --floor build/bench/bench_serve_floor
-                                    [--floor-beast build/bench/bench_serve_floor_beast]
+                                    [--floor-httplib build/bench/bench_serve_floor_httplib]
                                     [--device cpu|cuda] [--duration 5] [--wrk wrk] [--out bench/results]"""
 import argparse
 import datetime
@@ -106,7 +106,7 @@ def measure(name, command, port, wrk, body_file, path, loads, duration, rows=1):
             result.update(server=name, clients=clients, rows=rows, requests_per_s=result["requests"] / seconds,
                           predictions_per_s=result["requests"] * rows / seconds,
                           cpu_us_per_request=used * 1e6 / max(result["requests"], 1))
-            print(f"{name:>11} {clients:>3} clients: {result['requests_per_s']:>10.0f} req/s  p50 {result['p50_us']:>7} us"
+            print(f"{name:>13} {clients:>3} clients: {result['requests_per_s']:>10.0f} req/s  p50 {result['p50_us']:>7} us"
                   f"  p99 {result['p99_us']:>8} us  {result['cpu_us_per_request']:>7.1f} CPU us/req"
                   f"  ({result['non_2xx']} non-2xx, {result['socket_errors']} socket errors)", flush=True)
             rows_out.append(result)
@@ -153,7 +153,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--leap", required=True)
     parser.add_argument("--floor", required=True)
-    parser.add_argument("--floor-beast", help="bench_serve_floor_beast: the floor on Boost.Beast, for the choice of library")
+    parser.add_argument("--floor-httplib", help="bench_serve_floor_httplib: the floor on cpp-httplib, for the choice of library")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
@@ -181,9 +181,9 @@ def main():
               f"{cores} cores, {args.device} ({device_name(args.device)})", flush=True)
         port = free_port()
         results += measure("floor", [args.floor, str(port), "64"], port, args.wrk, one, path, loads, args.duration)
-        if args.floor_beast:
+        if args.floor_httplib:
             port = free_port()
-            results += measure("floor-beast", [args.floor_beast, str(port)], port, args.wrk, one, path, loads,
+            results += measure("floor-httplib", [args.floor_httplib, str(port), "64"], port, args.wrk, one, path, loads,
                                args.duration)
         port = free_port()
         leap = [args.leap, "serve", "--load", weights, "--model", SPEC, "--name", "fashion", "--port", str(port),
@@ -247,10 +247,10 @@ def main():
         out.write(f"# leap serve against FastAPI + uvicorn + PyTorch, {report['date']}, {args.device}: "
                   f"{report['device_name']}, {cores} cores, load average {load:.1f} at the end; wrk, {SPEC}, "
                   f"{args.duration} s a load; CPU us/req: the server's processes\n")
-        out.write(f"{'server':>11} {'clients':>7} {'rows':>5} {'req/s':>10} {'pred/s':>11} {'p50 us':>7} {'p99 us':>7} "
+        out.write(f"{'server':>13} {'clients':>7} {'rows':>5} {'req/s':>10} {'pred/s':>11} {'p50 us':>7} {'p99 us':>7} "
                   f"{'CPU us/req':>10} {'failed':>6}\n")
         for r in results:
-            out.write(f"{r['server']:>11} {r['clients']:>7} {r['rows']:>5} {r['requests_per_s']:>10.0f} "
+            out.write(f"{r['server']:>13} {r['clients']:>7} {r['rows']:>5} {r['requests_per_s']:>10.0f} "
                       f"{r['predictions_per_s']:>11.0f} {r['p50_us']:>7} {r['p99_us']:>7} {r['cpu_us_per_request']:>10.1f} "
                       f"{r['non_2xx'] + r['socket_errors']:>6}\n")
         for passed, text in verdicts:

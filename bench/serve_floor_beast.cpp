@@ -1,7 +1,7 @@
-// The same floor as bench_serve_floor, on Boost.Beast instead of cpp-httplib: a thread per
-// keep-alive connection (as leap serve's), each POST answered with a fixed logits body. It is
-// the measurement behind leap serve's choice of HTTP library (bench/serve_bench.py runs both).
-// usage: bench_serve_floor_beast PORT
+// The floor of leap serve's round trip: its HTTP stack (Boost.Beast, read and written
+// synchronously on a thread per keep-alive connection) answering each POST with a fixed logits
+// body, no JSON read and no model run. bench/serve_bench.py runs it beside leap serve.
+// usage: bench_serve_floor PORT
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>

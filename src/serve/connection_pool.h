@@ -1,11 +1,8 @@
-// The HTTP server's worker threads: cpp-httplib hands each accepted connection to a task
-// queue, and its own ThreadPool queues without bound. This one bounds the connections that
-// wait for a worker: past the bound, a connection goes to a shedding thread whose requests
-// are answered 503 with Retry-After (shedding() is true there), so that a burst far above
-// capacity costs a fast refusal instead of unbounded memory and latency.
+// The HTTP server's worker threads, a thread per keep-alive connection. The connections that
+// wait for a worker are bounded: past the bound, a connection goes to a shedding thread whose
+// requests are answered 503 with Retry-After (shedding() is true there), so that a burst far
+// above capacity costs a fast refusal instead of unbounded memory and latency.
 #pragma once
-
-#include <httplib.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -17,13 +14,13 @@
 
 namespace leap::serve {
 
-class ConnectionPool : public httplib::TaskQueue {
+class ConnectionPool {
  public:
   ConnectionPool(int workers, int max_waiting, int shedders);
-  ~ConnectionPool() override;
-  void enqueue(std::function<void()> connection) override;
+  ~ConnectionPool();
+  void enqueue(std::function<void()> connection);
   // Serves every connection already accepted, then joins the threads.
-  void shutdown() override;
+  void shutdown();
 
   // True on a shedding thread: its requests are to be refused.
   static bool shedding();

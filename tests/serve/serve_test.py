@@ -469,6 +469,8 @@ def check_sigterm(leap, weights, images, reference, tmp):
                         received["n"] += 1
                         if not good:
                             lost.append(f"status {response.status}")
+            except ConnectionRefusedError:
+                return  # reconnecting after the server's "Connection: close": no longer accepting
             except (BrokenPipeError, ConnectionResetError):
                 pass
             finally:

@@ -1,13 +1,12 @@
-// The floor of leap serve's round trip: the same HTTP server (cpp-httplib with leap serve's
-// settings and connection pool) answering each POST with a fixed logits body, no JSON read and
-// no model run. bench/serve_bench.py runs it beside leap serve under the same load.
-// usage: bench_serve_floor PORT [THREADS]
+// The serve floor on cpp-httplib (Debian's libcpp-httplib-dev 0.11), the library leap serve did
+// not choose: keep-alive, TCP_NODELAY and a pool of threads as leap serve's, each POST answered
+// with a fixed logits body. bench/serve_bench.py --floor-httplib runs it beside the Beast floor.
+// usage: bench_serve_floor_httplib PORT [THREADS]
 #include <httplib.h>
 
 #include <cstdio>
 #include <cstdlib>
 
-#include "connection_pool.h"
 
 int main(int argc, char** argv) {
   const int port = argc > 1 ? std::atoi(argv[1]) : 8000;
@@ -17,14 +16,13 @@ int main(int argc, char** argv) {
       "\"datatype\":\"FP32\",\"shape\":[1,10],\"data\":[-1.5,2.25,0.125,-3.5,4.75,0.5,-0.25,1.875,"
       "-2.125,0.0625]}]}";
   httplib::Server server;
-  auto* pool = new leap::serve::ConnectionPool(threads, 4 * threads, 2);
-  server.new_task_queue = [pool] { return pool; };
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
   server.set_tcp_nodelay(true);
   server.set_keep_alive_max_count(1u << 30);
   server.set_keep_alive_timeout(5);
   server.Post(R"(/v2/models/([^/]+)/infer)", [&](const httplib::Request&, httplib::Response& response) {
     response.set_content(answer, "application/json");
   });
-  std::fprintf(stderr, "serve floor: listening on http://127.0.0.1:%d\n", port);
+  std::fprintf(stderr, "serve floor (cpp-httplib): listening on http://127.0.0.1:%d\n", port);
   return server.listen("127.0.0.1", port) ? 0 : 1;
 }
