@@ -24,7 +24,7 @@ cublas_dir=$(dirname "$(find / -name 'libcublasLt.so.13*' -not -path '/proc/*' 2
 nccl_dir=$(dirname "$(find / -name 'libnccl.so.2*' -not -path '/proc/*' 2>/dev/null | head -n1)")
 export LD_LIBRARY_PATH=/tmp/leap/lib:$cublas_dir:$nccl_dir:${LD_LIBRARY_PATH:-}
 export LEAP_DATA_DIR=$PWD/.carry/fashion-mnist
-# leap links cpp-httplib, which needs OpenSSL 3: the packed one only where the machine has none.
+# wrk (the serve benchmark's load generator) needs OpenSSL 3: the packed one only where the machine has none.
 ldconfig -p | grep -q 'libssl\.so\.3 ' || export LD_LIBRARY_PATH=$LD_LIBRARY_PATH:/tmp/leap/ssl-lib
 # NVLink multicast stays off in NCCL, PyTorch and NVSHMEM.
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1 PYTHONUNBUFFERED=1

@@ -3,10 +3,10 @@
 //
 // The HTTP library is Boost.Beast (Debian's libboost-dev, header-only), read and written
 // synchronously on a thread per keep-alive connection, which suits a model that answers in
-// microseconds. Chosen by measurement (bench/serve_bench.py --floor-beast): on this project's
-// 2-core machine, a fixed answer through Beast took p50 58 us at one client and 34 us of CPU a
-// request, through cpp-httplib 0.11 104 us and 57 us (it polls before each read and matches
-// routes with std::regex).
+// microseconds. Chosen by measurement (bench/serve_bench.py --floor-httplib): on this project's
+// loaded 2-core machine, a fixed answer through Beast took p50 50-58 us at one client and 29-34
+// us of CPU a request, through cpp-httplib 0.11 84-104 us and 45-57 us (it polls before each
+// read and matches routes with std::regex).
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
