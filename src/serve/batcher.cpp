@@ -108,45 +108,34 @@ void DynamicBatcher::work() {
   }
 }
 
-// The requests' rows, gathered in order, run in chunks of at most max_batch rows (one request
-// may hold more), each padded to the predictor's power-of-two batch size.
+// The requests' rows, gathered in order into the batch buffer, padded to the predictor's
+// power-of-two batch size, run, and scattered back. A single request of more than max_batch
+// rows runs alone, in chunks of max_batch.
 void DynamicBatcher::run_batch(std::vector<Request*>& batch, int rows) {
   std::exception_ptr error;
   try {
-    std::vector<float> gathered, scattered;
-    const float* inputs = batch.front()->inputs;
-    float* logits = batch.front()->logits;
-    if (batch.size() > 1) {
-      gathered.resize(size_t(rows) * features_);
-      scattered.resize(size_t(rows) * classes_);
+    if (rows > max_batch_) {
+      const Request& r = *batch.front();
+      for (int first = 0; first < rows; first += max_batch_) {
+        const int chunk = std::min(max_batch_, rows - first);
+        std::memcpy(batch_inputs_.data(), r.inputs + size_t(first) * features_, sizeof(float) * size_t(chunk) * features_);
+        run_padded(chunk);
+        std::memcpy(r.logits + size_t(first) * classes_, batch_logits_.data(), sizeof(float) * size_t(chunk) * classes_);
+      }
+    } else {
       size_t offset = 0;
       for (const Request* r : batch) {
-        std::memcpy(&gathered[offset], r->inputs, sizeof(float) * size_t(r->rows) * features_);
-        offset += size_t(r->rows) * features_;
+        std::memcpy(&batch_inputs_[offset * features_], r->inputs, sizeof(float) * size_t(r->rows) * features_);
+        offset += size_t(r->rows);
       }
-      inputs = gathered.data();
-      logits = scattered.data();
-    }
-    for (int first = 0; first < rows; first += max_batch_) {
-      const int chunk = std::min(max_batch_, rows - first);
-      Predictor& predictor = *predictors_.at(int(std::bit_ceil(unsigned(chunk))));
-      std::memcpy(batch_inputs_.data(), inputs + size_t(first) * features_,
-                  sizeof(float) * size_t(chunk) * features_);
-      std::fill(batch_inputs_.begin() + ptrdiff_t(chunk) * features_,
-                batch_inputs_.begin() + ptrdiff_t(predictor.batch_size()) * features_, 0.0f);
-      predictor.predict(batch_inputs_.data(), batch_logits_.data());
-      std::memcpy(logits + size_t(first) * classes_, batch_logits_.data(),
-                  sizeof(float) * size_t(chunk) * classes_);
-      metrics_.batch(chunk);
+      run_padded(rows);
+      offset = 0;
+      for (Request* r : batch) {
+        std::memcpy(r->logits, &batch_logits_[offset * classes_], sizeof(float) * size_t(r->rows) * classes_);
+        offset += size_t(r->rows);
+      }
     }
     metrics_.rows_predicted(rows);
-    if (batch.size() > 1) {
-      size_t offset = 0;
-      for (Request* r : batch) {
-        std::memcpy(r->logits, &scattered[offset], sizeof(float) * size_t(r->rows) * classes_);
-        offset += size_t(r->rows) * classes_;
-      }
-    }
   } catch (...) {
     error = std::current_exception();
   }
@@ -155,6 +144,15 @@ void DynamicBatcher::run_batch(std::vector<Request*>& batch, int rows) {
     r->error = error;
     r->done.release();
   }
+}
+
+// batch_logits_[:rows] for batch_inputs_[:rows], through the predictor of the next power of two.
+void DynamicBatcher::run_padded(int rows) {
+  Predictor& predictor = *predictors_.at(int(std::bit_ceil(unsigned(rows))));
+  std::fill(batch_inputs_.begin() + ptrdiff_t(rows) * features_,
+            batch_inputs_.begin() + ptrdiff_t(predictor.batch_size()) * features_, 0.0f);
+  predictor.predict(batch_inputs_.data(), batch_logits_.data());
+  metrics_.batch(rows);
 }
 
 }  // namespace leap::serve

@@ -57,6 +57,7 @@ class DynamicBatcher {
   bool try_direct(const float* inputs, int rows, float* logits);
   void work();
   void run_batch(std::vector<Request*>& batch, int rows);
+  void run_padded(int rows);
 
   Sequential& network_;
   int features_, classes_, max_batch_, max_queue_;
