@@ -3,7 +3,9 @@
 # (bench/pack_gpu_build.sh), runs the whole test suite on the GPU, PyTorch parity, batch-1
 # latency and the side-by-side seed benchmark. Logs and JSON go to $OUT.
 # multigpu (two GPUs): data-parallel parity and leap against PyTorch DDP (bench/multi_gpu.py).
-# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|steptime|cluster-profile|onnx|multigpu|precision|wide-profile] [script options...]
+# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|steptime|cluster-profile|onnx|multigpu|precision|wide-profile|serve] [script options...]
+# serve: leap serve against its HTTP floor at 1 and 64 clients, and --max-batch 1024 on the GPU
+# under 64 clients sending 256 rows a request (bench/serve_bench.py --device cuda; options passed on).
 # fused: the persistent kernel's tests, 10 epochs through it and through the fused graph, its
 # phase timing (LEAP_BARRIER_BENCH=1 adds the cluster barrier's cost); cluster-profile: Nsight
 # Compute on one launch of it, with its SASS and per-instruction counts as CSV; steptime: the
@@ -22,6 +24,8 @@ cublas_dir=$(dirname "$(find / -name 'libcublasLt.so.13*' -not -path '/proc/*' 2
 nccl_dir=$(dirname "$(find / -name 'libnccl.so.2*' -not -path '/proc/*' 2>/dev/null | head -n1)")
 export LD_LIBRARY_PATH=/tmp/leap/lib:$cublas_dir:$nccl_dir:${LD_LIBRARY_PATH:-}
 export LEAP_DATA_DIR=$PWD/.carry/fashion-mnist
+# wrk (the serve benchmark's load generator) needs OpenSSL 3: the packed one only where the machine has none.
+ldconfig -p | grep -q 'libssl\.so\.3 ' || export LD_LIBRARY_PATH=$LD_LIBRARY_PATH:/tmp/leap/ssl-lib
 # NVLink multicast stays off in NCCL, PyTorch and NVSHMEM.
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1 PYTHONUNBUFFERED=1
 # The packed Open MPI (bench/pack_mpi_runtime.sh), relocated; commands run as root there.
@@ -30,6 +34,12 @@ export PATH=/tmp/leap/mpi/usr/bin:$PATH OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$OUT/device.txt"
 date -u +%Y-%m-%dT%H:%M:%SZ | tee -a "$OUT/device.txt"
 
+if [ "$what" = serve ]; then
+  echo "== leap serve on the GPU: batch 1 beside the HTTP floor, then --max-batch 1024 under 64 clients (bench/serve_bench.py)"
+  python3 bench/serve_bench.py --leap /tmp/leap/leap --floor /tmp/leap/bench_serve_floor --wrk /tmp/leap/wrk \
+    --device cuda --out "$OUT" "$@" 2>&1 | tee "$OUT/serve-bench-console.txt"
+  exit 0
+fi
 if [ "$what" = multigpu ]; then
   echo "== data parallel on the GPUs of this machine: tests, then parity and speed against DDP"
   /tmp/leap/leap_tests --gtest_filter='Shard*:InProcess*:DataParallel*' 2>&1 | tee "$OUT/multi-gpu-tests.txt" | grep -vE '^\[ RUN|^\[       OK'

@@ -17,6 +17,14 @@ done
 ldd build-cuda/leap | grep -q libnccl || { echo "build-cuda/leap lacks NCCL: is nccl.h in the CUDA toolkit?"; exit 1; }
 ldd build-cuda/leap | grep -q libmpi || { echo "build-cuda/leap lacks MPI: install libopenmpi-dev"; exit 1; }
 bash bench/pack_mpi_runtime.sh "$stage"
+# leap serve's simdjson, and its benchmark's load generator (wrk) with LuaJIT; wrk's OpenSSL apart
+# in ssl-lib/, which bench/device_run.sh uses only where the machine has no libssl.so.3.
+cp build-cuda/bench/bench_serve_floor /usr/bin/wrk "$stage/"
+mkdir -p "$stage/ssl-lib"
+for program in build-cuda/leap /usr/bin/wrk; do
+  ldd "$program" | awk '$1 ~ /^lib(simdjson|luajit)/ {print $3}' | xargs -r cp -L -t "$stage/lib/"
+  ldd "$program" | awk '$1 ~ /^lib(ssl|crypto)\.so/ {print $3}' | xargs -r cp -L -t "$stage/ssl-lib/"
+done
 tar -cJf .carry/gpu-build.tar.xz -C "$stage" .
 rm -rf "$stage"
 cp -u /usr/share/datasets/fashion-mnist/*.gz .carry/fashion-mnist/
