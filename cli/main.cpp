@@ -103,6 +103,7 @@ int main(int argc, char** argv) {
   add(leap::cli::add_export_command);
   add(leap::cli::add_plot_command);
   add(leap::cli::add_info_command);
+  add(leap::cli::add_sweep_command);
   try {
     app.parse(argc, argv);
     for (auto& [subcommand, command] : commands) {
