@@ -62,6 +62,27 @@ grep -q "1 configurations x 2 seeds = 2 models" configured.log && ok "--config g
 "$leap" sweep --config configured/config.toml --print-config | cmp -s - configured/config.toml ||
   fail "config.toml does not read back to itself"
 
+# leap distill --seeds: every seed's students alone and distilled side by side in one call, each
+# with the bytes of a call for that seed alone (one teacher for both).
+mkdir idx
+header() { printf "\x00\x00\x08\x$1\x00\x00\x00\x40"; }
+{ header 03; printf '\x00\x00\x00\x1c\x00\x00\x00\x1c'; head -c $((64 * 784)) /dev/urandom; } > idx/train-images-idx3-ubyte
+{ header 01; for i in $(seq 64); do printf "\x0$((i % 10))"; done; } > idx/train-labels-idx1-ubyte
+cp idx/train-images-idx3-ubyte idx/t10k-images-idx3-ubyte
+cp idx/train-labels-idx1-ubyte idx/t10k-labels-idx1-ubyte
+distill=(distill --device cpu --data idx --teacher-model 784-8-10 --student-model 784-4-10 --teacher-epochs 1 --epochs 2 --batch-size 16)
+"$leap" "${distill[@]}" --seeds 0-2 --teacher-save teacher.safetensors --run-dir paired > paired.log 2>&1 ||
+  fail "distill --seeds: $(cat paired.log)"
+[ "$(grep -c '^seed [0-2]: student alone' paired.log)" -eq 3 ] && ok "distill --seeds 0-2: a line a seed" ||
+  fail "distill --seeds: $(cat paired.log)"
+"$leap" "${distill[@]}" --seed 2 --teacher-load teacher.safetensors --run-dir single > single.log 2>&1 ||
+  fail "distill --seed 2: $(cat single.log)"
+for arm in alone distilled; do
+  cmp -s "paired/student-$arm-seed-2/model.safetensors" "single/student-$arm/model.safetensors" &&
+    ok "distill: student $arm of seed 2 side by side has the bytes of its call alone" ||
+    fail "distill: student $arm of seed 2 differs between --seeds 0-2 and --seed 2"
+done
+
 # Bad grids: refused before training, and no run directory made.
 expect_error "--lr: empty list" sweep "${data[@]}" --lr ""
 expect_error "an empty value in the list" sweep "${data[@]}" --lr 1e-3,
