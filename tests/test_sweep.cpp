@@ -83,6 +83,36 @@ TEST(Sweep, EachModelEndsWithTheBitsOfItsRunAlone) {
   }
 }
 
+// On a GPU the models run one after another through the single-model paths: the seed MLP on
+// bytes / 255 takes the persistent kernel where the GPU runs it, the deeper one the general path.
+TEST(Sweep, OnTheGpuEachModelEndsWithTheBitsOfItsRunAlone) {
+  if (!available(Device::cuda)) GTEST_SKIP() << "no cuda device";
+  const Dataset train = byte_pattern_data(700, 784, 10, 3), validation = byte_pattern_data(200, 784, 10, 4);
+  for (const char* spec : {"784-128-10", "784-64-32-10"}) {
+    auto make = [&](uint64_t seed) {
+      auto model = std::make_unique<Model>(Sequential::from_spec(spec, seed, Device::cuda));
+      model->compile(adam({.lr = 1e-3f}));
+      return model;
+    };
+    auto fit = [&](uint64_t seed) {
+      return FitOptions{.epochs = 2, .batch_size = 64, .seed = seed, .validation_data = &validation};
+    };
+    std::vector<std::unique_ptr<Model>> models;
+    std::vector<SweepMember> members;
+    for (uint64_t seed : {0, 1, 2}) {
+      models.push_back(make(seed));
+      members.push_back({models.back().get(), nullptr, fit(seed)});
+    }
+    fit_many(members, train);
+    for (uint64_t seed : {0, 1, 2}) {
+      std::unique_ptr<Model> alone = make(seed);
+      alone->fit(train, fit(seed));
+      expect_same_bits(*models[seed], *alone, std::string(spec) + " seed " + std::to_string(seed) + " on " +
+                                                  models[seed]->training_path());
+    }
+  }
+}
+
 TEST(Sweep, MembersMayBringTheirOwnData) {
   const Dataset train = pattern_data(300, 48, 6, 1), other = pattern_data(300, 48, 6, 7);
   auto a = compiled(0, 1e-3f), b = compiled(0, 1e-3f), alone = compiled(0, 1e-3f);
