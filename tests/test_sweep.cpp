@@ -172,7 +172,7 @@ TEST(Sweep, SpreadOverSeeds) {
   mean_curves(runs, mean, spread);
   ASSERT_EQ(mean.size(), 3u);
   EXPECT_DOUBLE_EQ(mean[1].val_accuracy, 0.75);
-  EXPECT_DOUBLE_EQ(spread[1].val_accuracy, std::sqrt(0.005));
+  EXPECT_NEAR(spread[1].val_accuracy, std::sqrt(0.005), 1e-15);
   EXPECT_EQ(mean[2].epoch, 3);
 }
 
