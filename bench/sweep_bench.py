@@ -264,6 +264,9 @@ def main():
     parser.add_argument("--models", default=None, help="comma-separated model counts")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--skip", default="", help="comma-separated peers to leave out")
+    parser.add_argument("--serial-models", default=None,
+                        help="CPU: the model counts leap-serial runs at (default: all); on a loaded machine its "
+                             "OpenMP barriers wait for descheduled threads and it can take many times longer")
     args = parser.parse_args()
     counts = [int(c) for c in (args.models or ("2,8" if args.device == "cpu" else "1,2,4,8,16,32")).split(",")]
     skip = set(args.skip.split(",")) if args.skip else set()
@@ -284,6 +287,8 @@ def main():
     results = {}
     for count in counts:
         for peer in peers:
+            if peer == "leap-serial" and args.serial_models and str(count) not in args.serial_models.split(","):
+                continue
             try:
                 if peer == "leap":
                     wall, accuracy, _ = run_leap(args.leap, args.device, count, args.epochs)
