@@ -187,11 +187,14 @@ int sweep(const SweepCommandOptions& o, const CLI::App* command) {
                                  {{"model", m.configuration->model}, {"format", "pt"}});  // as leap train --save
   }};
   std::vector<History> histories;
+  const auto training_start = std::chrono::steady_clock::now();
   {
     StopSignalScope stop_on_signals;
     histories = fit_many(members, data.train, sweep_options);
   }
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto end = std::chrono::steady_clock::now();
+  const double wall = std::chrono::duration<double>(end - start).count();
+  const double training = std::chrono::duration<double>(end - training_start).count();
 
   Report report{"leap sweep: " + std::to_string(grid.models()) + " models", {}, {}};
   std::vector<SeedSummary> summaries;
@@ -229,9 +232,9 @@ int sweep(const SweepCommandOptions& o, const CLI::App* command) {
   std::printf("\n");
   print_table(table);
   const ComputeReport first = compute_report(*models[0].model, histories[0], grid.configurations[0].batch_size);
-  std::printf("\n%zu models, %lld steps in %.2f s of wall time (data loading included): %.2f models/s, "
-              "%.0f steps/s, %.3g TFLOP/s over all models (%.1f%% of the %s peak, %s)\n",
-              models.size(), static_cast<long long>(steps), wall, double(models.size()) / wall,
+  std::printf("\n%zu models, %lld steps in %.2f s of wall time (data loading included; training %.2f s): "
+              "%.2f models/s, %.0f steps/s, %.3g TFLOP/s over all models (%.1f%% of the %s peak, %s)\n",
+              models.size(), static_cast<long long>(steps), wall, training, double(models.size()) / wall,
               double(steps) / wall, flops / wall * 1e-12,
               100 * flops / wall * 1e-12 / first.peak.for_precision(first.precision),
               to_string(first.precision).c_str(), first.peak.source.c_str());
