@@ -52,6 +52,7 @@ std::string format(const char* pattern, double value) {
 
 // "0.8796 +- 0.0031 (0.0007)": mean, standard deviation and (standard error).
 std::string spread_text(const Spread& s) {
+  if (s.mean != s.mean) return "-";  // no validation data
   return format("%.4f", s.mean) + " +- " + format("%.4f", s.std_dev) + " (" + format("%.4f", s.std_error) + ")";
 }
 
@@ -146,8 +147,12 @@ int sweep(const SweepCommandOptions& o, const CLI::App* command) {
   const Device device = choose_device(o.device);
   const MnistSplits data = load_data_files(o.data);
   check_dataset(data.train, data.train.features(), data.train.classes, "training data");
-  const Dataset* validation = data.test.size() > 0 ? &data.test : nullptr;
   check_grid(grid, data.train, device);
+  // One resident copy of each split for every model (evaluate would copy host data to a GPU
+  // every epoch of every model).
+  const Dataset train = data.train.to(device);
+  const Dataset validation_data = data.test.size() > 0 ? data.test.to(device) : Dataset{};
+  const Dataset* validation = validation_data.size() > 0 ? &validation_data : nullptr;
 
   std::vector<SweepModel> models;
   std::vector<SweepMember> members;
@@ -190,7 +195,7 @@ int sweep(const SweepCommandOptions& o, const CLI::App* command) {
   const auto training_start = std::chrono::steady_clock::now();
   {
     StopSignalScope stop_on_signals;
-    histories = fit_many(members, data.train, sweep_options);
+    histories = fit_many(members, train, sweep_options);
   }
   const auto end = std::chrono::steady_clock::now();
   const double wall = std::chrono::duration<double>(end - start).count();
