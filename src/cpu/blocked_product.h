@@ -1,5 +1,5 @@
 // Matrix products whose bits do not depend on the number of threads. OpenBLAS's result for an
-// element depends on how a call is cut up (its threads' shares, and on this machine's kernels
+// element depends on how a call is cut up (its threads' shares, and with the kernels it picks
 // even the shape of a single-threaded call), so a product run on 1 thread and on 3 differs in
 // the last bits. Here OpenBLAS runs single-threaded, and each product is cut into column
 // blocks whose bounds follow from its shape alone; OpenMP's threads share the blocks. Every
