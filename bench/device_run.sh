@@ -3,9 +3,11 @@
 # (bench/pack_gpu_build.sh), runs the whole test suite on the GPU, PyTorch parity, batch-1
 # latency and the side-by-side seed benchmark. Logs and JSON go to $OUT.
 # multigpu (two GPUs): data-parallel parity and leap against PyTorch DDP (bench/multi_gpu.py).
-# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|steptime|cluster-profile|onnx|multigpu|precision|wide-profile|serve] [script options...]
+# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|steptime|cluster-profile|onnx|multigpu|precision|wide-profile|serve|sweep] [script options...]
 # serve: leap serve against its HTTP floor at 1 and 64 clients, and --max-batch 1024 on the GPU
 # under 64 clients sending 256 rows a request (bench/serve_bench.py --device cuda; options passed on).
+# sweep: fit_many's GPU tests, a leap sweep of 2 x 20 seeds (its table and run directory), and
+# bench/sweep_bench.py (1-32 models against JAX and PyTorch vmap; options passed on).
 # fused: the persistent kernel's tests, 10 epochs through it and through the fused graph, its
 # phase timing (LEAP_BARRIER_BENCH=1 adds the cluster barrier's cost); cluster-profile: Nsight
 # Compute on one launch of it, with its SASS and per-instruction counts as CSV; steptime: the
@@ -77,6 +79,14 @@ if [ "$what" = wide-profile ]; then
         grep -E '^  [a-zA-Z_].*\(|gpu__time_duration' | sed -E 's/\(([0-9]+, ){2}[0-9]+\)x.*//' | tail -n 52
     done
   } 2>&1 | tee "$OUT/wide-profile.txt"
+  exit 0
+fi
+if [ "$what" = sweep ]; then
+  echo "== many models at once: fit_many against runs alone on the GPU, then leap sweep against JAX and PyTorch vmap"
+  /tmp/leap/leap_tests --gtest_filter='Sweep.*' 2>&1 | tee "$OUT/sweep-tests.txt" | grep -vE '^\[ RUN|^\[       OK'
+  /tmp/leap/leap sweep --device cuda --data "$LEAP_DATA_DIR" --model 784-128-10 --seeds 0-19 --lr 1e-3,3e-4 \
+    --epochs 10 --run-dir "$OUT/sweep-run" 2>&1 | tee "$OUT/sweep-table.txt" | grep -vE '^\[[0-9]+/'
+  python3 bench/sweep_bench.py --leap /tmp/leap/leap --device cuda "$@" 2>&1 | tee "$OUT/sweep-bench.txt"
   exit 0
 fi
 if [ "$what" = distill ]; then

@@ -22,6 +22,7 @@ Command add_export_command(CLI::App& app);
 Command add_plot_command(CLI::App& app);
 Command add_info_command(CLI::App& app);
 Command add_serve_command(CLI::App& app);
+Command add_sweep_command(CLI::App& app);
 
 // "cpu", "cuda" or "auto" (the GPU when one is usable, else the CPU); says which it chose.
 Device choose_device(const std::string& name);

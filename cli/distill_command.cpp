@@ -11,11 +11,14 @@
 #include "config_options.h"
 #include "leap/checkpoint.h"
 #include "leap/distill.h"
+#include "leap/error.h"
 #include "leap/idx.h"
 #include "leap/predictor.h"
 #include "leap/report.h"
+#include "leap/sweep.h"
 #include "progress.h"
 #include "run_directory.h"
+#include "sweep_grid.h"
 #include "training_options.h"
 #include "leap/adam.h"
 
@@ -35,6 +38,7 @@ struct DistillCommandOptions {
   int epochs = 100, batch_size = 64;
   std::string schedule = "none", teacher_schedule = "cosine";
   uint64_t seed = 0;
+  std::string seeds;  // paired seeds, all in one launch; empty: --seed alone
   RunDirectoryOptions run;
 };
 
@@ -91,17 +95,39 @@ History fit_model(Trainer& trainer, Sequential& network, const std::string& spec
   return history;
 }
 
+// The paired students of one seed: alone and distilled, from the same initial weights and
+// batch order.
+struct StudentPair {
+  uint64_t seed;
+  std::unique_ptr<Model> alone, distilled;
+  History alone_history, distilled_history;
+};
+
+// "0-4,10" or "3": the seeds of the paired students.
+std::vector<uint64_t> parse_seed_list(const std::string& text) {
+  SweepGridOptions grid;
+  grid.seeds = text;
+  return parse_sweep_grid(grid).seeds;
+}
+
 int distill(const DistillCommandOptions& o, const CLI::App* command) {
   const Device device = choose_device(o.device);
+  const std::vector<uint64_t> seeds = o.seeds.empty() ? std::vector<uint64_t>{o.seed} : parse_seed_list(o.seeds);
+  const bool paired = seeds.size() > 1;
+  check(!(paired && !o.save.empty()), "--save keeps one distilled student: give one seed, or use the run "
+                                      "directory (a model.safetensors a student)");
   MnistSplits data = load_mnist_dir(o.data.empty() ? default_data_dir() : o.data);
   // The models and the teacher's weights are checked before a run directory is made.
-  Model teacher(Sequential::from_spec(o.teacher_model, o.seed + 1000, device, o.teacher_dropout));
+  Model teacher(Sequential::from_spec(o.teacher_model, seeds.front() + 1000, device, o.teacher_dropout));
   if (!o.teacher_load.empty()) load_weights(teacher.network(), o.teacher_load);
-  Model alone(Sequential::from_spec(o.student_model, o.seed, device));
+  std::vector<StudentPair> pairs;
+  for (uint64_t seed : seeds)
+    pairs.push_back({seed, std::make_unique<Model>(Sequential::from_spec(o.student_model, seed, device)),
+                     std::make_unique<Model>(Sequential::from_spec(o.student_model, seed, device)), {}, {}});
   const std::string run_dir = open_run_directory(o.run, command);
   KerasProgress progress;
   // Both student arms share every setting but the loss: epochs, schedule, seed, optimizer.
-  FitOptions fit{.epochs = o.epochs, .batch_size = o.batch_size, .seed = o.seed,
+  FitOptions fit{.epochs = o.epochs, .batch_size = o.batch_size, .seed = seeds.front(),
                  .validation_data = &data.test, .callbacks = {&progress},
                  .schedule = schedule_by_name(o.schedule, o.epochs), .verbose = true};
   const OptimizerFactory optimizer = adam({.lr = o.lr, .weight_decay = o.weight_decay});
@@ -118,22 +144,67 @@ int distill(const DistillCommandOptions& o, const CLI::App* command) {
                                                 teacher_fit, run_dir, "teacher").epochs});
     if (!o.teacher_save.empty()) save_weights(teacher.network(), o.teacher_save);
   }
-  std::printf("== student %s alone\n", o.student_model.c_str());
-  alone.compile(optimizer);
-  const History alone_history = fit_model(alone, alone.network(), o.student_model, data.train, fit,
-                                         run_dir, "student-alone");
-  report.runs.push_back({"student alone", alone_history.epochs});
-  std::printf("== student %s distilled, T=%.2f, alpha=%.2f\n", o.student_model.c_str(), o.temperature, o.alpha);
-  Model student(Sequential::from_spec(o.student_model, o.seed, device));
-  Distiller distiller(teacher.network(), student, {.temperature = o.temperature, .alpha = o.alpha});
-  distiller.compile(optimizer);
-  const History distilled_history = fit_model(distiller, student.network(), o.student_model, data.train,
-                                             fit, run_dir, "student-distilled");
-  report.runs.push_back({"student distilled", distilled_history.epochs});
-  if (!o.save.empty()) save_weights(student.network(), o.save, {{"model", o.student_model}});
 
-  const Row rows[] = {measure("teacher", teacher, data.test), measure("student alone", alone, data.test),
-                      measure("student distilled", student, data.test)};
+  // Every student, alone and distilled, side by side (fit_many); the teacher's logits are
+  // computed once and shared by the distilled ones.
+  std::printf("== student %s alone and distilled (T=%.2f, alpha=%.2f), %zu seed%s side by side\n",
+              o.student_model.c_str(), o.temperature, o.alpha, seeds.size(), paired ? "s" : "");
+  std::vector<std::unique_ptr<Distiller>> distillers;
+  Dataset with_targets;
+  std::vector<SweepMember> members;
+  std::vector<std::unique_ptr<RunMetrics>> metrics;
+  std::vector<std::string> directories;
+  for (StudentPair& pair : pairs) {
+    pair.alone->compile(optimizer);
+    distillers.push_back(std::make_unique<Distiller>(teacher.network(), *pair.distilled,
+                                                     DistillerOptions{.temperature = o.temperature, .alpha = o.alpha}));
+    distillers.back()->compile(optimizer);
+    if (!with_targets.images.defined()) with_targets = distillers.back()->training_data(data.train);
+    FitOptions student_fit = fit;
+    student_fit.seed = pair.seed;
+    student_fit.verbose = false;
+    student_fit.callbacks.clear();  // epochs of models side by side would interleave
+    const std::string suffix = paired ? "-seed-" + std::to_string(pair.seed) : "";
+    for (bool distilled : {false, true}) {
+      const std::string arm = distilled ? "student-distilled" : "student-alone";
+      members.push_back({distilled ? pair.distilled.get() : pair.alone.get(),
+                         distilled ? &with_targets : nullptr, student_fit});
+      directories.push_back(run_dir.empty() ? "" : (std::filesystem::path(run_dir) / (arm + suffix)).string());
+      if (run_dir.empty()) continue;
+      std::filesystem::create_directories(directories.back());
+      metrics.push_back(std::make_unique<RunMetrics>(directories.back()));
+      metrics.back()->add_to(members.back().fit.callbacks);
+    }
+  }
+  const std::vector<History> histories = fit_many(members, data.train);
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    pairs[i].alone_history = histories[2 * i];
+    pairs[i].distilled_history = histories[2 * i + 1];
+    if (run_dir.empty()) continue;
+    save_weights(pairs[i].alone->network(), directories[2 * i] + "/model.safetensors", {{"model", o.student_model}});
+    save_weights(pairs[i].distilled->network(), directories[2 * i + 1] + "/model.safetensors", {{"model", o.student_model}});
+  }
+  report.runs.push_back({"student alone", pairs[0].alone_history.epochs});
+  report.runs.push_back({"student distilled", pairs[0].distilled_history.epochs});
+  if (!o.save.empty()) save_weights(pairs[0].distilled->network(), o.save, {{"model", o.student_model}});
+
+  // Latencies from the first seed's students (the same shapes for every seed); accuracies
+  // are the means over the seeds.
+  Row rows[] = {measure("teacher", teacher, data.test), measure("student alone", *pairs[0].alone, data.test),
+                measure("student distilled", *pairs[0].distilled, data.test)};
+  if (paired) {
+    double alone_sum = 0, distilled_sum = 0;
+    for (StudentPair& pair : pairs) {
+      const double alone = pair.alone->evaluate(data.test).accuracy;
+      const double distilled = pair.distilled->evaluate(data.test).accuracy;
+      std::printf("seed %llu: student alone %.4f, student distilled %.4f, gain %+.2f points\n",
+                  static_cast<unsigned long long>(pair.seed), alone, distilled, 100 * (distilled - alone));
+      alone_sum += alone, distilled_sum += distilled;
+    }
+    rows[1].accuracy = alone_sum / double(pairs.size());
+    rows[2].accuracy = distilled_sum / double(pairs.size());
+    std::printf("(the table's student accuracies: means over %zu seeds)\n", pairs.size());
+  }
   std::printf("\n%-18s %9s %11s %13s %13s %16s\n", "", "test acc", "parameters", "FLOPs/sample",
               "batch 1 (us)", "batch 1024 (us)");
   for (const Row& r : rows)
@@ -156,8 +227,8 @@ int distill(const DistillCommandOptions& o, const CLI::App* command) {
     report.tables.push_back(table);
   }
   write_reports(report, run_dir, o.report);
-  const double alone_epoch = median_epoch_seconds(alone_history);
-  const double distilled_epoch = median_epoch_seconds(distilled_history);
+  const double alone_epoch = median_epoch_seconds(pairs[0].alone_history);
+  const double distilled_epoch = median_epoch_seconds(pairs[0].distilled_history);
   std::printf("epoch time (median): student alone %.2f ms, distilled %.2f ms (%.2fx)\n",
               1e3 * alone_epoch, 1e3 * distilled_epoch, distilled_epoch / alone_epoch);
   const double gap = rows[0].accuracy - rows[1].accuracy, gain = rows[2].accuracy - rows[1].accuracy;
@@ -192,6 +263,10 @@ Command add_distill_command(CLI::App& app) {
   cmd->add_option("--data", o->data, "Directory with the IDX files (default: Debian's Fashion-MNIST)");
   add_device_option(cmd, o->device);
   add_seed_option(cmd, o->seed, "Seeds the students' weights and batch order (shared)");
+  cmd->add_option("--seeds", o->seeds,
+                  "Paired seeds trained side by side in one call, a list of numbers and ranges (0-9); "
+                  "the teacher takes the first; replaces --seed")
+      ->excludes(cmd->get_option("--seed"));
   cmd->add_option("--save", o->save, "Save the distilled student (safetensors)");
   cmd->add_option("--report", o->report, "Write an offline HTML report (curves of all three, the table)");
   add_run_directory_options(cmd, o->run);

@@ -104,6 +104,7 @@ int main(int argc, char** argv) {
   add(leap::cli::add_plot_command);
   add(leap::cli::add_info_command);
   add(leap::cli::add_serve_command);
+  add(leap::cli::add_sweep_command);
   try {
     app.parse(argc, argv);
     for (auto& [subcommand, command] : commands) {

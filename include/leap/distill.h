@@ -20,6 +20,9 @@ class Distiller {
   void compile(OptimizerFactory optimizer, std::vector<std::string> metrics = {"accuracy"});
   // Trains the student; the teacher runs forward only, once over `train`.
   History fit(const Dataset& train, const FitOptions& options);
+  // `train` on the student's device with the teacher's logits as its soft targets: what fit
+  // trains on, for training the student beside other models (fit_many, sweep.h).
+  Dataset training_data(const Dataset& train);
   Evaluation evaluate(const Dataset& data) { return student_.evaluate(data); }
 
  private:

@@ -44,6 +44,8 @@
 #include "leap/safetensors.h"
 #include "leap/schedule.h"
 #include "leap/sequential.h"
+#include "leap/serve.h"
 #include "leap/sgd.h"
+#include "leap/sweep.h"
 #include "leap/tensor.h"
 #include "leap/training_checkpoint.h"

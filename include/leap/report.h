@@ -17,6 +17,9 @@ class Model;
 struct RunCurves {
   std::string name;
   std::vector<EpochLogs> epochs;
+  // A sweep's configuration: `epochs` holds the mean over its seeds and `spread` each
+  // figure's standard deviation, drawn as a shaded band of mean +- spread. Empty: no band.
+  std::vector<EpochLogs> spread = {};
 };
 
 struct ReportTable {

@@ -1,4 +1,5 @@
-// The CPU backend: OpenBLAS for matrix products, OpenMP for element-wise loops.
+// The CPU backend: OpenBLAS for matrix products (in blocks: see blocked_product.h), OpenMP
+// for element-wise loops.
 #include <cblas.h>
 #include <omp.h>
 #include <pmmintrin.h>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "backends.h"
+#include "cpu/blocked_product.h"
 #include "leap/error.h"
 #include "shuffle_key.h"
 #include "small_batch_predictor.h"
@@ -129,8 +131,7 @@ class CpuBackend final : public Backend {
       return;
     }
     for (int row = 0; row < batch; ++row) std::memcpy(y + size_t(row) * out, bias, out * 4);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, out, in, 1.0f, x, in, w, in,
-                1.0f, y, out);
+    blocked_product(false, true, batch, out, in, x, in, w, in, 1.0f, y, out);
     if (relu) relu_forward(y, y, size_t(batch) * out);
   }
 
@@ -142,8 +143,7 @@ class CpuBackend final : public Backend {
     dy = rounded_operand(dy, size_t(batch) * out, precision, dy_scratch);
     x = rounded_operand(x, size_t(batch) * in, precision, x_scratch);
     if (grad_x) w = rounded_operand(w, size_t(out) * in, precision, w_scratch);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, batch, 1.0f, dy, out, x, in,
-                accumulate ? 1.0f : 0.0f, grad_w, in);
+    blocked_product(true, false, out, in, batch, dy, out, x, in, accumulate ? 1.0f : 0.0f, grad_w, in);
     if (!accumulate) std::fill(grad_b, grad_b + out, 0.0f);
     for (int row = 0; row < batch; ++row) {
       const float* dy_row = dy_fp32 + size_t(row) * out;
@@ -151,8 +151,7 @@ class CpuBackend final : public Backend {
       for (int j = 0; j < out; ++j) grad_b[j] += dy_row[j];
     }
     if (grad_x)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, in, out, 1.0f, dy, out, w,
-                  in, 0.0f, grad_x, in);
+      blocked_product(false, false, batch, in, out, dy, out, w, in, 0.0f, grad_x, in);
   }
 
   void dropout(const float* x, float* y, size_t count, float p, uint64_t key) override {

@@ -18,6 +18,10 @@ using Figure = double (*)(const EpochLogs&);
 ChartSeries series(const RunCurves& run, size_t index, Figure figure, bool dashed) {
   ChartSeries s{color_of(index), dashed, {}};
   for (const EpochLogs& logs : run.epochs) s.points.emplace_back(logs.epoch, figure(logs));
+  for (size_t i = 0; i < run.spread.size() && i < run.epochs.size(); ++i) {
+    const double mean = figure(run.epochs[i]), spread = figure(run.spread[i]);
+    s.band.emplace_back(mean - spread, mean + spread);
+  }
   return s;
 }
 
@@ -63,7 +67,13 @@ std::string report_html(const Report& report) {
     for (size_t i = 0; i < report.runs.size(); ++i)
       html += "<span class=\"swatch\" style=\"background: " + std::string(color_of(i)) + "\"></span>" +
               escape_html(report.runs[i].name);
-    html += "<br>solid: training; dashed: validation</p>\n<div class=\"charts\">\n";
+    html += "<br>solid: training; dashed: validation";
+    for (const RunCurves& run : report.runs)
+      if (!run.spread.empty()) {
+        html += "; lines: the mean over seeds, shaded: one standard deviation either side";
+        break;
+      }
+    html += "</p>\n<div class=\"charts\">\n";
     html += chart(report, "loss", [](const EpochLogs& l) { return l.loss; },
                   [](const EpochLogs& l) { return l.val_loss; });
     html += chart(report, "accuracy", [](const EpochLogs& l) { return l.accuracy; },

@@ -42,6 +42,21 @@ Axis make_axis(double low, double high, int ticks) {
   return {std::floor(low / step) * step, std::ceil(high / step) * step, step};
 }
 
+// The band of a series as one polygon: the highs left to right, then the lows back.
+template <typename MapX, typename MapY>
+std::string band_polygon(const ChartSeries& series, const MapX& px, const MapY& py) {
+  std::string points;
+  const size_t n = std::min(series.band.size(), series.points.size());
+  for (size_t i = 0; i < n; ++i)
+    if (std::isfinite(series.band[i].second)) points += px(series.points[i].first) + "," + py(series.band[i].second) + " ";
+  for (size_t i = n; i-- > 0;)
+    if (std::isfinite(series.band[i].first)) points += px(series.points[i].first) + "," + py(series.band[i].first) + " ";
+  if (points.empty()) return "";
+  points.pop_back();
+  return "<polygon fill=\"" + escape_html(series.color) + "\" fill-opacity=\"0.18\" stroke=\"none\" points=\"" +
+         points + "\"/>\n";
+}
+
 }  // namespace
 
 std::string escape_html(const std::string& text) {
@@ -66,6 +81,9 @@ std::string svg_chart(const Chart& chart) {
       x_low = std::min(x_low, x), x_high = std::max(x_high, x);
       y_low = std::min(y_low, y), y_high = std::max(y_high, y);
     }
+  for (const ChartSeries& series : chart.series)
+    for (auto [low, high] : series.band)
+      if (std::isfinite(low) && std::isfinite(high)) y_low = std::min(y_low, low), y_high = std::max(y_high, high);
   if (!std::isfinite(x_low)) return "";
   const Axis x_axis = make_axis(x_low, x_high, 6), y_axis = make_axis(y_low, y_high, 5);
   const double plot_left = kLeft, plot_right = kWidth - kRight;
@@ -98,6 +116,7 @@ std::string svg_chart(const Chart& chart) {
   svg += "<text x=\"" + number((plot_left + plot_right) / 2) + "\" y=\"" + number(kHeight - 6) +
          "\" text-anchor=\"middle\">" + escape_html(chart.x_label) + "</text>\n";
 
+  for (const ChartSeries& series : chart.series) svg += band_polygon(series, px, py);
   for (const ChartSeries& series : chart.series) {
     const std::string style = "fill=\"none\" stroke=\"" + escape_html(series.color) +
                               "\" stroke-width=\"2\"" +

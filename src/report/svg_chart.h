@@ -12,6 +12,8 @@ struct ChartSeries {
   std::string color;  // any SVG colour, e.g. "#1f77b4"
   bool dashed = false;
   std::vector<std::pair<double, double>> points;  // (x, y); NaN y is a gap
+  // (low, high) for each point, drawn as a translucent area around the line; empty: none.
+  std::vector<std::pair<double, double>> band = {};
 };
 
 struct Chart {

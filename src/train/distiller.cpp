@@ -19,10 +19,14 @@ void Distiller::compile(OptimizerFactory optimizer, std::vector<std::string> met
                    std::move(metrics));
 }
 
-History Distiller::fit(const Dataset& train, const FitOptions& options) {
+Dataset Distiller::training_data(const Dataset& train) {
   Dataset with_targets = train.to(student_.device());
   with_targets.soft_targets = predict_logits(teacher_, train.images).to(student_.device());
-  return student_.fit(with_targets, options);
+  return with_targets;
+}
+
+History Distiller::fit(const Dataset& train, const FitOptions& options) {
+  return student_.fit(training_data(train), options);
 }
 
 }  // namespace leap
