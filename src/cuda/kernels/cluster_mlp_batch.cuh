@@ -31,8 +31,9 @@ __device__ __forceinline__ void init_barriers(const Block& b, const Arrays& m) {
   }
 }
 
+// What a thread keeps of the batches between steps, and its part in their arrival.
 struct BatchFeed {
-  const Block& b;
+  const Block b;  // a copy: held by reference, the timed instance spills 124 bytes, not 32
   uint8_t* buffers;          // [2][batch][kMaxIn] bytes, alternating
   uint64_t* batch_arrived;   // [2], one a buffer
   // The softmax warp's lanes hold the samples of a batch's rows lane and lane + 32 (0 past

@@ -16,7 +16,7 @@ namespace {
 template <bool kTimed>
 struct PhaseTimer {
   static_assert(kWarps <= kMaxTimedWarps);
-  const Block& b;
+  const Block b;  // a copy: held by reference, the timed instance spills 124 bytes, not 32
   long long* arrival;  // [kTimedBarriers][kWarps] in shared memory: each warp's arrival
   int timer;
   bool timed;
