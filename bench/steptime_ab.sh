@@ -6,7 +6,7 @@
 # build's step is within 2% of the base's (LEAP_AB_TOLERANCE, a fraction) and every epoch's
 # loss and metrics are the same in both (the change must not alter the results' bits).
 # Needs a machine with one GPU, python3 and the packed build's libraries on LD_LIBRARY_PATH
-# (found beside the binaries in lib/, and cuBLAS wherever it is installed, when missing).
+# (found beside the binaries in lib/, and cuBLAS and NCCL wherever they are installed).
 #
 # usage: bench/steptime_ab.sh NEW_LEAP BASE_LEAP [DATA_DIR] [RUNS]
 #   DATA_DIR: Fashion-MNIST (default $LEAP_DATA_DIR, else .carry/fashion-mnist); RUNS: per
@@ -23,12 +23,15 @@ for binary in "$new" "$base"; do [ -x "$binary" ] || { echo "not an executable: 
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 for binary in "$new" "$base"; do LD_LIBRARY_PATH=$(dirname "$binary")/lib:${LD_LIBRARY_PATH:-}; done
-found=$(ldconfig -p 2>/dev/null | grep -c libcublasLt.so.13)
-for dir in ${LD_LIBRARY_PATH//:/ }; do ls "$dir"/libcublasLt.so.13* > /dev/null 2>&1 && found=1; done
-if [ "$found" = 0 ]; then
-  cublas=$(find / -name 'libcublasLt.so.13*' -not -path '/proc/*' 2>/dev/null | head -n1)
-  [ -n "$cublas" ] && LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$(dirname "$cublas")
-fi
+# cuBLAS and NCCL, which the packed build leaves to the machine (beside PyTorch, say).
+for lib in libcublasLt.so.13 libnccl.so.2; do
+  found=$(ldconfig -p 2>/dev/null | grep -c "$lib")
+  for dir in ${LD_LIBRARY_PATH//:/ }; do ls "$dir/$lib"* > /dev/null 2>&1 && found=1; done
+  if [ "$found" = 0 ]; then
+    path=$(find / -name "$lib*" -not -path '/proc/*' 2>/dev/null | head -n1)
+    [ -n "$path" ] && LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$(dirname "$path")
+  fi
+done
 export LD_LIBRARY_PATH
 
 {
