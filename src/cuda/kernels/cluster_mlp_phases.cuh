@@ -1,10 +1,9 @@
 // Phases of the persistent kernel's step (cluster_mlp.cu), as device functions forced inline:
-// the hidden values and the logits' shares, w2's gradient, the small parameters' Adam
-// updates, and the zeros set once a launch. The kernel compiles to the same machine code as
-// with their bodies written in it (bench/sass_compare.sh shows it byte for byte). The other
-// phases stay in the kernel's body, as the same compiler places their code differently once
-// they take the lane's w1 registers, the step's batch buffer or the loss sums through a
-// function's arguments. Included by cluster_mlp.cu alone.
+// the launch's view of itself (Block, Arrays), the zeros set once a launch, the hidden values
+// and the logits' shares, w2's gradient and the small parameters' Adam updates. The other
+// phases are named by their part of the step: cluster_mlp_batch.cuh (the batch's arrival),
+// cluster_mlp_forward.cuh, cluster_mlp_gradients.cuh, cluster_mlp_state.cuh (what a launch
+// loads and stores) and cluster_mlp_timer.cuh. Included by cluster_mlp.cu alone.
 #pragma once
 
 #include <cooperative_groups.h>
@@ -64,6 +63,15 @@ struct Arrays {
   float* b2s;
   float2* small_moments;  // w2's, b1's, b2's
 };
+
+// The arrays at their places in the block's shared memory.
+__device__ __forceinline__ Arrays arrays_in(float* shared) {
+  constexpr Layout l = layout();
+  uint64_t* barriers = reinterpret_cast<uint64_t*>(shared + l.barriers);
+  return Arrays{shared, reinterpret_cast<float4*>(shared + l.warp_sums), shared + l.hidden, shared + l.grad_logits,
+                shared + l.shares_in, barriers, barriers + 1, shared + l.w2, shared + l.b1, shared + l.b2,
+                reinterpret_cast<float2*>(shared + l.small_moments)};
+}
 
 // Zeros where nothing is ever written: the batch buffers' rows past the batch and columns
 // past the input width, the activations' and gradients' rows past the batch and columns
@@ -148,6 +156,29 @@ __device__ __forceinline__ void w2_gradient(const Block& b, const Arrays& m) {
   // Lane (g, t) holds classes g and g + 8 at units 2t and 2t + 1.
   reinterpret_cast<float4*>(m.shared + l.w2_partials)[q * 32 + lane] =
       make_float4(high[0] + low[0], high[1] + low[1], high[2] + low[2], high[3] + low[3]);
+}
+
+// Adam's scalars as every other path computes them (the same bits however the steps fall
+// into launches), for the kAdamSteps steps from s at once, a thread a step; read by all
+// after the step's first barrier.
+__device__ __forceinline__ void adam_scalars_ahead(const Block& b, const Arrays& m, int64_t s) {
+  float* adam_step = m.shared + layout().adam_step;  // [kAdamSteps]: the step size and 1 / sqrt(1 - beta2^t)
+  const int tid = b.tid;
+  if (s % kAdamSteps == 0 && tid < kAdamSteps && s + tid < b.a.steps) {
+    const AdamScalars step = adam_scalars_for_step(b.a.adam, b.a.lr, b.a.adam_steps + s + tid + 1);
+    adam_step[tid * 2] = step.step_size;
+    adam_step[tid * 2 + 1] = 1.0f / step.correction2_sqrt;
+  }
+}
+
+// Step s's Adam scalars (adam_scalars_ahead) and its 1 / sqrt(1 - beta2^t).
+__device__ __forceinline__ AdamScalars adam_scalars_of(const Block& b, const Arrays& m, int64_t s,
+                                                       float& inverse_correction2_sqrt) {
+  const float* adam_step = m.shared + layout().adam_step;
+  AdamScalars h = b.a.adam;
+  h.step_size = adam_step[(s % kAdamSteps) * 2];
+  inverse_correction2_sqrt = adam_step[(s % kAdamSteps) * 2 + 1];
+  return h;
 }
 
 // w2's update on the four w2 warps, a weight a lane: the row tiles' partial gradients summed
