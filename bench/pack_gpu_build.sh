@@ -17,6 +17,8 @@ done
 ldd build-cuda/leap | grep -q libnccl || { echo "build-cuda/leap lacks NCCL: is nccl.h in the CUDA toolkit?"; exit 1; }
 ldd build-cuda/leap | grep -q libmpi || { echo "build-cuda/leap lacks MPI: install libopenmpi-dev"; exit 1; }
 bash bench/pack_mpi_runtime.sh "$stage"
+# The library itself, for the Python module that bench/build_python_gpu.sh builds there.
+cp build-cuda/libleap.a "$stage/"
 tar -cJf .carry/gpu-build.tar.xz -C "$stage" .
 rm -rf "$stage"
 cp -u /usr/share/datasets/fashion-mnist/*.gz .carry/fashion-mnist/

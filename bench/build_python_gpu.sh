@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the Python module on a machine without Debian's packages (the GPU machine: its own
+# python3, pip's pybind11, no CMake needed) from the libleap.a that bench/pack_gpu_build.sh
+# packed: PREFIX/python/leap/ then holds the extension beside the pure-Python package, so that
+# PYTHONPATH=PREFIX/python python3 -c 'import leap' works.
+# The shared libraries libleap.a needs are looked for in PREFIX/lib (packed), then anywhere
+# (CUDA's from pip's nvidia packages); each found one's directory goes on the rpath.
+# usage: bench/build_python_gpu.sh [PREFIX=/tmp/leap]   (PYTHON, CXX choose the tools)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+prefix=${1:-/tmp/leap}
+python=${PYTHON:-python3}
+out=$prefix/python/leap
+mkdir -p "$out"
+cp python/leap/*.py python/leap/*.pyi python/leap/py.typed "$out/"
+suffix=$("$python" -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")
+
+find_lib() {
+  if [ -e "$prefix/lib/$1" ]; then echo "$prefix/lib/$1"; return; fi
+  find / -name "$1" -not -path '/proc/*' -not -path '/sys/*' 2>/dev/null | head -n1
+}
+needed=(libopenblas.so.0 libmpi.so.40)
+# The CUDA libraries, when libleap.a was built with the CUDA backend.
+if nm -A "$prefix/libleap.a" 2>/dev/null | grep -q ' U cublasCreate'; then
+  needed+=(libcudart.so.13 libcublas.so.13 libcublasLt.so.13)
+  nm -A "$prefix/libleap.a" 2>/dev/null | grep -q ' U ncclCommInitRank' && needed+=(libnccl.so.2)
+fi
+libs=() rpath=()
+for lib in "${needed[@]}"; do
+  path=$(find_lib "$lib")
+  [ -n "$path" ] || { echo "build_python_gpu: $lib not found"; exit 1; }
+  libs+=("$path")
+  rpath+=("-Wl,-rpath,$(dirname "$path")")
+done
+echo "Python module for $("$python" --version) against ${libs[*]}"
+"${CXX:-c++}" -O2 -std=c++20 -shared -fPIC -fvisibility=hidden -fopenmp \
+  $("$python" -m pybind11 --includes) -Iinclude -Icli -Ipython/bindings \
+  python/bindings/*.cpp cli/progress.cpp -o "$out/_core$suffix" \
+  "$prefix/libleap.a" "${libs[@]}" "${rpath[@]}" -l:libz.so.1 -ldl -lpthread -lrt
+PYTHONPATH=$prefix/python "$python" -c 'import leap; print("import leap:", leap.build_info())'
