@@ -2,8 +2,6 @@
 loop). usage: leap_torch.py [--epochs 10] [--device cpu|cuda]"""
 import argparse
 
-import numpy as np
-
 import leap
 
 parser = argparse.ArgumentParser()

@@ -54,10 +54,13 @@ void write_fit_report(const std::string& path, const std::string& title, const s
 }  // namespace
 
 void bind_files(py::module_& m) {
-  m.def("save_weights", &save_weights, py::arg("network"), py::arg("path"),
+  m.def("save_weights", [](Sequential& network, const std::string& path, const Metadata& metadata) {
+          save_weights(network, path, metadata);
+        }, py::arg("network"), py::arg("path"),
         py::arg("metadata") = Metadata{},
         "The network's parameters as safetensors with PyTorch state_dict names (atomic).");
-  m.def("load_weights", &load_weights, py::arg("network"), py::arg("path"),
+  m.def("load_weights", [](Sequential& network, const std::string& path) { load_weights(network, path); },
+        py::arg("network"), py::arg("path"),
         "Every parameter from a safetensors file by name; a missing, extra or misshapen tensor is an error.");
   m.def("save_safetensors", &save_tensors, py::arg("path"), py::arg("tensors"),
         py::arg("metadata") = Metadata{}, "numpy arrays (float32, or integers as I32) to a safetensors file.");

@@ -5,7 +5,6 @@ trains, and Ctrl-C stops it at the next step with KeyboardInterrupt, the model u
 import json
 import os
 import threading
-import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -42,15 +41,16 @@ class Sequential:
             self._spec = layers
             self._model = _core.Model.from_spec(layers, self.seed, self.device, dropout)
         else:
-            for layer in layers or []:
-                self.add(layer)
+            self._layers = list(layers or [])
+            layers_module.describe(self._layers)  # a wrong layer fails here
+            self._build()
 
     # Building -------------------------------------------------------------------------------
 
     def add(self, layer: layers_module.Layer) -> None:
-        """keras.Sequential.add."""
-        if self._spec is not None or self._model is not None:
-            raise ValueError("add(): the model is built already")
+        """keras.Sequential.add: the model is built again (new weights from its seed)."""
+        if self._spec is not None:
+            raise ValueError("add(): a model built from a spec takes no more layers")
         layers_module.describe(self._layers + [layer])  # a wrong layer fails here
         self._layers.append(layer)
         self._build()

@@ -3,7 +3,7 @@ CrossEntropyLoss, and the manual loop (zero_grad, forward, loss, backward, step)
 batches or on leap.data.DataLoader's. The layers describe the network; Sequential builds it in
 the engine, its weights drawn from leap.manual_seed's seed as `leap train --seed` draws them."""
 from collections import OrderedDict
-from typing import Any, Dict, Iterator, List, Optional, Union
+from typing import Any, Dict, Iterator, List, Optional
 
 import numpy as np
 

@@ -6,6 +6,7 @@ run (and stop fit when they raise), Ctrl-C is a KeyboardInterrupt with the model
 Run: PYTHONPATH=build/python LEAP_CLI=build/leap /usr/bin/python3 -m pytest tests/python"""
 import inspect
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -156,7 +157,7 @@ def test_torch_state_dict_loads_into_leap(data):
 ])
 def test_bad_data_raises_a_named_error(data, x, y, error, words):
     x_train, y_train, _, _ = data
-    with pytest.raises(error, match=words):
+    with pytest.raises(error, match=re.escape(words)):
         keras_model().fit(x(x_train, y_train), y(x_train, y_train), epochs=1, verbose=0)
 
 
