@@ -7,7 +7,7 @@ PyTorch, and (where importable) JAX. Writes bench/results/<date>-<device>-python
 and .json and prints PASS or FAIL.
 
 usage: /usr/bin/python3 bench/python_seed.py --leap build/leap --python-path build/python
-       [--device cpu|cuda] [--epochs 10] [--rounds 3] [--peers pytorch,jax]"""
+       [--device cpu|cuda] [--epochs 10] [--rounds 3] [--peers pytorch,jax] [--threads N]"""
 import argparse
 import datetime
 import importlib.util
@@ -77,12 +77,18 @@ def main():
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--peers", default="pytorch,jax")
+    parser.add_argument("--threads", type=int,
+                        help="OMP_NUM_THREADS for every program (leap, PyTorch): 1 on a machine shared "
+                             "with other work, where spinning OpenMP threads wait on each other")
     parser.add_argument("--out-dir", default=os.path.join(HERE, "results"))
     args = parser.parse_args()
     env = dict(os.environ, PYTHONPATH=os.path.abspath(args.python_path))
+    if args.threads:
+        env["OMP_NUM_THREADS"] = str(args.threads)
     device, label = device_name(args.device, env)
     lines = [f"seed workload from Python, {args.epochs} epochs, batch 64, on {device} "
-             f"({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, load {os.getloadavg()[0]:.1f})"]
+             f"({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, load average "
+             f"{os.getloadavg()[0]:.1f}, OMP_NUM_THREADS={env.get('OMP_NUM_THREADS', 'unset')})"]
 
     cli, fit = [], []
     for round in range(args.rounds):
@@ -122,6 +128,10 @@ def main():
         if leap_wall and seconds and name != "leap, Keras shape":
             lines.append(f"  leap (Keras shape) is {seconds / leap_wall:.1f}x faster than {name}")
 
+    load, cores = os.getloadavg()[0], os.cpu_count()
+    if load > cores:
+        lines += ["", f"note: the machine was shared (load average {load:.1f} on {cores} cores): "
+                  "single runs vary; the rounds show by how much"]
     text = "\n".join(lines) + "\n"
     print("\n" + text)
     date = datetime.date.today().isoformat()
@@ -131,6 +141,7 @@ def main():
         f.write(text)
     with open(base + ".json", "w") as f:
         json.dump({"benchmark": "python_seed", "date": date, "device": device, "epochs": args.epochs,
+                   "omp_num_threads": env.get("OMP_NUM_THREADS"), "load_average": os.getloadavg()[0],
                    "cli_us_per_step": [r[0] for r in cli], "fit_us_per_step": [r[0] for r in fit],
                    "ratio": ratio, "passed": passed, "wall_seconds": walls}, f, indent=2)
     print(f"wrote {base}.txt and .json")
