@@ -33,17 +33,17 @@ def data():
                 rng.integers(0, 256, (TEST, 28, 28), dtype=np.uint8), rng.integers(0, 10, TEST))
 
 
-def keras_model(seed=0):
+def keras_model(seed=0, device="cpu"):
     model = leap.Sequential([leap.layers.Dense(128, activation="relu", input_shape=(784,)),
-                             leap.layers.Dense(10)], seed=seed, device="cpu")
+                             leap.layers.Dense(10)], seed=seed, device=device)
     model.compile(optimizer=leap.optimizers.Adam(1e-3),
                   loss=leap.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     return model
 
 
-def cli_weights(tmp_path, x, y, epochs=2):
-    """The weights `leap train` saves for the same data, seed 0, batch 64, Adam 1e-3, CPU."""
+def cli_weights(tmp_path, x, y, epochs=2, device="cpu"):
+    """The weights `leap train` saves for the same data, seed 0, batch 64, Adam 1e-3."""
     cli = os.environ.get("LEAP_CLI")
     if not cli:
         pytest.skip("LEAP_CLI (the leap command) is not set")
@@ -52,7 +52,7 @@ def cli_weights(tmp_path, x, y, epochs=2):
     saved = tmp_path / "cli.safetensors"
     subprocess.run([cli, "train", "--model", "784-128-10", "--data", str(tmp_path / "x.npy"),
                     "--labels", str(tmp_path / "y.npy"), "--epochs", str(epochs), "--batch-size", "64",
-                    "--lr", "0.001", "--optimizer", "adam", "--device", "cpu", "--seed", "0",
+                    "--lr", "0.001", "--optimizer", "adam", "--device", device, "--seed", "0",
                     "--no-run-dir", "--save", str(saved)], check=True, capture_output=True)
     return leap.load_safetensors(saved)
 
@@ -72,6 +72,17 @@ def test_keras_shape_trains_to_the_cli_weights(data, tmp_path):
     history = model.fit(x, y, epochs=2, batch_size=64, verbose=0)
     assert_same_bits(model.state_dict(), cli_weights(tmp_path, x, y))
     assert history.epoch == [0, 1] and len(history.history["loss"]) == 2
+
+
+@pytest.mark.skipif(not leap.cuda_available(), reason="no usable GPU")
+def test_keras_shape_on_the_gpu_trains_as_the_cli_does_there(data, tmp_path):
+    x, y, _, _ = data
+    model = keras_model(device="cuda")
+    model.fit(x, y, epochs=2, batch_size=64, verbose=0)
+    assert "layer by layer" not in model.training_path  # the backend's fast path
+    cli = cli_weights(tmp_path, x, y, device="cuda")
+    for name, value in model.state_dict().items():  # bits are promised on the CPU only
+        np.testing.assert_allclose(value, cli[name], rtol=0, atol=1e-5, err_msg=name)
 
 
 def test_spec_string_builds_the_same_model(data):
