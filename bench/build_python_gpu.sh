@@ -19,12 +19,13 @@ find_lib() {
   if [ -e "$prefix/lib/$1" ]; then echo "$prefix/lib/$1"; return; fi
   find / -name "$1" -not -path '/proc/*' -not -path '/sys/*' 2>/dev/null | head -n1
 }
-needed=(libopenblas.so.0 libmpi.so.40)
-# The CUDA libraries, when libleap.a was built with the CUDA backend.
-if nm -A "$prefix/libleap.a" 2>/dev/null | grep -q ' U cublasCreate'; then
-  needed+=(libcudart.so.13 libcublas.so.13 libcublasLt.so.13)
-  nm -A "$prefix/libleap.a" 2>/dev/null | grep -q ' U ncclCommInitRank' && needed+=(libnccl.so.2)
-fi
+# What libleap.a calls decides what it needs (a CPU-only build needs no CUDA).
+undefined=$(nm "$prefix/libleap.a" 2>/dev/null | awk '$1 == "U" {print $2}' | sort -u)
+uses() { grep -qx "$1" <<<"$undefined"; }
+needed=(libopenblas.so.0)
+uses MPI_Init_thread && needed+=(libmpi.so.40)
+uses cublasLtCreate && needed+=(libcudart.so.13 libcublas.so.13 libcublasLt.so.13)
+uses ncclGetUniqueId && needed+=(libnccl.so.2)
 libs=() rpath=()
 for lib in "${needed[@]}"; do
   path=$(find_lib "$lib")
