@@ -66,6 +66,16 @@ void bind_files(py::module_& m) {
         py::arg("metadata") = Metadata{}, "numpy arrays (float32, or integers as I32) to a safetensors file.");
   m.def("load_safetensors", &load_tensors, py::arg("path"),
         "A safetensors file as ({name: numpy array}, metadata).");
+  m.def("inspect_safetensors", [](const std::string& path) {
+          const SafetensorsHeader header = read_safetensors_header(path);
+          py::list tensors;
+          for (const SafetensorsEntry& entry : header.tensors)
+            tensors.append(py::dict(py::arg("name") = entry.name, py::arg("dtype") = entry.dtype,
+                                    py::arg("shape") = py::tuple(py::cast(entry.shape)),
+                                    py::arg("bytes") = entry.end - entry.begin));
+          return py::dict(py::arg("tensors") = tensors, py::arg("metadata") = header.metadata,
+                          py::arg("file_bytes") = header.file_bytes);
+        }, py::arg("path"), "What `leap inspect` shows: each tensor's name, dtype, shape and bytes, the metadata.");
   m.def("export_onnx", [](Sequential& network, const std::string& path, const std::string& doc) {
           export_onnx(network, path, {.doc = doc});
         }, py::arg("network"), py::arg("path"), py::arg("doc") = "",

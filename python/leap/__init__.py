@@ -29,10 +29,15 @@ def save_safetensors(path: str, tensors, metadata=None) -> None:
     _core.save_safetensors(str(path), tensors, metadata or {})
 
 
+def inspect(path: str) -> dict:
+    """A safetensors file's header, as `leap inspect` shows it (tensors are not read)."""
+    return _core.inspect_safetensors(str(path))
+
+
 class utils:  # keras.utils' set_random_seed
     set_random_seed = staticmethod(manual_seed)
 
 
 __all__ = ["Distiller", "LeapError", "Sequential", "build_info", "callbacks", "cuda_available",
-           "data", "datasets", "device_info", "distributed", "layers", "load_safetensors",
+           "data", "datasets", "device_info", "distributed", "inspect", "layers", "load_safetensors",
            "losses", "manual_seed", "nn", "optim", "optimizers", "save_safetensors", "utils"]

@@ -315,6 +315,9 @@ def test_files_reports_and_run_directory(data, tmp_path):
     other = keras_model(seed=9)
     other.load_weights(str(tmp_path / "w.safetensors"))
     assert_same_bits(model.state_dict(), other.state_dict())
+    header = leap.inspect(str(tmp_path / "w.safetensors"))
+    assert sorted(t["name"] for t in header["tensors"]) == ["0.bias", "0.weight", "2.bias", "2.weight"]
+    assert header["metadata"]["format"] == "pt"
     model.export_onnx(str(tmp_path / "m.onnx"))
     assert (tmp_path / "m.onnx").stat().st_size > 100_000
     resumed = keras_model()
