@@ -59,14 +59,19 @@ def wall_time(command, env):
 
 
 def device_name(device, env):
-    if device == "cpu":
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip() + f", {os.cpu_count()} cores", "cpu"
-        return platform.processor(), "cpu"
-    name = subprocess.run([sys.executable, "-c", "import leap; print(leap.device_info('cuda')['name'])"],
-                          env=env, capture_output=True, text=True, check=True).stdout.strip()
-    return name, "h100" if "H100" in name else "h200" if "H200" in name else "gpu"
+    """The device in words, and its label in the results' file name: the GPU's (h100), or
+    cpu (on a GPU machine, its host's: h100-host-cpu, apart from the CPU machine's records)."""
+    gpu = subprocess.run([sys.executable, "-c", "import leap; print(leap.device_info('cuda')['name'] "
+                          "if leap.cuda_available() else '')"],
+                         env=env, capture_output=True, text=True, check=True).stdout.strip()
+    gpu_label = "h100" if "H100" in gpu else "h200" if "H200" in gpu else "gpu"
+    if device == "cuda":
+        return gpu, gpu_label
+    label = f"{gpu_label}-host-cpu" if gpu else "cpu"
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip() + f", {os.cpu_count()} cores", label
+    return platform.processor(), label
 
 
 def main():
