@@ -5,7 +5,8 @@
 # PYTHONPATH=PREFIX/python python3 -c 'import leap' works.
 # The shared libraries libleap.a needs are looked for in PREFIX/lib (packed), then anywhere
 # (CUDA's from pip's nvidia packages); each found one's directory goes on the rpath.
-# usage: bench/build_python_gpu.sh [PREFIX=/tmp/leap]   (PYTHON, CXX choose the tools)
+# usage: bench/build_python_gpu.sh [PREFIX=/tmp/leap]   (PYTHON, CXX choose the tools, JOBS the
+# compilers at a time)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=${1:-/tmp/leap}
@@ -34,8 +35,20 @@ for lib in "${needed[@]}"; do
   rpath+=("-Wl,-rpath,$(dirname "$path")")
 done
 echo "Python module for $("$python" --version) against ${libs[*]}"
-"${CXX:-c++}" -O2 -std=c++20 -shared -fPIC -fvisibility=hidden -fopenmp \
-  $("$python" -m pybind11 --includes) -Iinclude -Icli -Ipython/bindings \
-  python/bindings/*.cpp cli/progress.cpp -o "$out/_core$suffix" \
+# JOBS compilers at a time (every core by default), then one link.
+flags=(-O2 -std=c++20 -fPIC -fvisibility=hidden -fopenmp $("$python" -m pybind11 --includes)
+       -Iinclude -Icli -Ipython/bindings)
+objects=$(mktemp -d)
+jobs=${JOBS:-$(nproc)} batch=()
+for source in python/bindings/*.cpp cli/progress.cpp; do
+  "${CXX:-c++}" "${flags[@]}" -c "$source" -o "$objects/$(basename "$source" .cpp).o" & batch+=($!)
+  if [ ${#batch[@]} -ge "$jobs" ]; then
+    for pid in "${batch[@]}"; do wait "$pid"; done
+    batch=()
+  fi
+done
+for pid in "${batch[@]}"; do wait "$pid"; done
+"${CXX:-c++}" -shared -fopenmp "$objects"/*.o -o "$out/_core$suffix" \
   "$prefix/libleap.a" "${libs[@]}" "${rpath[@]}" -l:libz.so.1 -ldl -lpthread -lrt
+rm -rf "$objects"
 PYTHONPATH=$prefix/python "$python" -c 'import leap; print("import leap:", leap.build_info())'
