@@ -4,8 +4,7 @@
 
 #include <cmath>
 
-#include "leap/optim.h"
-#include "leap/sequential.h"
+#include "leap/leap.h"
 #include "progress.h"
 #include "network.h"
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "bindings.h"
-#include "leap/callbacks.h"
+#include "leap/leap.h"
 
 namespace leap::python {
 

@@ -2,7 +2,7 @@
 // draws for the same seed, handed out as engine tensors (no copy through numpy).
 #include "bindings.h"
 #include "devices.h"
-#include "leap/data.h"
+#include "leap/leap.h"
 #include "numpy_arrays.h"
 
 namespace leap::python {

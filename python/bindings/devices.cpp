@@ -1,10 +1,7 @@
 #include "devices.h"
 
 #include "bindings.h"
-#include "leap/backend.h"
-#include "leap/build_info.h"
-#include "leap/dist.h"
-#include "leap/precision.h"
+#include "leap/leap.h"
 
 namespace leap::python {
 

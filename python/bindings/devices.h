@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "leap/tensor.h"
+#include "leap/leap.h"
 
 namespace leap::python {
 

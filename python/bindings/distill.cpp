@@ -1,7 +1,7 @@
 // Keras' Distiller: a student trained on a frozen teacher's softened logits.
 #include "bindings.h"
 #include "fit_call.h"
-#include "leap/distill.h"
+#include "leap/leap.h"
 #include "optimizer_factory.h"
 
 namespace leap::python {

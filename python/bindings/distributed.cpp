@@ -3,9 +3,7 @@
 // trains this rank's share of every batch, as `leap train` does.
 #include "bindings.h"
 #include "devices.h"
-#include "leap/backend.h"
-#include "leap/dist.h"
-#include "leap/error.h"
+#include "leap/leap.h"
 
 namespace leap::python {
 namespace {

@@ -1,6 +1,6 @@
 // leap's exceptions in Python: leap.LeapError (a RuntimeError) for the library's errors,
 // MemoryError for a device out of memory, KeyboardInterrupt for a stop request (Ctrl-C).
-#include "leap/error.h"
+#include "leap/leap.h"
 
 #include "bindings.h"
 

@@ -2,12 +2,7 @@
 // HTML report of a fit.
 #include <pybind11/stl.h>
 
-#include "leap/checkpoint.h"
-#include "leap/compute_report.h"
-#include "leap/onnx.h"
-#include "leap/report.h"
-#include "leap/safetensors.h"
-#include "leap/trainer.h"
+#include "leap/leap.h"
 #include "numpy_arrays.h"
 #include "network.h"
 

@@ -3,10 +3,7 @@
 #include <csignal>
 
 #include "callbacks.h"
-#include "leap/error.h"
-#include "leap/interrupt.h"
-#include "leap/precision.h"
-#include "leap/schedule.h"
+#include "leap/leap.h"
 #include "numpy_arrays.h"
 
 namespace leap::python {

@@ -6,7 +6,7 @@
 #include <functional>
 
 #include "bindings.h"
-#include "leap/trainer.h"
+#include "leap/leap.h"
 
 namespace leap::python {
 

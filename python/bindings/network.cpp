@@ -5,7 +5,7 @@
 #include <pybind11/stl.h>
 
 #include "devices.h"
-#include "leap/layers.h"
+#include "leap/leap.h"
 #include "numpy_arrays.h"
 
 namespace leap::python {

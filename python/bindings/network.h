@@ -3,7 +3,7 @@
 
 #include <pybind11/pybind11.h>
 
-#include "leap/sequential.h"
+#include "leap/leap.h"
 
 namespace leap::python {
 

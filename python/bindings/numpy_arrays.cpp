@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "leap/error.h"
+#include "leap/leap.h"
 
 namespace leap::python {
 namespace {

@@ -7,8 +7,7 @@
 #include <string>
 
 #include "bindings.h"
-#include "leap/data.h"
-#include "leap/tensor.h"
+#include "leap/leap.h"
 
 namespace leap::python {
 

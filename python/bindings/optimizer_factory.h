@@ -3,7 +3,7 @@
 #pragma once
 
 #include "bindings.h"
-#include "leap/optim.h"
+#include "leap/leap.h"
 
 namespace leap::python {
 

@@ -3,8 +3,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings.h"
-#include "leap/loss.h"
-#include "leap/optim.h"
+#include "leap/leap.h"
 #include "numpy_arrays.h"
 #include "network.h"
 
