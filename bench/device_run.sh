@@ -3,11 +3,13 @@
 # (bench/pack_gpu_build.sh), runs the whole test suite on the GPU, PyTorch parity, batch-1
 # latency and the side-by-side seed benchmark. Logs and JSON go to $OUT.
 # multigpu (two GPUs): data-parallel parity and leap against PyTorch DDP (bench/multi_gpu.py).
-# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|steptime|cluster-profile|onnx|multigpu|precision|wide-profile|serve|sweep] [script options...]
+# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|steptime|cluster-profile|onnx|multigpu|precision|wide-profile|serve|sweep|python] [script options...]
 # serve: leap serve against its HTTP floor at 1 and 64 clients, and --max-batch 1024 on the GPU
 # under 64 clients sending 256 rows a request (bench/serve_bench.py --device cuda; options passed on).
 # sweep: fit_many's GPU tests, a leap sweep of 2 x 20 seeds (its table and run directory), and
 # bench/sweep_bench.py (1-32 models against JAX and PyTorch vmap; options passed on).
+# python: the Python module built there (bench/build_python_gpu.sh), its tests, and
+# bench/python_seed.py on the GPU and the CPU (fit against the CLI; PyTorch and JAX scripts).
 # fused: the persistent kernel's tests, 10 epochs through it and through the fused graph, its
 # phase timing (LEAP_BARRIER_BENCH=1 adds the cluster barrier's cost); cluster-profile: Nsight
 # Compute on one launch of it, with its SASS and per-instruction counts as CSV; steptime: the
@@ -47,6 +49,23 @@ if [ "$what" = multigpu ]; then
   /tmp/leap/leap_tests --gtest_filter='Shard*:InProcess*:DataParallel*' 2>&1 | tee "$OUT/multi-gpu-tests.txt" | grep -vE '^\[ RUN|^\[       OK'
   python3 bench/multi_gpu.py --leap /tmp/leap/leap --weights-diff /tmp/leap/weights_diff \
     --data-dir "$LEAP_DATA_DIR" --out "$OUT" "$@" 2>&1 | tee "$OUT/multi-gpu-console.txt"
+  exit 0
+fi
+if [ "$what" = python ]; then
+  echo "== the Python module, built here for this python3 (bench/build_python_gpu.sh)"
+  bash bench/build_python_gpu.sh /tmp/leap 2>&1 | tee "$OUT/python-build.txt"
+  echo "== its tests (pytest, when this python3 has it)"
+  if python3 -m pytest --version >/dev/null 2>&1; then
+    PYTHONPATH=/tmp/leap/python LEAP_CLI=/tmp/leap/leap python3 -m pytest -q -p no:cacheprovider \
+      tests/python/test_leap_python.py 2>&1 | tee "$OUT/python-tests.txt" | tail -n 15
+  else
+    echo "pytest is not installed here: tests skipped" | tee "$OUT/python-tests.txt"
+  fi
+  for device in cuda cpu; do
+    echo "== the seed workload from Python against the CLI and its peers, $device"
+    python3 bench/python_seed.py --leap /tmp/leap/leap --python-path /tmp/leap/python --device $device \
+      --out-dir "$OUT" "$@" 2>&1 | tee "$OUT/python-seed-$device.txt"
+  done
   exit 0
 fi
 if [ "$what" = precision ]; then

@@ -25,6 +25,8 @@ for program in build-cuda/leap /usr/bin/wrk; do
   ldd "$program" | awk '$1 ~ /^lib(simdjson|luajit)/ {print $3}' | xargs -r cp -L -t "$stage/lib/"
   ldd "$program" | awk '$1 ~ /^lib(ssl|crypto)\.so/ {print $3}' | xargs -r cp -L -t "$stage/ssl-lib/"
 done
+# The library itself, for the Python module that bench/build_python_gpu.sh builds there.
+cp build-cuda/libleap.a "$stage/"
 tar -cJf .carry/gpu-build.tar.xz -C "$stage" .
 rm -rf "$stage"
 cp -u /usr/share/datasets/fashion-mnist/*.gz .carry/fashion-mnist/
