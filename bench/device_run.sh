@@ -3,7 +3,8 @@
 # (bench/pack_gpu_build.sh), runs the whole test suite on the GPU, PyTorch parity, batch-1
 # latency and the side-by-side seed benchmark. Logs and JSON go to $OUT.
 # multigpu (two GPUs): data-parallel parity and leap against PyTorch DDP (bench/multi_gpu.py).
-# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|steptime|cluster-profile|onnx|multigpu|precision|wide-profile] [script options...]
+# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|steptime|cluster-profile|onnx|multigpu|precision|wide-profile|grid] [script options...]
+# grid: the MLP grid of issue 19 (bench/mlp_grid.py --device cuda; options passed on).
 # fused: the persistent kernel's tests, 10 epochs through it and through the fused graph, its
 # phase timing (LEAP_BARRIER_BENCH=1 adds the cluster barrier's cost); cluster-profile: Nsight
 # Compute on one launch of it, with its SASS and per-instruction counts as CSV; steptime: the
@@ -67,6 +68,11 @@ if [ "$what" = wide-profile ]; then
         grep -E '^  [a-zA-Z_].*\(|gpu__time_duration' | sed -E 's/\(([0-9]+, ){2}[0-9]+\)x.*//' | tail -n 52
     done
   } 2>&1 | tee "$OUT/wide-profile.txt"
+  exit 0
+fi
+if [ "$what" = grid ]; then
+  echo "== the MLP grid: leap against JAX (jit + lax.scan) and PyTorch's CUDA graph"
+  python3 bench/mlp_grid.py --leap /tmp/leap/leap --device cuda --data "$LEAP_DATA_DIR" "$@" 2>&1 | tee "$OUT/mlp-grid-console.txt"
   exit 0
 fi
 if [ "$what" = distill ]; then
