@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,45 @@ std::pair<int, int> share(int count, int granule, int thread, int threads) {
   const int first = int(int64_t(blocks) * thread / threads), last = int(int64_t(blocks) * (thread + 1) / threads);
   return {std::min(first * granule, count), std::min(last * granule, count)};
 }
+
+// The number of threads a step runs on: one or all, whichever has measured faster (the bits
+// are the same either way). On a machine that other work loads, a team that meets at 5
+// barriers a step waits out the scheduler at each (measured on 2 busy cores: 17 ms a step on
+// 2 threads against 0.7 ms on 1), so the choice is measured rather than assumed. The other
+// size is tried again after a wait that doubles each time it loses (64 steps to 8192).
+class TeamSize {
+ public:
+  explicit TeamSize(int most) : most_(std::max(most, 1)) {}
+  int most() const { return most_; }
+  int choose() {
+    if (most_ == 1) return 1;
+    const int best = faster(most_) ? most_ : 1, other = best == 1 ? most_ : 1;
+    if (seconds(other) == 0 || ++since_probe_ >= wait_) {
+      since_probe_ = 0;
+      return other;
+    }
+    return best;
+  }
+  // A step's seconds on `team` threads, into a running average.
+  void record(int team, double step_seconds) {
+    const bool was_faster = faster(team);
+    double& average = team == 1 ? one_ : all_;
+    const bool probe = average != 0 && !was_faster;
+    average = average == 0 ? step_seconds : 0.5 * average + 0.5 * step_seconds;
+    if (probe) wait_ = faster(team) ? kFirstWait : std::min(2 * wait_, kLongestWait);
+  }
+
+ private:
+  static constexpr int64_t kFirstWait = 64, kLongestWait = 8192;
+  double seconds(int team) const { return team == 1 ? one_ : all_; }
+  bool faster(int team) const {
+    const double mine = seconds(team), theirs = seconds(team == 1 ? most_ : 1);
+    return mine != 0 && (theirs == 0 || mine < theirs);
+  }
+  const int most_;
+  int64_t since_probe_ = 0, wait_ = kFirstWait;
+  double one_ = 0, all_ = 0;  // average seconds a step on one thread and on most_; 0 until measured
+};
 
 class FusedMlpStep final : public MlpEpochRunner {
  public:
@@ -53,8 +93,8 @@ class FusedMlpStep final : public MlpEpochRunner {
   int64_t chunk_steps() const override { return 1; }
 
   std::string describe() const override {
-    return std::string("fused CPU step (") + kernels_.name + ", " + std::to_string(omp_get_max_threads()) +
-           " threads, forward, backward and Adam of a batch in one pass, " +
+    const std::string threads = team_.most() == 1 ? "1 thread" : "1 or " + std::to_string(team_.most()) + " threads, as measured faster";
+    return std::string("fused CPU step (") + kernels_.name + ", " + threads + ", forward, backward and Adam of a batch in one pass, " +
            std::to_string(2 * layers_ + 1) + " barriers a step)";
   }
 
@@ -64,7 +104,9 @@ class FusedMlpStep final : public MlpEpochRunner {
   // `steps` batches of `rows` samples, batch k at order[k * rows ...], on one team of threads.
   void run_steps(const int32_t* order, int rows, int64_t steps, int64_t adam_step, float lr, double* loss_sum,
                  int64_t* correct) {
-#pragma omp parallel
+    const int team = team_.choose();
+    const auto start = std::chrono::steady_clock::now();
+#pragma omp parallel num_threads(team)
     {
       const int thread = omp_get_thread_num(), threads = omp_get_num_threads();
       std::vector<const float*> inputs(rows);
@@ -76,6 +118,8 @@ class FusedMlpStep final : public MlpEpochRunner {
         step(inputs.data(), batch_order, rows, adam, loss_sum, correct, thread, threads);
       }
     }
+    if (rows == plan_.batch)
+      team_.record(team, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / steps);
   }
 
   // One step; every thread of the team calls it, each taking its share of every phase.
@@ -141,6 +185,7 @@ class FusedMlpStep final : public MlpEpochRunner {
 
   const MlpEpochPlan plan_;
   const MlpStepKernels& kernels_;
+  TeamSize team_{omp_get_max_threads()};
   const size_t layers_;
   std::vector<std::vector<float>> activations_;  // each layer's output [batch, out], after its ReLU
   std::vector<std::vector<float>> gradients_;    // the loss's gradient over each layer's output
