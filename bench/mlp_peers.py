@@ -242,7 +242,7 @@ def build_graphs(model, criterion, optimizer, sizes, features):
 def run_torch_graph(data, widths, batch, epochs, seed, tf32=False, name="graph"):
     """The whole training step in a CUDA graph, replayed per batch after index_select into the
     static input tensors; a second graph for the last partial batch. tf32: PyTorch's TF32
-    matrix products (torch.backends.cuda.matmul.allow_tf32), restored afterwards."""
+    matrix products (float32_matmul_precision "high", else "highest"), restored afterwards."""
     import torch
     from torch import nn
     x, y, tx, ty = [torch.from_numpy(data[k]).to("cuda")
@@ -252,8 +252,8 @@ def run_torch_graph(data, widths, batch, epochs, seed, tf32=False, name="graph")
     full, rest = divmod(n, batch)
     sizes = (batch, rest) if rest else (batch,)
     criterion = nn.CrossEntropyLoss()
-    before = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = tf32
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("high" if tf32 else "highest")
     try:
         attempts = (("Adam(fused=True, capturable=True)", dict(fused=True, capturable=True)),
                     ("Adam(foreach=True, capturable=True)", dict(foreach=True, capturable=True)))
@@ -298,7 +298,7 @@ def run_torch_graph(data, widths, batch, epochs, seed, tf32=False, name="graph")
         seconds, steps, accuracy = timed_epochs(name, epochs, run_epoch, torch.cuda.synchronize,
                                                 lambda: torch_accuracy(model, tx, ty), reset_to_seed)
     finally:
-        torch.backends.cuda.matmul.allow_tf32 = before
+        torch.set_float32_matmul_precision(before)
     last = ("second CUDA graph" if graphs.get(rest) else "eager") if rest else "none"
     return summarize(seconds, steps, accuracy, batch, widths, optimizer=label, last_partial_batch=last, tf32=tf32)
 
