@@ -8,11 +8,16 @@
 
 #include "cpu/mlp_step_kernels.h"
 
+// Every function here (lambdas included) is compiled for AVX-512, whatever the build's target.
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,fma"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,fma")
 // GCC 12 warns inside its own masked-load intrinsics (their _mm512_undefined_ps source).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace leap::cpu_detail {
 namespace {
@@ -176,8 +181,12 @@ void weight_update(const float* dy, const float* const* x, int rows, const MlpLa
 }  // namespace
 }  // namespace leap::cpu_detail
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC diagnostic pop
 #pragma GCC pop_options
+#endif
 
 namespace leap::cpu_detail {
 
