@@ -122,7 +122,7 @@ def report(device, machine, columns, results, checks, epochs):
         cells = []
         for c in columns:
             r = row.get(c, {})
-            cells.append(f"{'failed':>16}" if "us_per_step" not in r else
+            cells.append(f"{'not run':>16}" if not r else f"{'failed':>16}" if "us_per_step" not in r else
                          f"{r['us_per_step']:8.1f} {r['test_accuracy']:.4f}".rjust(16))
         out.write(f"{spec:20} {batch:5} | " + " | ".join(cells) + "\n")
     out.write("\nleap's paths:\n")
