@@ -114,7 +114,7 @@ def targets(device, results, peak_tflops):
 def report(device, machine, columns, results, checks, epochs):
     out = io.StringIO()
     out.write(f"MLP grid on {machine}, {epochs} timed epochs after a warm-up, Adam 1e-3, Fashion-MNIST\n")
-    out.write("us/step (median epoch) and test accuracy; x: the fastest peer's us/step over leap's "
+    out.write("us/step (median epoch) and test accuracy; the targets' ratios: the fastest peer's us/step over leap's "
               f"({'same cores' if device == 'cpu' else 'same precision'})\n")
     header = f"{'model':20} {'batch':>5} | " + " | ".join(f"{c:>16}" for c in columns)
     out.write(header + "\n" + "-" * len(header) + "\n")
