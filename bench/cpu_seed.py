@@ -14,7 +14,6 @@ import gzip
 import shutil
 import json
 import os
-import platform
 import statistics
 import sys
 import subprocess
@@ -26,6 +25,7 @@ from torch import nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
 import idx_files  # noqa: E402
+import mlp_peers  # noqa: E402
 
 DATA = os.environ.get("LEAP_DATA_DIR", "/usr/share/datasets/fashion-mnist")
 BATCH = 64
@@ -89,11 +89,7 @@ def run_leap(binary, epochs, seed):
     return [r["seconds"] for r in rows], rows[-1]["steps"], rows[-1]["val_accuracy"]
 
 
-def cpu_name():
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
+cpu_name = mlp_peers.cpu_name
 
 
 def main():

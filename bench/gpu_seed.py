@@ -22,13 +22,9 @@ Prints a table and writes bench/results/<date>-gpu-seed-<device>.json (and a cop
 usage: python3 bench/gpu_seed.py --leap build/leap [--epochs 10] [--skip seed] [--only leap,jax]"""
 import argparse
 import datetime
-import importlib.metadata
-import importlib.util
 import json
-import math
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -43,15 +39,15 @@ os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
-import idx_files  # noqa: E402
+import mlp_peers as peers  # noqa: E402
 from torch import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BATCH = 64
+WIDTHS = [784, 128, 10]
 BIG_BATCH = 4096
-LR, BETA1, BETA2, EPS = 1e-3, 0.9, 0.999, 1e-8
+LR = peers.LR
 # Multiply-adds x2 per sample: forward 784*128 + 128*10; a training step is the forward, the
 # weight gradients (same again) and the input gradient of the second layer (the first layer's
 # input gradient is not needed).
@@ -64,19 +60,9 @@ TARGETS = {"leap_us_per_step": 15.0, "leap_fused_us_per_step": 5.0, "vs_jax": 1.
            "leap_test_accuracy": 0.877}
 
 
-def default_data_dir():
-    if os.environ.get("LEAP_DATA_DIR"):
-        return os.environ["LEAP_DATA_DIR"]
-    if os.path.isdir(os.path.join(HERE, "data")):
-        return os.path.join(HERE, "data")
-    return "/usr/share/datasets/fashion-mnist"
-
-
-def load_data(directory):
-    return {"train_images": idx_files.images(directory, "train-images-idx3-ubyte"),
-            "train_labels": idx_files.labels(directory, "train-labels-idx1-ubyte"),
-            "test_images": idx_files.images(directory, "t10k-images-idx3-ubyte"),
-            "test_labels": idx_files.labels(directory, "t10k-labels-idx1-ubyte")}
+default_data_dir, load_data, timed_epochs = peers.default_data_dir, peers.load_data, peers.timed_epochs
+torch_accuracy, torch_resetter = peers.torch_accuracy, peers.torch_resetter
+package_version, nvidia_smi, device_slug = peers.package_version, peers.nvidia_smi, peers.device_slug
 
 
 def train_step(model, criterion, optimizer, images, labels):
@@ -88,33 +74,7 @@ def train_step(model, criterion, optimizer, images, labels):
 
 
 def summarize(seconds, steps, accuracy, batch=BATCH, **extra):
-    epoch = statistics.median(seconds)
-    us = epoch / steps * 1e6
-    return {"us_per_step": us, "seconds_per_epoch_median": epoch, "seconds_total": sum(seconds),
-            "seconds_per_epoch": seconds, "steps_per_epoch": steps, "batch": batch,
-            "test_accuracy": accuracy, "step_flops": batch * SAMPLE_FLOPS,
-            "tflops": batch * SAMPLE_FLOPS / (us * 1e-6) / 1e12, **extra}
-
-
-def timed_epochs(name, epochs, run_epoch, sync, evaluate, reset):
-    """One warm-up epoch, a reset to the initial state, then `epochs` timed epochs."""
-    start = time.perf_counter()
-    run_epoch()
-    sync()
-    print(f"  {name} warm-up epoch: {time.perf_counter() - start:.2f}s (not counted)", flush=True)
-    reset()
-    sync()
-    seconds, steps, accuracy = [], 0, float("nan")
-    for epoch in range(epochs):
-        sync()
-        start = time.perf_counter()
-        steps = run_epoch()
-        sync()
-        seconds.append(time.perf_counter() - start)
-        accuracy = evaluate()
-        print(f"  {name} epoch {epoch + 1}/{epochs}: {seconds[-1]:.3f}s, {seconds[-1] / steps * 1e6:.1f} us/step, "
-              f"test accuracy {accuracy:.4f}", flush=True)
-    return seconds, steps, accuracy
+    return peers.summarize(seconds, steps, accuracy, batch, WIDTHS, **extra)
 
 
 # ---------------------------------------------------------------- leap
@@ -165,35 +125,11 @@ def run_leap_binary(binary, data_dir, epochs, batch, seed, train_samples, settin
 
 
 def make_model(seed):
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10)).to("cuda")
+    return peers.torch_mlp(WIDTHS, seed, "cuda")
 
 
 def torch_data(data):
     return [torch.from_numpy(data[k]).to("cuda") for k in ("train_images", "train_labels", "test_images", "test_labels")]
-
-
-def torch_accuracy(model, images, labels):
-    with torch.no_grad():
-        return (model(images).argmax(1) == labels).float().mean().item()
-
-
-def torch_resetter(model, optimizer):
-    """Puts the weights back to their initial values and the optimizer state to zero, in place
-    (so that a captured CUDA graph still points at the same memory)."""
-    initial = [p.detach().clone() for p in model.parameters()]
-
-    def reset():
-        with torch.no_grad():
-            for p, p0 in zip(model.parameters(), initial):
-                p.copy_(p0)
-                if p.grad is not None:
-                    p.grad.zero_()
-            for state in optimizer.state.values():
-                for value in state.values():
-                    if torch.is_tensor(value):
-                        value.zero_()
-    return reset
 
 
 def run_seed(data, epochs, seed):
@@ -240,235 +176,21 @@ def run_eager(data, epochs, seed):
     return summarize(seconds, steps, accuracy, optimizer="Adam(fused=True)")
 
 
-def capture_step(model, criterion, optimizer, images, labels):
-    """Captures zero_grad/forward/loss/backward/step on the static tensors into one graph."""
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        optimizer.zero_grad(set_to_none=False)
-        loss = criterion(model(images), labels)
-        loss.backward()
-        optimizer.step()
-    return graph, loss
-
-
-def build_graphs(model, criterion, optimizer, sizes):
-    """Warms up on a side stream (gradients and optimizer state are allocated there, outside the
-    graphs' pools, so every graph shares them), then captures one graph per batch size. A size
-    whose capture fails gets None and is run eagerly."""
-    static = {size: (torch.zeros(size, 784, device="cuda"), torch.zeros(size, dtype=torch.int64, device="cuda"))
-              for size in sizes}
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side):
-        for _ in range(3):
-            for images, labels in static.values():
-                optimizer.zero_grad(set_to_none=False)
-                criterion(model(images), labels).backward()
-                optimizer.step()
-    torch.cuda.current_stream().wait_stream(side)
-    torch.cuda.synchronize()
-    graphs = {sizes[0]: capture_step(model, criterion, optimizer, *static[sizes[0]])}
-    for size in sizes[1:]:
-        try:
-            graphs[size] = capture_step(model, criterion, optimizer, *static[size])
-        except Exception as error:  # noqa: BLE001 - the eager fallback is reported
-            print(f"  graph: capture for batch {size} failed ({error}); that batch runs eagerly", flush=True)
-            torch.cuda.synchronize()
-            graphs[size] = None
-    return static, graphs
-
-
 def run_graph(data, epochs, seed):
     """The whole training step in a CUDA graph, replayed per batch after index_select into the
-    static input tensors; a second graph for the last partial batch."""
-    x, y, tx, ty = torch_data(data)
-    n = x.shape[0]
-    full, rest = divmod(n, BATCH)
-    sizes = (BATCH, rest) if rest else (BATCH,)
-    criterion = nn.CrossEntropyLoss()
-    attempts = (("Adam(fused=True, capturable=True)", dict(fused=True, capturable=True)),
-                ("Adam(foreach=True, capturable=True)", dict(foreach=True, capturable=True)))
-    for label, options in attempts:
-        try:
-            model = make_model(seed)
-            optimizer = torch.optim.Adam(model.parameters(), lr=LR, **options)
-            reset_to_seed = torch_resetter(model, optimizer)  # holds the initial weights
-            static, graphs = build_graphs(model, criterion, optimizer, sizes)
-            break
-        except Exception as error:  # noqa: BLE001 - fall back to the next optimizer
-            print(f"  graph: {label} failed to capture: {error!r}", flush=True)
-            try:
-                torch.cuda.synchronize()
-            except Exception:  # noqa: BLE001
-                pass
-    else:
-        raise RuntimeError("no optimizer configuration could be captured")
-    print(f"  graph: captured with {label}; last batch of {rest}: "
-          f"{'graph' if rest and graphs[rest] else 'eager' if rest else 'none'}", flush=True)
-
-    def step(size, index):
-        images, labels = static[size]
-        torch.index_select(x, 0, index, out=images)
-        torch.index_select(y, 0, index, out=labels)
-        if graphs[size] is not None:
-            graphs[size][0].replay()
-        else:
-            optimizer.zero_grad(set_to_none=False)
-            criterion(model(images), labels).backward()
-            optimizer.step()
-
-    def run_epoch():
-        order = torch.randperm(n, device="cuda")
-        for b in range(full):
-            step(BATCH, order[b * BATCH:(b + 1) * BATCH])
-        if rest:
-            step(rest, order[full * BATCH:])
-        return full + (1 if rest else 0)
-
-    reset_to_seed()  # the capture warm-up took steps
-    seconds, steps, accuracy = timed_epochs("graph", epochs, run_epoch, torch.cuda.synchronize,
-                                            lambda: torch_accuracy(model, tx, ty), reset_to_seed)
-    last = ("second CUDA graph" if graphs.get(rest) else "eager") if rest else "none"
-    return summarize(seconds, steps, accuracy, optimizer=label, last_partial_batch=last)
+    static input tensors; a second graph for the last partial batch (mlp_peers.run_torch_graph)."""
+    return peers.run_torch_graph(data, WIDTHS, BATCH, epochs, seed, tf32=False)
 
 
 # ---------------------------------------------------------------- JAX
 
 
 def run_jax(data, epochs, seed, precision):
-    import jax
-    import jax.numpy as jnp
-    optax = importlib.import_module("optax") if importlib.util.find_spec("optax") else None
-    dot_precision = jax.lax.Precision.HIGHEST if precision == "highest" else None
-
-    x = jax.device_put(data["train_images"])
-    y = jax.device_put(data["train_labels"].astype(np.int32))
-    tx = jax.device_put(data["test_images"])
-    ty = jax.device_put(data["test_labels"].astype(np.int32))
-    n = x.shape[0]
-    full, rest = divmod(n, BATCH)
-
-    def init(key):
-        # PyTorch's nn.Linear: weight and bias uniform in +-1/sqrt(fan_in). Weights stored [in, out].
-        keys = jax.random.split(key, 4)
-        params = []
-        for i, (fan_in, fan_out) in enumerate(((784, 128), (128, 10))):
-            bound = 1.0 / math.sqrt(fan_in)
-            params.append(jax.random.uniform(keys[2 * i], (fan_in, fan_out), jnp.float32, -bound, bound))
-            params.append(jax.random.uniform(keys[2 * i + 1], (fan_out,), jnp.float32, -bound, bound))
-        return tuple(params)
-
-    def forward(params, images):
-        w1, b1, w2, b2 = params
-        hidden = jax.nn.relu(jnp.dot(images, w1, precision=dot_precision) + b1)
-        return jnp.dot(hidden, w2, precision=dot_precision) + b2
-
-    def loss_fn(params, images, labels):
-        log_probs = jax.nn.log_softmax(forward(params, images))
-        return -jnp.mean(jnp.take_along_axis(log_probs, labels[:, None], axis=1))
-
-    if optax is not None:
-        optimizer = optax.adam(LR, b1=BETA1, b2=BETA2, eps=EPS)
-        opt_init = optimizer.init
-
-        def opt_update(params, grads, state):
-            updates, state = optimizer.update(grads, state, params)
-            return optax.apply_updates(params, updates), state
-        adam_kind = f"optax {importlib.metadata.version('optax')} adam"
-    else:
-        def opt_init(params):
-            # Separate buffers for m and v: both are donated to the jitted steps.
-            return (tuple(jnp.zeros_like(p) for p in params), tuple(jnp.zeros_like(p) for p in params),
-                    jnp.zeros((), jnp.int32))
-
-        def opt_update(params, grads, state):
-            # PyTorch's Adam: p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
-            m, v, t = state
-            t = t + 1
-            m = tuple(BETA1 * a + (1 - BETA1) * g for a, g in zip(m, grads))
-            v = tuple(BETA2 * a + (1 - BETA2) * g * g for a, g in zip(v, grads))
-            tf = t.astype(jnp.float32)
-            correction1, correction2 = 1 - BETA1 ** tf, 1 - BETA2 ** tf
-            params = tuple(p - (LR / correction1) * a / (jnp.sqrt(s) / jnp.sqrt(correction2) + EPS)
-                           for p, a, s in zip(params, m, v))
-            return params, (m, v, t)
-        adam_kind = "hand-written Adam (optax not installed)"
-
-    def train_step(params, state, images, labels):
-        loss, grads = jax.value_and_grad(loss_fn)(params, images, labels)
-        params, state = opt_update(params, grads, state)
-        return params, state, loss
-
-    def train_epoch(params, state, images, labels, key):
-        order = jax.random.permutation(key, n)
-        batches = order[:full * BATCH].reshape(full, BATCH)
-
-        def body(carry, index):
-            params, state = carry
-            params, state, loss = train_step(params, state, images[index], labels[index])
-            return (params, state), loss
-        (params, state), losses = jax.lax.scan(body, (params, state), batches)
-        return params, state, jnp.mean(losses), order[full * BATCH:]
-
-    def last_step(params, state, images, labels, index):
-        return train_step(params, state, images[index], labels[index])
-
-    epoch_jit = jax.jit(train_epoch, donate_argnums=(0, 1))
-    last_jit = jax.jit(last_step, donate_argnums=(0, 1))
-    accuracy_jit = jax.jit(lambda params, images, labels: jnp.mean(jnp.argmax(forward(params, images), 1) == labels))
-
-    make_key = getattr(jax.random, "key", None) or jax.random.PRNGKey
-    init_key, data_key = jax.random.split(make_key(seed))
-    model = {}
-
-    def reset():
-        model["params"] = init(init_key)
-        model["state"] = opt_init(model["params"])
-        model["key"] = data_key
-
-    def run_epoch():
-        model["key"], epoch_key = jax.random.split(model["key"])
-        params, state, _, tail = epoch_jit(model["params"], model["state"], x, y, epoch_key)
-        if rest:
-            params, state, _ = last_jit(params, state, x, y, tail)
-        model["params"], model["state"] = params, state
-        return full + (1 if rest else 0)
-
-    def sync():
-        jax.block_until_ready((model["params"], model["state"]))
-
-    reset()
-    seconds, steps, accuracy = timed_epochs("jax", epochs, run_epoch, sync,
-                                            lambda: float(accuracy_jit(model["params"], tx, ty)), reset)
-    return summarize(seconds, steps, accuracy, optimizer=adam_kind, matmul_precision=precision,
-                     jax_device=str(jax.devices()[0]), jax_backend=jax.default_backend())
+    """JAX, one jit per epoch: lax.scan over the full batches, a second jit for the last batch."""
+    return peers.run_jax(data, WIDTHS, BATCH, epochs, seed, precision)
 
 
 # ---------------------------------------------------------------- report
-
-
-def package_version(name):
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def nvidia_smi(field):
-    try:
-        out = subprocess.run(["nvidia-smi", f"--query-gpu={field}", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=30)
-        return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def device_slug(name):
-    words = [w for w in re.split(r"[\s_-]+", name) if w and w.upper() not in ("NVIDIA", "GEFORCE", "TESLA")]
-    for word in words:
-        if re.search(r"[A-Za-z]", word) and re.search(r"\d", word):
-            return re.sub(r"[^a-z0-9]", "", word.lower())
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "gpu"
 
 
 def machine_info():

@@ -15,6 +15,7 @@
 
 #include "backends.h"
 #include "cpu/blocked_product.h"
+#include "cpu/fused_mlp_step.h"
 #include "leap/error.h"
 #include "shuffle_key.h"
 #include "small_batch_predictor.h"
@@ -308,6 +309,18 @@ class CpuBackend final : public Backend {
     for (int64_t i = 0; i < count; ++i) keyed[i] = {shuffle_key(seed, i), int32_t(i)};
     std::sort(keyed.begin(), keyed.end());
     for (int64_t i = 0; i < count; ++i) order[i] = keyed[i].second;
+  }
+
+  // The fused step (fused_mlp_step.h) where it takes the plan; LEAP_TRAINING_PATH=fused
+  // insists on it (an error where it cannot run), =layers turns it off.
+  std::unique_ptr<MlpEpochRunner> plan_mlp_epoch(const MlpEpochPlan& plan) override {
+    const char* forced = std::getenv("LEAP_TRAINING_PATH");
+    const std::string choice = forced ? forced : "";
+    if (choice == "layers") return nullptr;
+    std::string why_not;
+    std::unique_ptr<MlpEpochRunner> runner = plan_fused_cpu_step(plan, &why_not);
+    check(runner != nullptr || choice != "fused", "LEAP_TRAINING_PATH=fused: the fused CPU step cannot run: " + why_not);
+    return runner;
   }
 
   std::unique_ptr<InferenceRunner> plan_inference(const InferencePlan& plan) override {

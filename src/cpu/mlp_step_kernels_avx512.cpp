@@ -1,0 +1,199 @@
+// The step's kernels in AVX-512 (compiled for it whatever the build's target, chosen at run
+// time). Each keeps a tile of sums in 24 of the 32 vector registers: 4 x 6 sums in the forward
+// product (dot products along the inputs, reduced at the end), 4 rows x 96 columns in the
+// two gradient products. Tails are masked loads and stores, so any width runs.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "cpu/mlp_step_kernels.h"
+
+// Every function here (lambdas included) is compiled for AVX-512, whatever the build's target.
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512dq,fma")
+// GCC 12 warns inside its own masked-load intrinsics (their _mm512_undefined_ps source).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace leap::cpu_detail {
+namespace {
+
+constexpr int kRows = 4;     // rows of a tile
+constexpr int kColumns = 6;  // forward: outputs of a tile; gradients: 16-wide vectors
+constexpr int kWidth = 16 * kColumns;
+
+// Lanes of the vector at column `k` that lie below `end`.
+inline __mmask16 lanes_below(int k, int end) {
+  const int valid = std::clamp(end - k, 0, 16);
+  return __mmask16((1u << valid) - 1u);
+}
+
+void forward(const float* const* x, const float* w, const float* bias, float* y, int in, int out, bool relu,
+             int b0, int b1, int j0, int j1) {
+  const int full = in / 16 * 16;
+  const __mmask16 tail = lanes_below(full, in);
+  for (int jb = j0; jb < j1; jb += kColumns)
+    for (int bb = b0; bb < b1; bb += kRows) {
+      // Rows and outputs past the range repeat the last one: computed, never stored.
+      const float* xr[kRows];
+      const float* wr[kColumns];
+#pragma GCC unroll 8
+      for (int r = 0; r < kRows; ++r) xr[r] = x[std::min(bb + r, b1 - 1)];
+#pragma GCC unroll 8
+      for (int c = 0; c < kColumns; ++c) wr[c] = w + size_t(std::min(jb + c, j1 - 1)) * in;
+      __m512 acc[kRows][kColumns];
+#pragma GCC unroll 8
+      for (auto& row : acc)
+  #pragma GCC unroll 8
+        for (auto& a : row) a = _mm512_setzero_ps();
+      auto accumulate = [&](int k, __mmask16 lanes) {
+        __m512 xv[kRows];
+  #pragma GCC unroll 8
+        for (int r = 0; r < kRows; ++r) xv[r] = _mm512_maskz_loadu_ps(lanes, xr[r] + k);
+  #pragma GCC unroll 8
+        for (int c = 0; c < kColumns; ++c) {
+          const __m512 wv = _mm512_maskz_loadu_ps(lanes, wr[c] + k);
+    #pragma GCC unroll 8
+          for (int r = 0; r < kRows; ++r) acc[r][c] = _mm512_fmadd_ps(xv[r], wv, acc[r][c]);
+        }
+      };
+      for (int k = 0; k < full; k += 16) accumulate(k, 0xFFFF);
+      if (tail) accumulate(full, tail);
+#pragma GCC unroll 8
+      for (int r = 0; r < kRows; ++r)
+  #pragma GCC unroll 8
+        for (int c = 0; c < kColumns; ++c) {
+          if (bb + r >= b1 || jb + c >= j1) continue;
+          const float value = _mm512_reduce_add_ps(acc[r][c]) + bias[jb + c];
+          y[size_t(bb + r) * out + jb + c] = relu && value < 0.0f ? 0.0f : value;
+        }
+    }
+}
+
+void input_gradient(const float* dy, const float* w, const float* h, float* dx, int in, int out, int b0, int b1,
+                    int k0, int k1) {
+  for (int kb = k0; kb < k1; kb += kWidth) {
+    __mmask16 lanes[kColumns];
+    #pragma GCC unroll 8
+    for (int v = 0; v < kColumns; ++v) lanes[v] = lanes_below(kb + 16 * v, k1);
+    for (int bb = b0; bb < b1; bb += kRows) {
+      const float* dyr[kRows];
+#pragma GCC unroll 8
+      for (int r = 0; r < kRows; ++r) dyr[r] = dy + size_t(std::min(bb + r, b1 - 1)) * out;
+      __m512 acc[kRows][kColumns];
+#pragma GCC unroll 8
+      for (auto& row : acc)
+  #pragma GCC unroll 8
+        for (auto& a : row) a = _mm512_setzero_ps();
+      for (int j = 0; j < out; ++j) {
+        const float* w_row = w + size_t(j) * in + kb;
+        __m512 wv[kColumns];
+  #pragma GCC unroll 8
+        for (int v = 0; v < kColumns; ++v) wv[v] = _mm512_maskz_loadu_ps(lanes[v], w_row + 16 * v);
+  #pragma GCC unroll 8
+        for (int r = 0; r < kRows; ++r) {
+          const __m512 d = _mm512_set1_ps(dyr[r][j]);
+    #pragma GCC unroll 8
+          for (int v = 0; v < kColumns; ++v) acc[r][v] = _mm512_fmadd_ps(d, wv[v], acc[r][v]);
+        }
+      }
+#pragma GCC unroll 8
+      for (int r = 0; r < kRows; ++r)
+  #pragma GCC unroll 8
+        for (int v = 0; v < kColumns; ++v) {
+          if (bb + r >= b1) continue;
+          const size_t at = size_t(bb + r) * in + kb + 16 * v;
+          __mmask16 keep = lanes[v];
+          if (h) keep = _mm512_mask_cmp_ps_mask(keep, _mm512_maskz_loadu_ps(keep, h + at), _mm512_setzero_ps(), _CMP_GT_OQ);
+          _mm512_mask_storeu_ps(dx + at, lanes[v], _mm512_maskz_mov_ps(keep, acc[r][v]));
+        }
+    }
+  }
+}
+
+// Adam on 16 lanes of a parameter row, the formula of CpuBackend::adam_update.
+inline void adam_lanes(float* w, float* m, float* v, __m512 grad, __mmask16 lanes, const AdamStep& a) {
+  const __m512 value = _mm512_maskz_loadu_ps(lanes, w);
+  const __m512 g = _mm512_fmadd_ps(_mm512_set1_ps(a.weight_decay), value, grad);
+  const __m512 first = _mm512_fmadd_ps(_mm512_set1_ps(a.beta1), _mm512_maskz_loadu_ps(lanes, m),
+                                       _mm512_mul_ps(_mm512_set1_ps(1.0f - a.beta1), g));
+  const __m512 second = _mm512_fmadd_ps(_mm512_set1_ps(a.beta2), _mm512_maskz_loadu_ps(lanes, v),
+                                        _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(1.0f - a.beta2), g), g));
+  const __m512 denominator = _mm512_add_ps(_mm512_div_ps(_mm512_sqrt_ps(second), _mm512_set1_ps(a.correction2_sqrt)),
+                                           _mm512_set1_ps(a.eps));
+  const __m512 step = _mm512_div_ps(_mm512_mul_ps(_mm512_set1_ps(a.step_size), first), denominator);
+  _mm512_mask_storeu_ps(m, lanes, first);
+  _mm512_mask_storeu_ps(v, lanes, second);
+  _mm512_mask_storeu_ps(w, lanes, _mm512_sub_ps(value, step));
+}
+
+void weight_update(const float* dy, const float* const* x, int rows, const MlpLayer& layer, const AdamStep& adam,
+                   int j0, int j1) {
+  const int in = layer.in, out = layer.out;
+  // Columns outer: the inputs' slab (rows x 96 floats) stays in L1 across the output rows.
+  for (int kb = 0; kb < in; kb += kWidth) {
+    __mmask16 lanes[kColumns];
+    #pragma GCC unroll 8
+    for (int v = 0; v < kColumns; ++v) lanes[v] = lanes_below(kb + 16 * v, in);
+    for (int jb = j0; jb < j1; jb += kRows) {
+      int jr[kRows];
+#pragma GCC unroll 8
+      for (int c = 0; c < kRows; ++c) jr[c] = std::min(jb + c, j1 - 1);
+      __m512 acc[kRows][kColumns];
+#pragma GCC unroll 8
+      for (auto& row : acc)
+  #pragma GCC unroll 8
+        for (auto& a : row) a = _mm512_setzero_ps();
+      for (int b = 0; b < rows; ++b) {
+        __m512 xv[kColumns];
+  #pragma GCC unroll 8
+        for (int v = 0; v < kColumns; ++v) xv[v] = _mm512_maskz_loadu_ps(lanes[v], x[b] + kb + 16 * v);
+        const float* dy_row = dy + size_t(b) * out;
+  #pragma GCC unroll 8
+        for (int c = 0; c < kRows; ++c) {
+          const __m512 d = _mm512_set1_ps(dy_row[jr[c]]);
+    #pragma GCC unroll 8
+          for (int v = 0; v < kColumns; ++v) acc[c][v] = _mm512_fmadd_ps(d, xv[v], acc[c][v]);
+        }
+      }
+#pragma GCC unroll 8
+      for (int c = 0; c < kRows; ++c)
+  #pragma GCC unroll 8
+        for (int v = 0; v < kColumns; ++v) {
+          if (jb + c >= j1 || !lanes[v]) continue;
+          const size_t at = size_t(jb + c) * in + kb + 16 * v;
+          adam_lanes(layer.weight + at, layer.exp_avg_weight + at, layer.exp_avg_sq_weight + at, acc[c][v], lanes[v],
+                     adam);
+        }
+    }
+  }
+  for (int j = j0; j < j1; ++j) {
+    float sum = 0.0f;
+    for (int b = 0; b < rows; ++b) sum += dy[size_t(b) * out + j];
+    adam_lanes(layer.bias + j, layer.exp_avg_bias + j, layer.exp_avg_sq_bias + j, _mm512_set1_ps(sum), 1, adam);
+  }
+}
+
+}  // namespace
+}  // namespace leap::cpu_detail
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
+#endif
+
+namespace leap::cpu_detail {
+
+const MlpStepKernels* avx512_step_kernels() {
+  static const MlpStepKernels kernels{"AVX-512", forward, input_gradient, weight_update};
+  static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+  return supported ? &kernels : nullptr;
+}
+
+}  // namespace leap::cpu_detail

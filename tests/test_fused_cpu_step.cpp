@@ -1,0 +1,241 @@
+// The CPU's fused training step (src/cpu/fused_mlp_step.h) against its references:
+// - its AVX-512 kernels against the plain loops, on odd shapes (tails of every width): within
+//   1e-5 of the largest magnitude of each result (fp32 sums in another order);
+// - one step against float64: the gradients (read back as Adam's first moment, 0.1 g after one
+//   step) within 1e-5 of the tensor's largest gradient;
+// - about 1,000 steps against the general layer-by-layer path (OpenBLAS), last partial batches
+//   included: Adam turns rounding differences into steps of up to lr each, so the weights
+//   must stay within 2e-2 relative (L2 norm of the difference over the weights' norm) and the
+//   last epoch's loss within 1e-2 relative, as the GPU persistent kernel's test asks;
+// - the same bits on 1, 2 and 3 threads.
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <cmath>
+#include <cstdlib>
+
+#include "cpu/mlp_step_kernels.h"
+#include "leap/leap.h"
+#include "toy_data.h"
+
+namespace leap {
+namespace {
+
+struct Trained {
+  History history;
+  std::vector<std::vector<float>> weights, first_moments;
+  std::string path;
+};
+
+// Trains from the spec's seeded weights; `path` sets LEAP_TRAINING_PATH ("fused" or "layers").
+Trained train(const std::string& spec, const Dataset& data, int batch, int epochs, const char* path) {
+  struct Unset {  // also when training throws
+    ~Unset() { unsetenv("LEAP_TRAINING_PATH"); }
+  } unset;
+  setenv("LEAP_TRAINING_PATH", path, 1);
+  Model model(Sequential::from_spec(spec, 11, Device::cpu));
+  model.compile(adam({.lr = 1e-3f}));
+  Trained out;
+  out.history = model.fit(data, {.epochs = epochs, .batch_size = batch, .seed = 3});
+  out.path = model.training_path();
+  for (Parameter* p : model.network().parameters()) out.weights.push_back(p->value.to_vector());
+  for (auto& [name, tensor] : model.optimizer().state())
+    if (name.ends_with(".exp_avg")) out.first_moments.push_back(tensor->to_vector());
+  return out;
+}
+
+std::vector<int> widths(const std::string& spec) {
+  std::vector<int> out;
+  for (size_t at = 0; at <= spec.size();) {
+    const size_t dash = std::min(spec.find('-', at), spec.size());
+    out.push_back(std::stoi(spec.substr(at, dash - at)));
+    at = dash + 1;
+  }
+  return out;
+}
+
+// The gradients of the mean cross-entropy over all of `data`, in float64: weight then bias of
+// each layer, as parameters() lists them.
+std::vector<std::vector<double>> reference_gradients(const std::vector<int>& width, const Dataset& data,
+                                                     const std::vector<std::vector<float>>& p) {
+  const int rows = int(data.size()), layers = int(width.size()) - 1;
+  const std::vector<float> x = data.images.to_vector();
+  const int32_t* y = data.labels.labels();
+  std::vector<std::vector<double>> act(layers + 1), grads(2 * layers);
+  act[0].assign(x.begin(), x.end());
+  for (int l = 0; l < layers; ++l) {
+    const int in = width[l], out = width[l + 1];
+    act[l + 1].assign(size_t(rows) * out, 0.0);
+    for (int b = 0; b < rows; ++b)
+      for (int j = 0; j < out; ++j) {
+        double sum = p[2 * l + 1][j];
+        for (int k = 0; k < in; ++k) sum += act[l][size_t(b) * in + k] * p[2 * l][size_t(j) * in + k];
+        act[l + 1][size_t(b) * out + j] = l + 1 < layers ? std::max(sum, 0.0) : sum;
+      }
+  }
+  const int classes = width.back();
+  std::vector<double> dy(size_t(rows) * classes);
+  for (int b = 0; b < rows; ++b) {
+    const double* z = &act[layers][size_t(b) * classes];
+    const double peak = *std::max_element(z, z + classes);
+    double total = 0.0;
+    for (int j = 0; j < classes; ++j) total += std::exp(z[j] - peak);
+    for (int j = 0; j < classes; ++j)
+      dy[size_t(b) * classes + j] = (std::exp(z[j] - peak) / total - (j == int(y[b]))) / rows;
+  }
+  for (int l = layers - 1; l >= 0; --l) {
+    const int in = width[l], out = width[l + 1];
+    std::vector<double>&gw = grads[2 * l], &gb = grads[2 * l + 1];
+    gw.assign(size_t(out) * in, 0.0);
+    gb.assign(out, 0.0);
+    std::vector<double> dx(size_t(rows) * in, 0.0);
+    for (int b = 0; b < rows; ++b)
+      for (int j = 0; j < out; ++j) {
+        const double d = dy[size_t(b) * out + j];
+        gb[j] += d;
+        for (int k = 0; k < in; ++k) {
+          gw[size_t(j) * in + k] += d * act[l][size_t(b) * in + k];
+          dx[size_t(b) * in + k] += d * p[2 * l][size_t(j) * in + k];
+        }
+      }
+    for (size_t i = 0; i < dx.size(); ++i) dx[i] = act[l][i] > 0.0 ? dx[i] : 0.0;
+    dy = std::move(dx);
+  }
+  return grads;
+}
+
+double relative_l2(const std::vector<float>& a, const std::vector<float>& b) {
+  double diff = 0.0, norm = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) diff += (double(a[i]) - b[i]) * (double(a[i]) - b[i]), norm += double(b[i]) * b[i];
+  return std::sqrt(diff / norm);
+}
+
+struct Shape {
+  std::string spec;
+  int batch;
+};
+
+void PrintTo(const Shape& shape, std::ostream* out) { *out << shape.spec << " at batch " << shape.batch; }
+
+class FusedCpuStepShapes : public ::testing::TestWithParam<Shape> {};
+
+TEST_P(FusedCpuStepShapes, OneStepMatchesFloat64) {
+  const Shape shape = GetParam();
+  const std::vector<int> width = widths(shape.spec);
+  const Dataset data = pattern_data(shape.batch, width.front(), width.back(), 5);
+  const Trained fused = train(shape.spec, data, shape.batch, 1, "fused");
+  ASSERT_NE(fused.path.find("fused CPU step"), std::string::npos) << fused.path;
+  Model initial(Sequential::from_spec(shape.spec, 11, Device::cpu));
+  std::vector<std::vector<float>> p;
+  for (Parameter* parameter : initial.network().parameters()) p.push_back(parameter->value.to_vector());
+  const auto reference = reference_gradients(width, data, p);
+  ASSERT_EQ(fused.first_moments.size(), reference.size());
+  for (size_t t = 0; t < reference.size(); ++t) {
+    double largest = 0.0, worst = 0.0;
+    for (double g : reference[t]) largest = std::max(largest, std::abs(g));
+    for (size_t i = 0; i < reference[t].size(); ++i)
+      worst = std::max(worst, std::abs(fused.first_moments[t][i] / (1.0f - 0.9f) - reference[t][i]));
+    EXPECT_LE(worst, 1e-5 * largest) << shape.spec << " parameter " << t;
+  }
+}
+
+TEST_P(FusedCpuStepShapes, ThousandStepsFollowTheGeneralPath) {
+  const Shape shape = GetParam();
+  const std::vector<int> width = widths(shape.spec);
+  // Samples that leave a last partial batch of about a third.
+  const int per_epoch = 64, samples = per_epoch * shape.batch + shape.batch / 3 + 1;
+  const Dataset data = pattern_data(samples, width.front(), width.back(), 7);
+  const int epochs = 1000 / (per_epoch + 1) + 1;
+  const Trained fused = train(shape.spec, data, shape.batch, epochs, "fused");
+  const Trained general = train(shape.spec, data, shape.batch, epochs, "layers");
+  ASSERT_NE(fused.path.find("fused CPU step"), std::string::npos) << fused.path;
+  ASSERT_EQ(general.path.find("fused"), std::string::npos) << general.path;
+  for (size_t t = 0; t < fused.weights.size(); ++t)
+    EXPECT_LE(relative_l2(fused.weights[t], general.weights[t]), 2e-2) << shape.spec << " parameter " << t;
+  const double loss = fused.history.epochs.back().loss, general_loss = general.history.epochs.back().loss;
+  EXPECT_NEAR(loss, general_loss, 1e-2 * general_loss);
+  EXPECT_NEAR(fused.history.epochs.back().accuracy, general.history.epochs.back().accuracy, 0.01);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, FusedCpuStepShapes,
+                         ::testing::Values(Shape{"784-128-10", 64}, Shape{"37-19-13-5", 23},
+                                           Shape{"50-70-41-33-6", 16}, Shape{"20-300-3", 1}),
+                         [](const auto& info) { return "shape" + std::to_string(info.index); });
+
+TEST(FusedCpuStep, SameBitsOnAnyNumberOfThreads) {
+  const int before = omp_get_max_threads();
+  for (const Shape& shape : {Shape{"784-128-10", 64}, Shape{"37-19-13-5", 23}}) {
+    const std::vector<int> width = widths(shape.spec);
+    const Dataset data = pattern_data(20 * shape.batch + 5, width.front(), width.back(), 9);
+    std::vector<Trained> runs;
+    for (int threads : {1, 2, 3}) {
+      omp_set_num_threads(threads);
+      runs.push_back(train(shape.spec, data, shape.batch, 2, "fused"));
+    }
+    for (size_t r = 1; r < runs.size(); ++r) {
+      EXPECT_EQ(runs[r].weights, runs[0].weights) << shape.spec << ", run " << r;
+      EXPECT_EQ(runs[r].history.epochs.back().loss, runs[0].history.epochs.back().loss) << shape.spec;
+    }
+  }
+  omp_set_num_threads(before);
+}
+
+TEST(FusedCpuStep, ForcedPathThatCannotRunIsAnError) {
+  setenv("LEAP_TRAINING_PATH", "fused", 1);
+  Model model(Sequential::from_spec("8-4-3", 1, Device::cpu));
+  model.compile(adam({}));
+  const Dataset data = toy_data(10, 8, 3, 1);
+  EXPECT_THROW(model.fit(data, {.batch_size = 4, .precision = Precision::tf32}), Error);
+  unsetenv("LEAP_TRAINING_PATH");
+}
+
+// The AVX-512 kernels against the plain loops on fresh random inputs.
+TEST(FusedCpuStepKernels, Avx512MatchesPlainLoops) {
+  const cpu_detail::MlpStepKernels* fast = cpu_detail::avx512_step_kernels();
+  if (!fast) GTEST_SKIP() << "no AVX-512 on this CPU";
+  const cpu_detail::MlpStepKernels& plain = cpu_detail::plain_step_kernels();
+  Random random(17);
+  auto fill = [&](std::vector<float>& v, size_t n) {
+    v.resize(n);
+    for (float& e : v) e = random.uniform(-1, 1);
+  };
+  auto close = [](const std::vector<float>& a, const std::vector<float>& b, const char* what) {
+    float largest = 0.0f;
+    for (float e : b) largest = std::max(largest, std::abs(e));
+    for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-5f * largest) << what << " at " << i;
+  };
+  for (auto [rows, in, out] : {std::tuple{7, 37, 13}, {64, 784, 128}, {5, 200, 97}, {1, 16, 1}, {9, 15, 6}}) {
+    std::vector<float> x, w, bias, dy, h;
+    fill(x, size_t(rows) * in), fill(w, size_t(out) * in), fill(bias, out), fill(dy, size_t(rows) * out);
+    fill(h, size_t(rows) * in);
+    std::vector<const float*> x_rows(rows);
+    for (int b = 0; b < rows; ++b) x_rows[b] = x.data() + size_t(b) * in;
+    std::vector<float> y_fast(size_t(rows) * out), y_plain(y_fast.size());
+    // Split ranges, as threads take them.
+    fast->forward(x_rows.data(), w.data(), bias.data(), y_fast.data(), in, out, true, 0, rows, 0, out / 2);
+    fast->forward(x_rows.data(), w.data(), bias.data(), y_fast.data(), in, out, true, 0, rows, out / 2, out);
+    plain.forward(x_rows.data(), w.data(), bias.data(), y_plain.data(), in, out, true, 0, rows, 0, out);
+    close(y_fast, y_plain, "forward");
+    std::vector<float> dx_fast(size_t(rows) * in), dx_plain(dx_fast.size());
+    fast->input_gradient(dy.data(), w.data(), h.data(), dx_fast.data(), in, out, 0, rows / 2, 0, in);
+    fast->input_gradient(dy.data(), w.data(), h.data(), dx_fast.data(), in, out, rows / 2, rows, 0, in);
+    plain.input_gradient(dy.data(), w.data(), h.data(), dx_plain.data(), in, out, 0, rows, 0, in);
+    close(dx_fast, dx_plain, "input gradient");
+    std::vector<float> m, v, bm, bv;
+    fill(m, w.size()), fill(v, w.size()), fill(bm, out), fill(bv, out);
+    for (float& e : v) e = std::abs(e);
+    for (float& e : bv) e = std::abs(e);
+    std::vector<float> w2 = w, m2 = m, v2 = v, bias2 = bias, bm2 = bm, bv2 = bv;
+    const cpu_detail::AdamStep adam = cpu_detail::adam_step(1e-2f, 0.9f, 0.999f, 1e-8f, 1e-3f, 3);
+    MlpLayer fast_layer{w.data(), bias.data(), nullptr, nullptr, m.data(), v.data(), bm.data(), bv.data(), in, out, false};
+    MlpLayer plain_layer{w2.data(), bias2.data(), nullptr, nullptr, m2.data(), v2.data(), bm2.data(), bv2.data(), in, out, false};
+    fast->weight_update(dy.data(), x_rows.data(), rows, fast_layer, adam, 0, out / 3);
+    fast->weight_update(dy.data(), x_rows.data(), rows, fast_layer, adam, out / 3, out);
+    plain.weight_update(dy.data(), x_rows.data(), rows, plain_layer, adam, 0, out);
+    close(m, m2, "first moment"), close(v, v2, "second moment"), close(w, w2, "weights");
+    close(bm, bm2, "bias first moment"), close(bias, bias2, "bias");
+  }
+}
+
+}  // namespace
+}  // namespace leap
