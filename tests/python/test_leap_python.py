@@ -42,8 +42,10 @@ def keras_model(seed=0, device="cpu"):
     return model
 
 
-def cli_weights(tmp_path, x, y, epochs=2, device="cpu"):
-    """The weights `leap train` saves for the same data, seed 0, batch 64, Adam 1e-3."""
+def cli_weights(tmp_path, x, y, epochs=2, device="cpu", path=None):
+    """The weights `leap train` saves for the same data, seed 0, batch 64, Adam 1e-3; `path`
+    forces its training path (LEAP_TRAINING_PATH), as "layers" does the layer calls that a
+    step-by-step loop makes."""
     cli = os.environ.get("LEAP_CLI")
     if not cli:
         pytest.skip("LEAP_CLI (the leap command) is not set")
@@ -53,7 +55,8 @@ def cli_weights(tmp_path, x, y, epochs=2, device="cpu"):
     subprocess.run([cli, "train", "--model", "784-128-10", "--data", str(tmp_path / "x.npy"),
                     "--labels", str(tmp_path / "y.npy"), "--epochs", str(epochs), "--batch-size", "64",
                     "--lr", "0.001", "--optimizer", "adam", "--device", device, "--seed", "0",
-                    "--no-run-dir", "--save", str(saved)], check=True, capture_output=True)
+                    "--no-run-dir", "--save", str(saved)], check=True, capture_output=True,
+                   env=dict(os.environ, **({"LEAP_TRAINING_PATH": path} if path else {})))
     return leap.load_safetensors(saved)
 
 
@@ -103,7 +106,8 @@ def test_pytorch_shape_trains_to_the_cli_weights(data, tmp_path):
             loss = criterion(model(images), labels)
             loss.backward()
             optimizer.step()
-    assert_same_bits(model.state_dict(), cli_weights(tmp_path, x, y))
+    # A step-by-step loop makes the layer calls: the CLI's layer path, not its fused step.
+    assert_same_bits(model.state_dict(), cli_weights(tmp_path, x, y, path="layers"))
     assert np.isfinite(loss.item())
 
 
@@ -310,7 +314,8 @@ def test_files_reports_and_run_directory(data, tmp_path):
     for name in ("metrics.csv", "metrics.jsonl", "checkpoint.safetensors", "report.html"):
         assert (tmp_path / "run" / name).exists(), name
     report = model.compute_report()
-    assert report["epochs"] == 2 and "layer by layer" in report["training_path"]
+    # The path fit() took, as leap train names it (the CPU's fused step for this MLP).
+    assert report["epochs"] == 2 and "fused CPU step" in report["training_path"]
     model.save_weights(str(tmp_path / "w.safetensors"))
     other = keras_model(seed=9)
     other.load_weights(str(tmp_path / "w.safetensors"))
