@@ -32,6 +32,26 @@ inline __mmask16 lanes_below(int k, int end) {
   return __mmask16((1u << valid) - 1u);
 }
 
+// A tile of sums, kept in vector registers (indexed by constants only, after unrolling).
+using Tile = __m512[kRows][kColumns];
+
+inline void zero(Tile& acc) {
+#pragma GCC unroll 8
+  for (auto& row : acc)
+#pragma GCC unroll 8
+    for (auto& a : row) a = _mm512_setzero_ps();
+}
+
+// acc[r][v] += scalars[r] * vectors[v]: the gradient products' step, one rank-1 update.
+inline void add_outer_product(Tile& acc, const float (&scalars)[kRows], const __m512 (&vectors)[kColumns]) {
+#pragma GCC unroll 8
+  for (int r = 0; r < kRows; ++r) {
+    const __m512 d = _mm512_set1_ps(scalars[r]);
+#pragma GCC unroll 8
+    for (int v = 0; v < kColumns; ++v) acc[r][v] = _mm512_fmadd_ps(d, vectors[v], acc[r][v]);
+  }
+}
+
 void forward(const float* const* x, const float* w, const float* bias, float* y, int in, int out, bool relu,
              int b0, int b1, int j0, int j1) {
   const int full = in / 16 * 16;
@@ -45,11 +65,8 @@ void forward(const float* const* x, const float* w, const float* bias, float* y,
       for (int r = 0; r < kRows; ++r) xr[r] = x[std::min(bb + r, b1 - 1)];
 #pragma GCC unroll 8
       for (int c = 0; c < kColumns; ++c) wr[c] = w + size_t(std::min(jb + c, j1 - 1)) * in;
-      __m512 acc[kRows][kColumns];
-#pragma GCC unroll 8
-      for (auto& row : acc)
-  #pragma GCC unroll 8
-        for (auto& a : row) a = _mm512_setzero_ps();
+      Tile acc;
+      zero(acc);
       auto accumulate = [&](int k, __mmask16 lanes) {
         __m512 xv[kRows];
   #pragma GCC unroll 8
@@ -84,22 +101,17 @@ void input_gradient(const float* dy, const float* w, const float* h, float* dx, 
       const float* dyr[kRows];
 #pragma GCC unroll 8
       for (int r = 0; r < kRows; ++r) dyr[r] = dy + size_t(std::min(bb + r, b1 - 1)) * out;
-      __m512 acc[kRows][kColumns];
-#pragma GCC unroll 8
-      for (auto& row : acc)
-  #pragma GCC unroll 8
-        for (auto& a : row) a = _mm512_setzero_ps();
+      Tile acc;
+      zero(acc);
       for (int j = 0; j < out; ++j) {
         const float* w_row = w + size_t(j) * in + kb;
         __m512 wv[kColumns];
   #pragma GCC unroll 8
         for (int v = 0; v < kColumns; ++v) wv[v] = _mm512_maskz_loadu_ps(lanes[v], w_row + 16 * v);
+        float d[kRows];
   #pragma GCC unroll 8
-        for (int r = 0; r < kRows; ++r) {
-          const __m512 d = _mm512_set1_ps(dyr[r][j]);
-    #pragma GCC unroll 8
-          for (int v = 0; v < kColumns; ++v) acc[r][v] = _mm512_fmadd_ps(d, wv[v], acc[r][v]);
-        }
+        for (int r = 0; r < kRows; ++r) d[r] = dyr[r][j];
+        add_outer_product(acc, d, wv);
       }
 #pragma GCC unroll 8
       for (int r = 0; r < kRows; ++r)
@@ -143,22 +155,17 @@ void weight_update(const float* dy, const float* const* x, int rows, const MlpLa
       int jr[kRows];
 #pragma GCC unroll 8
       for (int c = 0; c < kRows; ++c) jr[c] = std::min(jb + c, j1 - 1);
-      __m512 acc[kRows][kColumns];
-#pragma GCC unroll 8
-      for (auto& row : acc)
-  #pragma GCC unroll 8
-        for (auto& a : row) a = _mm512_setzero_ps();
+      Tile acc;
+      zero(acc);
       for (int b = 0; b < rows; ++b) {
         __m512 xv[kColumns];
   #pragma GCC unroll 8
         for (int v = 0; v < kColumns; ++v) xv[v] = _mm512_maskz_loadu_ps(lanes[v], x[b] + kb + 16 * v);
         const float* dy_row = dy + size_t(b) * out;
+        float d[kRows];
   #pragma GCC unroll 8
-        for (int c = 0; c < kRows; ++c) {
-          const __m512 d = _mm512_set1_ps(dy_row[jr[c]]);
-    #pragma GCC unroll 8
-          for (int v = 0; v < kColumns; ++v) acc[c][v] = _mm512_fmadd_ps(d, xv[v], acc[c][v]);
-        }
+        for (int c = 0; c < kRows; ++c) d[c] = dy_row[jr[c]];
+        add_outer_product(acc, d, xv);
       }
 #pragma GCC unroll 8
       for (int c = 0; c < kRows; ++c)
