@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The GPU runs that the open work still needs, in one command on a machine with one GPU, after
+# bench/pack_gpu_build.sh here (and, for the kernel's A/B, the base build's leap compressed to
+# .carry/leap-base.xz: `xz -c build-cuda/leap > .carry/leap-base.xz` at the commit before the
+# change). Each part has a time limit; logs go to $OUT/runs, packed into $OUT/gpu-runs.tgz.
+# usage: bench/gpu_runs.sh [first|second]
+#   first: the GPU suite, the persistent kernel's A/B step time, the Python module, leap serve
+#   second: leap sweep against JAX and PyTorch vmap, the MLP grid at batch 64
+set -uo pipefail
+cd "$(dirname "$0")/.."
+part=${1:-first}
+final=${OUT:-/tmp/leap-out}
+export OUT=/tmp/leap-runs
+mkdir -p "$OUT" "$final"
+step() {  # step NAME SECONDS COMMAND...
+  local name=$1 seconds=$2; shift 2
+  timeout "$seconds" "$@" > "$OUT/$name-console.txt" 2>&1
+  echo "$name: exit $?"
+}
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+if [ "$part" = first ]; then
+  step tests 200 bash bench/device_run.sh tests
+  if [ -f .carry/leap-base.xz ]; then
+    mkdir -p /tmp/leap-base && xz -dc .carry/leap-base.xz > /tmp/leap-base/leap && chmod +x /tmp/leap-base/leap
+    step kernel-ab 100 bash bench/steptime_ab.sh /tmp/leap/leap /tmp/leap-base/leap .carry/fashion-mnist 3
+  fi
+  step python 130 bash bench/device_run.sh python --epochs 3
+  step serve 60 bash bench/device_run.sh serve
+else
+  step sweep 240 bash bench/device_run.sh sweep
+  step grid 300 bash bench/device_run.sh grid --epochs 3 --only \
+    784-128-10-b64,784-256-10-b64,784-1024-10-b64,784-512-256-10-b64,784-128-128-10-b64,784-256-256-256-10-b64,784-1024-1024-10-b64 --part b64
+fi
+tar czf "$final/gpu-runs-$part.tgz" -C "$OUT" .
+grep -hE '^\[  (PASSED|FAILED) |PASS|FAIL' "$OUT"/*-console.txt | tail -n 30
