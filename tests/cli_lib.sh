@@ -34,6 +34,18 @@ argmax_csv() {
       print best line } }'
 }
 
+# An MNIST-style IDX directory of 64 random 28x28 images and labels 0-9, the same set as
+# training and t10k data.
+make_random_idx() {
+  local dir=$1
+  mkdir "$dir"
+  header() { printf "\x00\x00\x08\x$1\x00\x00\x00\x40"; }
+  { header 03; printf '\x00\x00\x00\x1c\x00\x00\x00\x1c'; head -c $((64 * 784)) /dev/urandom; } > "$dir/train-images-idx3-ubyte"
+  { header 01; for i in $(seq 64); do printf "\x0$((i % 10))"; done; } > "$dir/train-labels-idx1-ubyte"
+  cp "$dir/train-images-idx3-ubyte" "$dir/t10k-images-idx3-ubyte"
+  cp "$dir/train-labels-idx1-ubyte" "$dir/t10k-labels-idx1-ubyte"
+}
+
 # The last command of a test: how many checks failed, and a status that is 0 when none did.
 finish() {
   echo "$failures failed"

@@ -59,12 +59,7 @@ cmp -s <(tail -n +2 chosen/metrics.csv | cut -d, -f2-5) <(tail -n +2 straight/me
   ok "2 epochs + resume + 2 log the figures of 4 straight" || fail "resumed figures differ from the straight run's"
 
 # leap distill: one directory a model (each plottable), the report and the configuration.
-mkdir idx
-header() { printf "\x00\x00\x08\x$1\x00\x00\x00\x40"; }
-{ header 03; printf '\x00\x00\x00\x1c\x00\x00\x00\x1c'; head -c $((64 * 784)) /dev/urandom; } > idx/train-images-idx3-ubyte
-{ header 01; for i in $(seq 64); do printf "\x0$((i % 10))"; done; } > idx/train-labels-idx1-ubyte
-cp idx/train-images-idx3-ubyte idx/t10k-images-idx3-ubyte
-cp idx/train-labels-idx1-ubyte idx/t10k-labels-idx1-ubyte
+make_random_idx idx
 "$leap" distill --device cpu --data idx --teacher-model 784-8-10 --student-model 784-4-10 --teacher-epochs 1 \
   --epochs 1 --run-dir distilled > distill.log 2>&1 || fail "distill: $(cat distill.log)"
 for file in config.toml report.html teacher/metrics.csv student-alone/metrics.jsonl student-distilled/model.safetensors; do

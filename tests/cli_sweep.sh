@@ -64,12 +64,7 @@ grep -q "1 configurations x 2 seeds = 2 models" configured.log && ok "--config g
 
 # leap distill --seeds: every seed's students alone and distilled side by side in one call, each
 # with the bytes of a call for that seed alone (one teacher for both).
-mkdir idx
-header() { printf "\x00\x00\x08\x$1\x00\x00\x00\x40"; }
-{ header 03; printf '\x00\x00\x00\x1c\x00\x00\x00\x1c'; head -c $((64 * 784)) /dev/urandom; } > idx/train-images-idx3-ubyte
-{ header 01; for i in $(seq 64); do printf "\x0$((i % 10))"; done; } > idx/train-labels-idx1-ubyte
-cp idx/train-images-idx3-ubyte idx/t10k-images-idx3-ubyte
-cp idx/train-labels-idx1-ubyte idx/t10k-labels-idx1-ubyte
+make_random_idx idx
 distill=(distill --device cpu --data idx --teacher-model 784-8-10 --student-model 784-4-10 --teacher-epochs 1 --epochs 2 --batch-size 16)
 "$leap" "${distill[@]}" --seeds 0-2 --teacher-save teacher.safetensors --run-dir paired > paired.log 2>&1 ||
   fail "distill --seeds: $(cat paired.log)"
