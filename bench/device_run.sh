@@ -3,7 +3,7 @@
 # (bench/pack_gpu_build.sh), runs the whole test suite on the GPU, PyTorch parity, batch-1
 # latency and the side-by-side seed benchmark. Logs and JSON go to $OUT.
 # multigpu (two GPUs): data-parallel parity and leap against PyTorch DDP (bench/multi_gpu.py).
-# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|steptime|cluster-profile|onnx|multigpu|precision|wide-profile|serve|sweep|python|grid] [script options...]
+# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|steptime|cluster-profile|onnx|multigpu|precision|wide-profile|serve|sweep|python|grid|grid-kernel] [script options...]
 # serve: leap serve against its HTTP floor at 1 and 64 clients, and --max-batch 1024 on the GPU
 # under 64 clients sending 256 rows a request (bench/serve_bench.py --device cuda; options passed on).
 # sweep: fit_many's GPU tests, a leap sweep of 2 x 20 seeds (its table and run directory), and
@@ -11,6 +11,7 @@
 # python: the Python module built there (bench/build_python_gpu.sh), its tests, and
 # bench/python_seed.py on the GPU and the CPU (fit against the CLI; PyTorch and JAX scripts).
 # grid: the MLP grid of issue 19 (bench/mlp_grid.py --device cuda; options passed on).
+# grid-kernel: the whole-GPU kernel's tests, then leap alone over the grid in fp32.
 # fused: the persistent kernel's tests, 10 epochs through it and through the fused graph, its
 # phase timing (LEAP_BARRIER_BENCH=1 adds the cluster barrier's cost); cluster-profile: Nsight
 # Compute on one launch of it, with its SASS and per-instruction counts as CSV; steptime: the
@@ -107,6 +108,15 @@ if [ "$what" = sweep ]; then
   /tmp/leap/leap sweep --device cuda --data "$LEAP_DATA_DIR" --model 784-128-10 --seeds 0-19 --lr 1e-3,3e-4 \
     --epochs 10 --run-dir "$OUT/sweep-run" 2>&1 | tee "$OUT/sweep-table.txt" | grep -vE '^\[[0-9]+/'
   python3 bench/sweep_bench.py --leap /tmp/leap/leap --device cuda "$@" 2>&1 | tee "$OUT/sweep-bench.txt"
+  exit 0
+fi
+if [ "$what" = grid-kernel ]; then
+  echo "== the whole-GPU kernel's tests (a hang ends at 150 s)"
+  timeout 150 /tmp/leap/leap_tests --gtest_filter='GridMlp.*:CudaTraining.WholeGpu*' 2>&1 |
+    tee "$OUT/grid-kernel-tests.txt" | grep -vE '^\[ RUN|^\[       OK'
+  echo "== leap alone over the MLP grid in fp32: its path and us a step"
+  timeout 240 python3 bench/mlp_grid.py --leap /tmp/leap/leap --device cuda --data "$LEAP_DATA_DIR" \
+    --columns "leap fp32" --epochs 2 --part leap-only "$@" 2>&1 | tee "$OUT/grid-kernel-leap.txt"
   exit 0
 fi
 if [ "$what" = grid ]; then

@@ -22,6 +22,14 @@ Dataset with_soft_targets(Dataset data, uint64_t seed) {
   return data;
 }
 
+// Sets LEAP_TRAINING_PATH while it lives (nothing for null).
+struct ForcedPath {
+  explicit ForcedPath(const char* path) {
+    if (path) setenv("LEAP_TRAINING_PATH", path, 1);
+  }
+  ~ForcedPath() { unsetenv("LEAP_TRAINING_PATH"); }
+};
+
 History train(const std::string& spec, Device device, bool fast_path, const Dataset& data,
               Sequential& out_network, std::string* path = nullptr) {
   Model model(Sequential::from_spec(spec, 11, device));
@@ -36,8 +44,10 @@ History train(const std::string& spec, Device device, bool fast_path, const Data
   return history;
 }
 
-void expect_same_training(const std::string& spec, bool fast_path, bool distill = false) {
+void expect_same_training(const std::string& spec, bool fast_path, bool distill = false,
+                          const char* forced_path = nullptr) {
   if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
+  const ForcedPath forced(forced_path);
   // 100 full batches and one partial batch of 16.
   Dataset data = pattern_data(100 * 64 + 16, 784, 10, 5);
   if (distill) data = with_soft_targets(std::move(data), 6);
@@ -60,9 +70,11 @@ void expect_same_training(const std::string& spec, bool fast_path, bool distill 
 
 TEST(CudaTraining, LayerByLayerEqualsCpu) { expect_same_training("784-128-10", false); }
 TEST(CudaTraining, FusedStepEqualsCpu) { expect_same_training("784-128-10", true); }
-TEST(CudaTraining, LayerGraphEqualsCpu) { expect_same_training("784-64-32-10", true); }
+TEST(CudaTraining, LayerGraphEqualsCpu) { expect_same_training("784-64-32-10", true, false, "layers"); }
+TEST(CudaTraining, WholeGpuKernelEqualsCpu) { expect_same_training("784-64-32-10", true, false, "grid"); }
 TEST(CudaTraining, FusedDistillationEqualsCpu) { expect_same_training("784-128-10", true, true); }
-TEST(CudaTraining, LayerGraphDistillationEqualsCpu) { expect_same_training("784-64-32-10", true, true); }
+TEST(CudaTraining, LayerGraphDistillationEqualsCpu) { expect_same_training("784-64-32-10", true, true, "layers"); }
+TEST(CudaTraining, WholeGpuKernelDistillationEqualsCpu) { expect_same_training("784-64-32-10", true, true, "grid"); }
 
 TEST(CudaTraining, PredictAndEvaluateEqualCpu) {
   if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
@@ -165,6 +177,7 @@ TEST(CudaTraining, Bf16StepStaysCloseToFp32) {
 TEST(CudaTraining, FusedStepInTf32AndBf16MatchesTheCpuEmulation) {
   if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
   const Dataset data = pattern_data(100 * 64 + 16, 784, 10, 7);
+  const ForcedPath forced("fused");  // leap's own choice in tf32 is the whole-GPU kernel
   for (Precision precision : {Precision::tf32, Precision::bf16}) {
     const Trained gpu = train_in("784-128-10", Device::cuda, precision, data);
     const Trained cpu = train_in("784-128-10", Device::cpu, precision, data);

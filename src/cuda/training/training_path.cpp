@@ -4,13 +4,16 @@
 //   1. cluster: the persistent kernel (kernels/cluster_mlp.cu), in fp32 and tf32 (its products
 //      are fp32-accurate either way): 4.99 us a step against the fused graph's 18.7 on an
 //      H100 (2026-11-24).
-//   2. fused: three fused kernels a step, replayed as a graph; one hidden layer, any precision
+//   2. grid: the persistent kernel over the whole GPU (kernels/grid_mlp.cu), any MLP of 2 to 5
+//      Linear layers whose weights and moments fit L2, cross-entropy or distillation, fp32 and
+//      tf32 (computed in fp32), 2L grid-wide barriers a step in place of a graph's launches.
+//   3. fused: three fused kernels a step, replayed as a graph; one hidden layer, any precision
 //      (it rounds its operands).
-//   3. bf16: cuBLASLt bf16 products with fp32 master weights (bf16_mlp_runner.h), any depth.
-//   4. layers: the backend's layer calls replayed as a graph, any depth.
+//   4. bf16: cuBLASLt bf16 products with fp32 master weights (bf16_mlp_runner.h), any depth.
+//   5. layers: the backend's layer calls replayed as a graph, any depth.
 //   Else the trainer calls the layers one by one (a null runner).
-// LEAP_TRAINING_PATH=cluster|fused|bf16|layers forces a path (for benchmarks and tests); a
-// forced path that cannot run is an error.
+// LEAP_TRAINING_PATH=cluster|grid|fused|bf16|layers forces a path (for benchmarks and tests);
+// a forced path that cannot run is an error.
 #include <cstdlib>
 #include <string>
 #include <utility>
@@ -20,6 +23,7 @@
 #include "cuda/training/bf16_mlp_runner.h"
 #include "cuda/training/cluster_mlp_runner.h"
 #include "cuda/training/fused_mlp_runner.h"
+#include "cuda/training/grid_mlp_runner.h"
 #include "cuda/training/layer_step_runner.h"
 #include "leap/error.h"
 
@@ -50,8 +54,8 @@ class NotedRunner final : public MlpEpochRunner {
 std::string forced_training_path() {
   const char* forced = std::getenv("LEAP_TRAINING_PATH");
   const std::string path = forced ? forced : "";
-  check(path.empty() || path == "cluster" || path == "fused" || path == "bf16" || path == "layers",
-        "LEAP_TRAINING_PATH must be cluster, fused, bf16 or layers, not '" + path + "'");
+  check(path.empty() || path == "cluster" || path == "grid" || path == "fused" || path == "bf16" || path == "layers",
+        "LEAP_TRAINING_PATH must be cluster, grid, fused, bf16 or layers, not '" + path + "'");
   return path;
 }
 
@@ -72,23 +76,34 @@ std::unique_ptr<MlpEpochRunner> CudaBackend::plan_mlp_epoch(const MlpEpochPlan& 
           "LEAP_TRAINING_PATH=cluster: the persistent kernel cannot run: " + why_not_cluster);
     if (runner) return runner;
   }
-  // 2. The fused graph.
+  // 2. The whole-GPU kernel, likewise not in bf16 unless forced.
+  std::string why_not_grid;
+  if (forced == "grid" || (forced.empty() && plan.precision != Precision::bf16)) {
+    runner = GridMlpRunner::create(*this, plan, &why_not_grid);
+    check(runner != nullptr || forced.empty(), "LEAP_TRAINING_PATH=grid: the whole-GPU kernel cannot run: " + why_not_grid);
+    if (runner && !why_not_cluster.empty())
+      return std::make_unique<NotedRunner>(std::move(runner), "not the cluster kernel: " + why_not_cluster);
+    if (runner) return runner;
+  }
+  // 3. The fused graph.
   const bool fused = FusedMlpRunner::fits(plan);
   check(forced != "fused" || fused, "LEAP_TRAINING_PATH=fused: the fused step does not fit this model");
   if (fused && allowed("fused")) runner = std::make_unique<FusedMlpRunner>(*this, plan);
-  // 3. The bf16 step.
+  // 4. The bf16 step.
   if (!runner && plan.precision == Precision::bf16 && forced != "layers") {
     std::string why_not;
     runner = Bf16MlpRunner::create(*this, plan, &why_not);
     check(runner != nullptr || forced != "bf16", "LEAP_TRAINING_PATH=bf16: " + why_not);
   }
   check(runner != nullptr || forced != "bf16", "LEAP_TRAINING_PATH=bf16 needs --precision bf16");
-  // 4. The layer graph: one multi-tensor Adam launch takes every parameter, two slots a layer.
+  // 5. The layer graph: one multi-tensor Adam launch takes every parameter, two slots a layer.
   if (!runner && !plan.layers.empty() && 2 * plan.layers.size() <= size_t(kMaxSlots))
     runner = std::make_unique<LayerStepRunner>(*this, plan);
 
-  if (runner && !why_not_cluster.empty())
-    return std::make_unique<NotedRunner>(std::move(runner), "not the persistent kernel: " + why_not_cluster);
+  std::string why_not;
+  if (!why_not_cluster.empty()) why_not += "not the cluster kernel: " + why_not_cluster;
+  if (!why_not_grid.empty()) why_not += std::string(why_not.empty() ? "" : "; ") + "not the whole-GPU kernel: " + why_not_grid;
+  if (runner && !why_not.empty()) return std::make_unique<NotedRunner>(std::move(runner), why_not);
   return runner;
 }
 

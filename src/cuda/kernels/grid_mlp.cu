@@ -1,0 +1,228 @@
+#include "cuda/kernels/grid_mlp.h"
+
+#include "cuda/cuda_check.h"
+#include "cuda/kernels/adam_math.cuh"
+#include "cuda/kernels/grid_barrier.cuh"
+#include "cuda/kernels/grid_mlp_loss.cuh"
+#include "cuda/kernels/grid_mlp_tile.cuh"
+
+namespace leap::cuda_detail {
+namespace {
+
+struct Shared {
+  TileSmem tile;
+  int samples[kGridMaxBatch];                // the batch's rows of the data set
+  float logits[kTileM][kGridMaxClasses];     // a row tile's logits, for the loss
+};
+
+__device__ inline int tiles(int extent, int tile) { return (extent + tile - 1) / tile; }
+
+// Layer l's input as the left operand of its forward product (element (row, input)), or as
+// the right operand of its weight gradient (element (input, row)).
+__device__ inline Operand layer_input(const GridMlpArgs& a, int l, const Shared& s, bool transposed) {
+  const int in = a.layers[l].in;
+  const float* base = l == 0 ? a.images : a.activations[l];
+  const int* samples = l == 0 ? s.samples : nullptr;
+  if (!transposed) return {base, in, 1, a.batch, in, samples, nullptr, l == 0};
+  return {base, 1, in, in, a.batch, nullptr, samples, l == 0};
+}
+
+__device__ inline void load_batch(const GridMlpArgs& a, int64_t step, Shared& s) {
+  const int32_t* rows = a.order + (a.first_batch + step) * a.batch;
+  for (int r = threadIdx.x; r < a.batch; r += kGridThreads) s.samples[r] = rows[r];
+  __syncthreads();
+}
+
+// activations[l + 1] = relu(input W^T + b) for a hidden layer l.
+__device__ void forward_phase(const GridMlpArgs& a, int l, Shared& s) {
+  const GridLayer& layer = a.layers[l];
+  const Operand x = layer_input(a, l, s, false);
+  const Operand w{layer.weight, layer.in, 1, layer.out, layer.in, nullptr, nullptr, false};
+  float* y = a.activations[l + 1];
+  const int column_tiles = tiles(layer.out, kTileN), count = tiles(a.batch, kTileM) * column_tiles;
+  for (int t = blockIdx.x; t < count; t += gridDim.x)
+    tile_product(x, w, t / column_tiles * kTileM, t % column_tiles * kTileN, layer.in, s.tile,
+                 [&](int i, int j, float v) {
+                   if (i < a.batch && j < layer.out) y[i * layer.out + j] = fmaxf(v + __ldcg(layer.bias + j), 0.0f);
+                 });
+}
+
+// The last layer, a tile of 16 rows by all the classes at a time, then each row's loss and
+// d(loss)/d(logits) into gradients[depth].
+__device__ void logits_phase(const GridMlpArgs& a, Shared& s) {
+  const int l = a.depth - 1;
+  const GridLayer& layer = a.layers[l];
+  const int classes = layer.out, warp = threadIdx.x / 32;
+  const Operand x = layer_input(a, l, s, false);
+  const Operand w{layer.weight, layer.in, 1, classes, layer.in, nullptr, nullptr, false};
+  for (int t = blockIdx.x; t < tiles(a.batch, kTileM); t += gridDim.x) {
+    const int i0 = t * kTileM;
+    for (int j0 = 0; j0 < classes; j0 += kTileN)
+      tile_product(x, w, i0, j0, layer.in, s.tile, [&](int i, int j, float v) {
+        if (j < classes) s.logits[i - i0][j] = v + __ldcg(layer.bias + j);
+      });
+    for (int row = warp; row < kTileM; row += kGridWarps) {
+      const int r = i0 + row;
+      if (r >= a.batch) break;
+      const int sample = s.samples[r];
+      const float* teacher = a.soft_targets ? a.soft_targets + int64_t(sample) * classes : nullptr;
+      const RowLoss loss = row_loss(s.logits[row], classes, a.labels[sample], teacher, a.temperature, a.alpha,
+                                    a.batch, a.gradients[a.depth] + r * classes);
+      if (threadIdx.x % 32 == 0) a.row_loss[r] = loss.loss, a.row_correct[r] = loss.correct;
+    }
+    __syncthreads();  // the logits are read before the next row tile writes them
+  }
+}
+
+// Block 0 adds the step's rows' losses and correct counts to its totals, in row order.
+__device__ void count_loss(const GridMlpArgs& a, double* loss, long long* correct) {
+  if (blockIdx.x != 0 || threadIdx.x >= 32) return;
+  double sum = 0;
+  long long hits = 0;
+  for (int r = threadIdx.x; r < a.batch; r += 32) sum += __ldcg(a.row_loss + r), hits += __ldcg(a.row_correct + r);
+  for (int offset = 16; offset > 0; offset >>= 1) {
+    sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+    hits += __shfl_xor_sync(0xffffffffu, hits, offset);
+  }
+  *loss += sum, *correct += hits;
+}
+
+// A tile of gradients[l] = (gradients[l + 1] W[l]) masked by activations[l] > 0.
+__device__ void input_gradient_tile(const GridMlpArgs& a, int l, int t, Shared& s) {
+  const GridLayer& layer = a.layers[l];
+  const Operand g{a.gradients[l + 1], layer.out, 1, a.batch, layer.out, nullptr, nullptr, false};
+  const Operand w{layer.weight, 1, layer.in, layer.in, layer.out, nullptr, nullptr, false};
+  const int column_tiles = tiles(layer.in, kTileN);
+  tile_product(g, w, t / column_tiles * kTileM, t % column_tiles * kTileN, layer.out, s.tile,
+               [&](int i, int j, float v) {
+                 if (i >= a.batch || j >= layer.in) return;
+                 const int at = i * layer.in + j;
+                 a.gradients[l][at] = __ldcg(a.activations[l] + at) > 0.0f ? v : 0.0f;
+               });
+}
+
+__device__ inline int input_gradient_tiles(const GridMlpArgs& a, int l) {
+  return tiles(a.batch, kTileM) * tiles(a.layers[l].in, kTileN);
+}
+
+// Layer l's bias rows [o0, o0 + 16): the gradient sums the batch in 16 slices a row, the
+// slices added in a fixed tree, then Adam.
+__device__ void bias_update(const GridMlpArgs& a, int l, int o0, const AdamScalars& adam) {
+  const GridLayer& layer = a.layers[l];
+  const int o = o0 + threadIdx.x / 16, slice = threadIdx.x % 16;
+  float g = 0.0f;
+  if (o < layer.out)
+    for (int r = slice; r < a.batch; r += 16) g += __ldcg(a.gradients[l + 1] + r * layer.out + o);
+  for (int offset = 8; offset > 0; offset >>= 1) g += __shfl_xor_sync(0xffffffffu, g, offset);
+  if (slice != 0 || o >= layer.out) return;
+  float b = __ldcg(layer.bias + o), m = __ldcg(layer.m_bias + o), v = __ldcg(layer.v_bias + o);
+  adam_apply(b, m, v, g, adam);
+  layer.bias[o] = b, layer.m_bias[o] = m, layer.v_bias[o] = v;
+}
+
+// A tile of layer l's weight gradient, gradients[l + 1]^T input, applied by Adam as it is
+// made; the tiles of the first column also update the bias.
+__device__ void update_tile(const GridMlpArgs& a, int l, int t, const AdamScalars& adam, Shared& s) {
+  const GridLayer& layer = a.layers[l];
+  const Operand g{a.gradients[l + 1], 1, layer.out, layer.out, a.batch, nullptr, nullptr, false};
+  const Operand x = layer_input(a, l, s, true);
+  const int column_tiles = tiles(layer.in, kTileN);
+  const int o0 = t / column_tiles * kTileM, k0 = t % column_tiles * kTileN;
+  tile_product(g, x, o0, k0, a.batch, s.tile, [&](int o, int k, float grad) {
+    if (o >= layer.out || k >= layer.in) return;
+    const int64_t at = int64_t(o) * layer.in + k;
+    float w = __ldcg(layer.weight + at), m = __ldcg(layer.m_weight + at), v = __ldcg(layer.v_weight + at);
+    adam_apply(w, m, v, grad, adam);
+    layer.weight[at] = w, layer.m_weight[at] = m, layer.v_weight[at] = v;
+  });
+  if (k0 == 0) bias_update(a, l, o0, adam);
+}
+
+__device__ inline int update_tiles(const GridMlpArgs& a, int l) {
+  return tiles(a.layers[l].out, kTileM) * tiles(a.layers[l].in, kTileN);
+}
+
+// Backward phase l: the input gradient of layer l (l >= 1) beside the update of layer l + 1,
+// which no block reads in this phase; phase 0 updates layers 1 and 0. Tiles dealt in turn.
+__device__ void backward_phase(const GridMlpArgs& a, int l, const AdamScalars& adam, Shared& s) {
+  const bool gradient = l >= 1, next_update = l + 1 < a.depth;
+  const int first = gradient ? input_gradient_tiles(a, l) : update_tiles(a, 0);
+  const int second = next_update ? update_tiles(a, l + 1) : 0;
+  for (int t = blockIdx.x; t < first + second; t += gridDim.x) {
+    if (t >= first) update_tile(a, l + 1, t - first, adam, s);
+    else if (gradient) input_gradient_tile(a, l, t, s);
+    else update_tile(a, 0, t, adam, s);
+  }
+}
+
+// The step, `steps` times: the forward phases, the loss, the backward phases.
+__global__ void __launch_bounds__(kGridThreads, 1) grid_mlp_kernel(const __grid_constant__ GridMlpArgs a) {
+  extern __shared__ __align__(16) unsigned char memory[];
+  Shared& s = *reinterpret_cast<Shared*>(memory);
+  double loss = 0;
+  long long correct = 0;
+  for (int64_t step = 0; step < a.steps; ++step) {
+    load_batch(a, step, s);
+    const AdamScalars adam = adam_scalars_for_step(a.adam, a.lr, a.adam_steps + step + 1);
+    for (int l = 0; l + 1 < a.depth; ++l) {
+      forward_phase(a, l, s);
+      grid_barrier(a.barrier);
+    }
+    logits_phase(a, s);
+    grid_barrier(a.barrier);
+    count_loss(a, &loss, &correct);
+    for (int l = a.depth - 1; l >= 0; --l) {
+      backward_phase(a, l, adam, s);
+      if (l > 0 || step + 1 < a.steps) grid_barrier(a.barrier);
+    }
+  }
+  if (blockIdx.x == 0 && threadIdx.x == 0) *a.loss_sum += loss, *a.correct += correct;
+}
+
+// One block an SM, the shared memory its layout needs.
+void prepare_kernel() {
+  static const cudaError_t status = cudaFuncSetAttribute(
+      grid_mlp_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(sizeof(Shared)));
+  LEAP_CUDA_CHECK(status);
+}
+
+}  // namespace
+
+int grid_mlp_blocks() {
+  int device = 0, sms = 0;
+  LEAP_CUDA_CHECK(cudaGetDevice(&device));
+  LEAP_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  return sms;
+}
+
+std::string grid_mlp_rejection(const int* widths, int depth, int batch) {
+  if (depth < 2 || depth > kGridMaxLayers) return "it takes 2 to 5 Linear layers";
+  if (batch < 1 || batch > kGridMaxBatch) return "it takes batches of 1 to 1024 rows";
+  for (int l = 0; l < depth; ++l)
+    if (widths[l] < 1 || widths[l] > kGridMaxWidth) return "it takes inputs and hidden layers up to 4096 wide";
+  if (widths[depth] < 1 || widths[depth] > kGridMaxClasses) return "it takes up to 256 classes";
+  int device = 0, cooperative = 0, l2_bytes = 0, blocks = 0;
+  LEAP_CUDA_CHECK(cudaGetDevice(&device));
+  LEAP_CUDA_CHECK(cudaDeviceGetAttribute(&cooperative, cudaDevAttrCooperativeLaunch, device));
+  if (!cooperative) return "the GPU has no cooperative launch";
+  LEAP_CUDA_CHECK(cudaDeviceGetAttribute(&l2_bytes, cudaDevAttrL2CacheSize, device));
+  double parameters = 0;
+  for (int l = 0; l < depth; ++l) parameters += double(widths[l] + 1) * widths[l + 1];
+  if (3 * 4 * parameters > l2_bytes)
+    return "the weights and their Adam moments (" + std::to_string(int64_t(12 * parameters) >> 20) +
+           " MiB) do not fit the GPU's L2 cache (" + std::to_string(l2_bytes >> 20) + " MiB)";
+  prepare_kernel();
+  LEAP_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, grid_mlp_kernel, kGridThreads,
+                                                                sizeof(Shared)));
+  if (blocks < 1) return "a block of it does not fit an SM";
+  return "";
+}
+
+void launch_grid_mlp(const GridMlpArgs& args, cudaStream_t stream) {
+  prepare_kernel();
+  void* parameters[] = {const_cast<GridMlpArgs*>(&args)};
+  LEAP_CUDA_CHECK(cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(grid_mlp_kernel), grid_mlp_blocks(),
+                                              kGridThreads, parameters, sizeof(Shared), stream));
+}
+
+}  // namespace leap::cuda_detail

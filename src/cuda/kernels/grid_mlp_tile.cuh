@@ -1,0 +1,132 @@
+// The whole-GPU kernel's matrix product (grid_mlp.cu): one block makes a tile of 16 x 32
+// outputs, out(i, j) = sum over r of A(i, r) B(j, r). The block stages 64 reduction indices
+// of both operands at a time in shared memory (the next 64 in registers meanwhile); each of
+// its 8 warps takes 8 of them, a lane a 4 x 4 block of outputs; the warps' sums are then
+// added in warp order, so the result's bits depend on the shapes alone.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace leap::cuda_detail {
+namespace {
+
+constexpr int kGridThreads = 256;
+constexpr int kGridWarps = kGridThreads / 32;
+constexpr int kTileM = 16, kTileN = 32;  // a tile's outputs
+constexpr int kChunk = 64;               // reduction indices staged at a time
+constexpr int kStrideA = kTileM + 4;     // shared rows padded against bank conflicts,
+constexpr int kStrideB = kTileN + 4;     // kept 16-byte aligned for float4 reads
+constexpr int kLoadsA = kTileM * kChunk / kGridThreads;
+constexpr int kLoadsB = kTileN * kChunk / kGridThreads;
+
+// An operand: element (i, r), i along the tile's outputs, r along the sum, at
+// base[row(i) * stride_i + row(r) * stride_r]; zero outside [0, extent_i) x [0, extent_r).
+// row() is the index itself, or for the index that `samples` is set for, the batch's row of
+// the data set (shared memory). The data set is read through the read-only cache; what the
+// kernel writes (weights, activations, gradients) around L1, which other SMs do not update.
+struct Operand {
+  const float* base;
+  int64_t stride_i, stride_r;
+  int extent_i, extent_r;
+  const int* samples_i;
+  const int* samples_r;
+  bool read_only;
+};
+
+struct TileSmem {
+  float a[kChunk * kStrideA];  // [r][i]
+  float b[kChunk * kStrideB];  // [r][j]
+  float sums[kGridWarps][32][16];
+};
+
+__device__ inline float operand_at(const Operand& o, int i, int r) {
+  if (i >= o.extent_i || r >= o.extent_r) return 0.0f;
+  const int64_t row_i = o.samples_i ? o.samples_i[i] : i;
+  const int64_t row_r = o.samples_r ? o.samples_r[r] : r;
+  const float* at = o.base + row_i * o.stride_i + row_r * o.stride_r;
+  return o.read_only ? __ldg(at) : __ldcg(at);
+}
+
+// Element q of a thread's share of a (rows x kChunk) stage: consecutive threads take
+// consecutive addresses of whichever index is contiguous in memory.
+template <int kRows>
+__device__ inline void stage_position(const Operand& o, int q, int* i, int* r) {
+  const int e = threadIdx.x + q * kGridThreads;
+  if (o.stride_r == 1) {
+    *i = e / kChunk, *r = e % kChunk;
+  } else {
+    *i = e % kRows, *r = e / kRows;
+  }
+}
+
+template <int kRows, int kLoads>
+__device__ inline void load_stage(const Operand& o, int i0, int r0, float (&values)[kLoads]) {
+#pragma unroll
+  for (int q = 0; q < kLoads; ++q) {
+    int i, r;
+    stage_position<kRows>(o, q, &i, &r);
+    values[q] = operand_at(o, i0 + i, r0 + r);
+  }
+}
+
+template <int kRows, int kLoads, int kStride>
+__device__ inline void store_stage(const Operand& o, const float (&values)[kLoads], float* stage) {
+#pragma unroll
+  for (int q = 0; q < kLoads; ++q) {
+    int i, r;
+    stage_position<kRows>(o, q, &i, &r);
+    stage[r * kStride + i] = values[q];
+  }
+}
+
+// Calls out(i, j, value) for each output of the tile at (i0, j0), `reduce` indices summed;
+// out must check the range itself. Every thread of the block calls it.
+template <class Out>
+__device__ void tile_product(const Operand& A, const Operand& B, int i0, int j0, int reduce, TileSmem& s,
+                             Out out) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int ti = lane / 8 * 4, tj = lane % 8 * 4;
+  float next_a[kLoadsA], next_b[kLoadsB];
+  load_stage<kTileM>(A, i0, 0, next_a);
+  load_stage<kTileN>(B, j0, 0, next_b);
+  float acc[4][4] = {};
+  for (int r0 = 0; r0 < reduce; r0 += kChunk) {
+    store_stage<kTileM, kLoadsA, kStrideA>(A, next_a, s.a);
+    store_stage<kTileN, kLoadsB, kStrideB>(B, next_b, s.b);
+    __syncthreads();
+    if (r0 + kChunk < reduce) {  // in flight while this stage is summed
+      load_stage<kTileM>(A, i0, r0 + kChunk, next_a);
+      load_stage<kTileN>(B, j0, r0 + kChunk, next_b);
+    }
+#pragma unroll
+    for (int k = 0; k < kChunk / kGridWarps; ++k) {
+      const int r = warp * (kChunk / kGridWarps) + k;
+      const float4 a = *reinterpret_cast<const float4*>(&s.a[r * kStrideA + ti]);
+      const float4 b = *reinterpret_cast<const float4*>(&s.b[r * kStrideB + tj]);
+      const float av[4] = {a.x, a.y, a.z, a.w}, bv[4] = {b.x, b.y, b.z, b.w};
+#pragma unroll
+      for (int x = 0; x < 4; ++x)
+#pragma unroll
+        for (int y = 0; y < 4; ++y) acc[x][y] = fmaf(av[x], bv[y], acc[x][y]);
+    }
+    __syncthreads();
+  }
+#pragma unroll
+  for (int x = 0; x < 4; ++x)
+#pragma unroll
+    for (int y = 0; y < 4; ++y) s.sums[warp][lane][x * 4 + y] = acc[x][y];
+  __syncthreads();
+  for (int o = threadIdx.x; o < kTileM * kTileN; o += kGridThreads) {
+    const int i = o / kTileN, j = o % kTileN;
+    const int holder = i / 4 * 8 + j / 4, element = i % 4 * 4 + j % 4;
+    float total = 0.0f;
+    for (int w = 0; w < kGridWarps; ++w) total += s.sums[w][holder][element];
+    out(i0 + i, j0 + j, total);
+  }
+  __syncthreads();
+}
+
+}  // namespace
+}  // namespace leap::cuda_detail

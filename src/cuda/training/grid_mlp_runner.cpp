@@ -1,0 +1,94 @@
+#include "cuda/training/grid_mlp_runner.h"
+
+#include <utility>
+
+#include "cuda/cuda_backend.h"
+#include "cuda/kernels/grid_mlp.h"
+
+namespace leap::cuda_detail {
+
+std::unique_ptr<GridMlpRunner> GridMlpRunner::create(CudaBackend& backend, const MlpEpochPlan& plan,
+                                                     std::string* why_not) {
+  const size_t depth = plan.layers.size();
+  for (size_t l = 0; l < depth; ++l)
+    if (plan.layers[l].relu != (l + 1 < depth)) {
+      *why_not = "it takes Linear layers with a ReLU after each but the last";
+      return nullptr;
+    }
+  if (plan.precision == Precision::bf16) {
+    *why_not = "it computes in fp32, not bf16";
+    return nullptr;
+  }
+  std::vector<int> widths;
+  for (const MlpLayer& layer : plan.layers) widths.push_back(layer.in);
+  if (depth > 0) widths.push_back(plan.layers.back().out);
+  *why_not = grid_mlp_rejection(widths.data(), int(depth), plan.batch);
+  if (!why_not->empty()) return nullptr;
+  return std::unique_ptr<GridMlpRunner>(new GridMlpRunner(backend, plan));
+}
+
+GridMlpRunner::GridMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan)
+    : backend_(backend),
+      plan_(plan),
+      row_loss_({plan.batch}, DType::float32, Device::cuda),
+      row_correct_({plan.batch}, DType::int32, Device::cuda),
+      barrier_(Tensor::zeros({2}, DType::int32, Device::cuda)) {
+  activations_.emplace_back();  // layer 0's input is the data set's rows
+  gradients_.emplace_back();
+  for (const MlpLayer& layer : plan.layers) {
+    activations_.emplace_back(std::vector<int64_t>{plan.batch, layer.out}, DType::float32, Device::cuda);
+    gradients_.emplace_back(std::vector<int64_t>{plan.batch, layer.out}, DType::float32, Device::cuda);
+  }
+}
+
+std::string GridMlpRunner::describe() const {
+  return "one persistent kernel over the whole GPU: " + std::to_string(grid_mlp_blocks()) + " thread blocks, " +
+         std::to_string(2 * plan_.layers.size()) +
+         " phases a step between grid-wide barriers, weights and Adam moments in L2, fp32 FMA products, " +
+         (plan_.soft_targets ? "distillation loss" : "cross-entropy");
+}
+
+void GridMlpRunner::run(const int32_t* order, int64_t first_batch, int64_t steps, int64_t adam_step, float lr,
+                        double* loss_sum, int64_t* correct) {
+  launch(order, first_batch, steps, plan_.batch, adam_step, lr, loss_sum, correct);
+}
+
+bool GridMlpRunner::run_partial_batch(const int32_t* order, int64_t first_row, int64_t rows, int64_t adam_step,
+                                      float lr, double* loss_sum, int64_t* correct) {
+  if (rows < 1 || rows >= plan_.batch) return false;
+  launch(order + first_row, 0, 1, int(rows), adam_step, lr, loss_sum, correct);
+  return true;
+}
+
+void GridMlpRunner::launch(const int32_t* order, int64_t first_batch, int64_t steps, int batch, int64_t adam_step,
+                           float lr, double* loss_sum, int64_t* correct) {
+  GridMlpArgs args{};
+  args.images = plan_.images;
+  args.labels = plan_.labels;
+  args.order = order;
+  args.first_batch = first_batch;
+  args.steps = steps;
+  args.adam_steps = adam_step;
+  args.lr = lr;
+  args.adam = {0.0f, 1.0f, plan_.beta1, plan_.beta2, plan_.eps, plan_.weight_decay};
+  args.depth = int(plan_.layers.size());
+  args.batch = batch;
+  for (int l = 0; l < args.depth; ++l) {
+    const MlpLayer& layer = plan_.layers[l];
+    args.layers[l] = {layer.weight,         layer.bias,          layer.exp_avg_weight, layer.exp_avg_sq_weight,
+                      layer.exp_avg_bias, layer.exp_avg_sq_bias, layer.in,             layer.out};
+    if (l > 0) args.activations[l] = activations_[l].data();
+    args.gradients[l + 1] = gradients_[l + 1].data();
+  }
+  args.row_loss = row_loss_.data();
+  args.row_correct = row_correct_.labels();
+  args.barrier = reinterpret_cast<unsigned*>(barrier_.labels());
+  args.soft_targets = plan_.soft_targets;
+  args.temperature = plan_.temperature;
+  args.alpha = plan_.alpha;
+  args.loss_sum = loss_sum;
+  args.correct = correct;
+  launch_grid_mlp(args, backend_.stream());
+}
+
+}  // namespace leap::cuda_detail

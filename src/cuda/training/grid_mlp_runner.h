@@ -1,0 +1,44 @@
+// The epoch runner of the whole-GPU persistent kernel (kernels/grid_mlp.cu): any MLP of 2 to
+// 5 Linear layers with ReLU between them, cross-entropy or distillation, each call one
+// cooperative launch that runs all of its steps.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "leap/backend.h"
+#include "leap/tensor.h"
+
+namespace leap {
+
+class CudaBackend;
+
+namespace cuda_detail {
+
+class GridMlpRunner final : public MlpEpochRunner {
+ public:
+  // The runner, or null with *why_not saying why the kernel cannot take this plan.
+  static std::unique_ptr<GridMlpRunner> create(CudaBackend& backend, const MlpEpochPlan& plan, std::string* why_not);
+  void run(const int32_t* order, int64_t first_batch, int64_t steps, int64_t adam_step, float lr,
+           double* loss_sum, int64_t* correct) override;
+  std::string describe() const override;
+  // A launch costs some microseconds more than a step: many steps to a launch.
+  int64_t chunk_steps() const override { return 1024; }
+  // Any last batch runs as one launch of one step (its rows are the batch).
+  bool run_partial_batch(const int32_t* order, int64_t first_row, int64_t rows, int64_t adam_step, float lr,
+                         double* loss_sum, int64_t* correct) override;
+
+ private:
+  GridMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan);
+  void launch(const int32_t* order, int64_t first_batch, int64_t steps, int batch, int64_t adam_step, float lr,
+              double* loss_sum, int64_t* correct);
+
+  CudaBackend& backend_;
+  MlpEpochPlan plan_;
+  std::vector<Tensor> activations_, gradients_;  // by layer, as GridMlpArgs holds them
+  Tensor row_loss_, row_correct_, barrier_;
+};
+
+}  // namespace cuda_detail
+}  // namespace leap
