@@ -114,6 +114,13 @@ if [ "$what" = grid-kernel ]; then
   echo "== the whole-GPU kernel's tests (a hang ends at 150 s)"
   timeout 150 /tmp/leap/leap_tests --gtest_filter='GridMlp.*:CudaTraining.WholeGpu*' 2>&1 |
     tee "$OUT/grid-kernel-tests.txt" | grep -vE '^\[ RUN|^\[       OK'
+  echo "== the grid-wide barrier's cost"
+  timeout 60 /tmp/leap/bench_grid_barrier 2>&1 | tee "$OUT/grid-barrier.txt"
+  echo "== where a step's time goes (LEAP_PHASE_TIMING), one epoch each"
+  for model in 784-512-256-10:64 784-1024-1024-10:64 784-256-10:64 784-512-256-10:1024; do
+    LEAP_PHASE_TIMING=1 timeout 60 /tmp/leap/leap train --no-run-dir --model "${model%:*}" --batch-size "${model#*:}" \
+      --epochs 1 --device cuda --data "$LEAP_DATA_DIR" 2>&1 | grep -vE '^ *[0-9]+/[0-9]+ \[' | tee -a "$OUT/grid-kernel-phases.txt"
+  done
   echo "== leap alone over the MLP grid in fp32: its path and us a step"
   timeout 240 python3 bench/mlp_grid.py --leap /tmp/leap/leap --device cuda --data "$LEAP_DATA_DIR" \
     --columns "leap fp32" --epochs 2 --part leap-only "$@" 2>&1 | tee "$OUT/grid-kernel-leap.txt"

@@ -9,7 +9,7 @@ cmake -S . -B build-cuda -DLEAP_NATIVE=OFF -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/n
 cmake --build build-cuda -j2
 stage=$(mktemp -d)
 mkdir -p "$stage/lib" .carry/fashion-mnist
-cp build-cuda/leap build-cuda/tests/leap_tests build-cuda/tests/parity_tool build-cuda/tests/kd_tool build-cuda/tests/weights_diff build-cuda/bench/bench_latency build-cuda/bench/bench_cluster_barrier build-cuda/bench/bench_launch_floor build-cuda/bench/bench_wide_mlp "$stage/"
+cp build-cuda/leap build-cuda/tests/leap_tests build-cuda/tests/parity_tool build-cuda/tests/kd_tool build-cuda/tests/weights_diff build-cuda/bench/bench_latency build-cuda/bench/bench_cluster_barrier build-cuda/bench/bench_grid_barrier build-cuda/bench/bench_launch_floor build-cuda/bench/bench_wide_mlp "$stage/"
 for lib in libopenblas.so.0 libgfortran.so.5 libquadmath.so.0 libgomp.so.1; do
   cp -L "$(ldd build-cuda/leap | awk -v l="$lib" '$1 == l {print $3}')" "$stage/lib/"
 done

@@ -155,25 +155,49 @@ __device__ void backward_phase(const GridMlpArgs& a, int l, const AdamScalars& a
   }
 }
 
+// Block 0's clock for LEAP_PHASE_TIMING: the time since the last call goes to phase_ns[phase].
+struct PhaseClock {
+  long long* phase_ns;
+  unsigned long long last = 0;
+  __device__ explicit PhaseClock(long long* ns) : phase_ns(blockIdx.x == 0 && threadIdx.x == 0 ? ns : nullptr) {
+    if (phase_ns) last = now();
+  }
+  __device__ static unsigned long long now() {
+    unsigned long long t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    return t;
+  }
+  __device__ void lap(int phase) {
+    if (!phase_ns) return;
+    const unsigned long long t = now();
+    phase_ns[phase] += (long long)(t - last);
+    last = t;
+  }
+};
+
 // The step, `steps` times: the forward phases, the loss, the backward phases.
 __global__ void __launch_bounds__(kGridThreads, 1) grid_mlp_kernel(const __grid_constant__ GridMlpArgs a) {
   extern __shared__ __align__(16) unsigned char memory[];
   Shared& s = *reinterpret_cast<Shared*>(memory);
   double loss = 0;
   long long correct = 0;
+  PhaseClock clock(a.phase_ns);
   for (int64_t step = 0; step < a.steps; ++step) {
     load_batch(a, step, s);
     const AdamScalars adam = adam_scalars_for_step(a.adam, a.lr, a.adam_steps + step + 1);
     for (int l = 0; l + 1 < a.depth; ++l) {
       forward_phase(a, l, s);
       grid_barrier(a.barrier);
+      clock.lap(l);
     }
     logits_phase(a, s);
     grid_barrier(a.barrier);
+    clock.lap(a.depth - 1);
     count_loss(a, &loss, &correct);
     for (int l = a.depth - 1; l >= 0; --l) {
       backward_phase(a, l, adam, s);
       if (l > 0 || step + 1 < a.steps) grid_barrier(a.barrier);
+      clock.lap(2 * a.depth - 1 - l);
     }
   }
   if (blockIdx.x == 0 && threadIdx.x == 0) *a.loss_sum += loss, *a.correct += correct;

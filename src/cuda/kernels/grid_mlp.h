@@ -59,6 +59,9 @@ struct GridMlpArgs {
   float temperature, alpha;
   double* loss_sum;  // the launch adds its summed loss and correct count here (device)
   int64_t* correct;
+  // Null, or [2 * kGridMaxLayers] nanoseconds to add to: block 0's time in each phase of the
+  // step, its barrier's wait included (forward phases first, then backward from the last layer).
+  long long* phase_ns;
 };
 
 // Why the kernel cannot take this shape on the current GPU, or "" when it can. `widths` has

@@ -1,5 +1,8 @@
 #include "cuda/training/grid_mlp_runner.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <utility>
 
 #include "cuda/cuda_backend.h"
@@ -33,12 +36,32 @@ GridMlpRunner::GridMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan)
       row_loss_({plan.batch}, DType::float32, Device::cuda),
       row_correct_({plan.batch}, DType::int32, Device::cuda),
       barrier_(Tensor::zeros({2}, DType::int32, Device::cuda)) {
+  if (std::getenv("LEAP_PHASE_TIMING")) phase_ns_ = Tensor::zeros({4 * kGridMaxLayers}, DType::int32, Device::cuda);
   activations_.emplace_back();  // layer 0's input is the data set's rows
   gradients_.emplace_back();
   for (const MlpLayer& layer : plan.layers) {
     activations_.emplace_back(std::vector<int64_t>{plan.batch, layer.out}, DType::float32, Device::cuda);
     gradients_.emplace_back(std::vector<int64_t>{plan.batch, layer.out}, DType::float32, Device::cuda);
   }
+}
+
+// With LEAP_PHASE_TIMING set, prints block 0's time in each phase of a step.
+GridMlpRunner::~GridMlpRunner() {
+  if (!phase_ns_.defined() || steps_run_ == 0) return;
+  const std::vector<int32_t> words = phase_ns_.to_label_vector();
+  std::vector<long long> ns(2 * kGridMaxLayers);
+  std::memcpy(ns.data(), words.data(), ns.size() * sizeof(long long));
+  const int depth = int(plan_.layers.size());
+  std::fprintf(stderr, "whole-GPU kernel, us a step in each phase (its barrier included), %lld steps:\n",
+               (long long)steps_run_);
+  double total = 0;
+  for (int p = 0; p < 2 * depth; ++p) {
+    const double us = double(ns[p]) / 1e3 / double(steps_run_);
+    total += us;
+    std::fprintf(stderr, "  %s %d: %.2f\n", p < depth ? "forward layer" : "backward layer",
+                 p < depth ? p : 2 * depth - 1 - p, us);
+  }
+  std::fprintf(stderr, "  a step: %.2f\n", total);
 }
 
 std::string GridMlpRunner::describe() const {
@@ -88,6 +111,8 @@ void GridMlpRunner::launch(const int32_t* order, int64_t first_batch, int64_t st
   args.alpha = plan_.alpha;
   args.loss_sum = loss_sum;
   args.correct = correct;
+  args.phase_ns = phase_ns_.defined() ? reinterpret_cast<long long*>(phase_ns_.labels()) : nullptr;
+  steps_run_ += steps;
   launch_grid_mlp(args, backend_.stream());
 }
 

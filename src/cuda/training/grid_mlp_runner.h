@@ -20,6 +20,7 @@ class GridMlpRunner final : public MlpEpochRunner {
  public:
   // The runner, or null with *why_not saying why the kernel cannot take this plan.
   static std::unique_ptr<GridMlpRunner> create(CudaBackend& backend, const MlpEpochPlan& plan, std::string* why_not);
+  ~GridMlpRunner() override;
   void run(const int32_t* order, int64_t first_batch, int64_t steps, int64_t adam_step, float lr,
            double* loss_sum, int64_t* correct) override;
   std::string describe() const override;
@@ -38,6 +39,8 @@ class GridMlpRunner final : public MlpEpochRunner {
   MlpEpochPlan plan_;
   std::vector<Tensor> activations_, gradients_;  // by layer, as GridMlpArgs holds them
   Tensor row_loss_, row_correct_, barrier_;
+  Tensor phase_ns_;  // with LEAP_PHASE_TIMING: the kernel's time in each phase
+  int64_t steps_run_ = 0;
 };
 
 }  // namespace cuda_detail

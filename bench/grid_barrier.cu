@@ -1,0 +1,68 @@
+// The cost of one grid-wide barrier, for the floor of the whole-GPU training kernel
+// (src/cuda/kernels/grid_mlp.cu): a cooperative launch of one 256-thread block an SM runs
+// many barriers back to back, and the time per barrier is the median over repeats of the
+// kernel's time over the count. leap's barrier (kernels/grid_barrier.cuh) beside cooperative
+// groups' grid.sync(), and beside a block barrier.
+#include <cooperative_groups.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include "cuda/kernels/grid_barrier.cuh"
+#include "cuda_check.h"
+
+namespace cg = cooperative_groups;
+
+constexpr int kThreads = 256;
+constexpr int kBarriers = 20000;
+
+enum class Kind { block, leap, cooperative_groups };
+
+template <Kind kind>
+__global__ void barrier_kernel(unsigned* words) {
+  for (int i = 0; i < kBarriers; ++i) {
+    if (kind == Kind::block) __syncthreads();
+    else if (kind == Kind::leap) leap::cuda_detail::grid_barrier(words);
+    else cg::this_grid().sync();
+  }
+}
+
+template <Kind kind>
+double time_per_barrier_ns(int blocks) {
+  unsigned* words = nullptr;
+  CHECK(cudaMalloc(&words, 2 * sizeof(unsigned)));
+  CHECK(cudaMemset(words, 0, 2 * sizeof(unsigned)));
+  cudaEvent_t start, stop;
+  CHECK(cudaEventCreate(&start));
+  CHECK(cudaEventCreate(&stop));
+  std::vector<double> times;
+  void* arguments[] = {&words};
+  for (int repeat = 0; repeat < 7; ++repeat) {  // the first is a warm-up
+    CHECK(cudaEventRecord(start));
+    CHECK(cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(barrier_kernel<kind>), blocks, kThreads,
+                                      arguments, 0, nullptr));
+    CHECK(cudaEventRecord(stop));
+    CHECK(cudaEventSynchronize(stop));
+    float ms = 0;
+    CHECK(cudaEventElapsedTime(&ms, start, stop));
+    if (repeat > 0) times.push_back(ms * 1e6 / kBarriers);
+  }
+  CHECK(cudaFree(words));
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+int main() {
+  cudaDeviceProp properties;
+  CHECK(cudaGetDeviceProperties(&properties, 0));
+  const int sms = properties.multiProcessorCount;
+  std::printf("device: %s, %d SMs\n", properties.name, sms);
+  std::printf("%d barriers a kernel, %d threads a block, median of 6 kernels\n", kBarriers, kThreads);
+  std::printf("%8s | %16s | %20s | %20s\n", "blocks", "__syncthreads ns", "leap grid_barrier ns", "grid.sync() ns");
+  for (int blocks : {sms / 4, sms / 2, sms})
+    std::printf("%8d | %16.1f | %20.1f | %20.1f\n", blocks, time_per_barrier_ns<Kind::block>(blocks),
+                time_per_barrier_ns<Kind::leap>(blocks), time_per_barrier_ns<Kind::cooperative_groups>(blocks));
+  return 0;
+}
