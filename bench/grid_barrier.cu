@@ -2,7 +2,9 @@
 // (src/cuda/kernels/grid_mlp.cu): a cooperative launch of one 256-thread block an SM runs
 // many barriers back to back, and the time per barrier is the median over repeats of the
 // kernel's time over the count. leap's barrier (kernels/grid_barrier.cuh) beside cooperative
-// groups' grid.sync(), and beside a block barrier.
+// groups' grid.sync(), and beside a block barrier. Then the rate at which the SMs read and
+// write a buffer that stays in L2 (8 MiB, the size of a wide MLP's weights and moments), the
+// other term of the kernel's floor.
 #include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
@@ -54,6 +56,39 @@ double time_per_barrier_ns(int blocks) {
   return times[times.size() / 2];
 }
 
+// Each pass reads and rewrites every float4 of the buffer (grid-strided).
+__global__ void l2_pass_kernel(float4* buffer, int count, int passes) {
+  for (int pass = 0; pass < passes; ++pass)
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < count; i += gridDim.x * blockDim.x) {
+      float4 v = __ldcg(buffer + i);
+      v.x += 1.0f;
+      __stcg(buffer + i, v);
+    }
+}
+
+double l2_bytes_per_second(int blocks) {
+  const int count = (8 << 20) / 16, passes = 200;
+  float4* buffer = nullptr;
+  CHECK(cudaMalloc(&buffer, count * sizeof(float4)));
+  CHECK(cudaMemset(buffer, 0, count * sizeof(float4)));
+  cudaEvent_t start, stop;
+  CHECK(cudaEventCreate(&start));
+  CHECK(cudaEventCreate(&stop));
+  std::vector<double> rates;
+  for (int repeat = 0; repeat < 7; ++repeat) {
+    CHECK(cudaEventRecord(start));
+    l2_pass_kernel<<<blocks, 1024>>>(buffer, count, passes);
+    CHECK(cudaEventRecord(stop));
+    CHECK(cudaEventSynchronize(stop));
+    float ms = 0;
+    CHECK(cudaEventElapsedTime(&ms, start, stop));
+    if (repeat > 0) rates.push_back(2.0 * count * sizeof(float4) * passes / (ms * 1e-3));
+  }
+  CHECK(cudaFree(buffer));
+  std::sort(rates.begin(), rates.end());
+  return rates[rates.size() / 2];
+}
+
 int main() {
   cudaDeviceProp properties;
   CHECK(cudaGetDeviceProperties(&properties, 0));
@@ -64,5 +99,7 @@ int main() {
   for (int blocks : {sms / 4, sms / 2, sms})
     std::printf("%8d | %16.1f | %20.1f | %20.1f\n", blocks, time_per_barrier_ns<Kind::block>(blocks),
                 time_per_barrier_ns<Kind::leap>(blocks), time_per_barrier_ns<Kind::cooperative_groups>(blocks));
+  std::printf("L2-resident 8 MiB buffer, read and written by %d blocks of 1024 threads: %.2f TB/s (median of 6)\n",
+              sms, l2_bytes_per_second(sms) / 1e12);
   return 0;
 }
