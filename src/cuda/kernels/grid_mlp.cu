@@ -142,16 +142,19 @@ __device__ inline int update_tiles(const GridMlpArgs& a, int l) {
   return tiles(a.layers[l].out, kTileM) * tiles(a.layers[l].in, kTileN);
 }
 
-// Backward phase l: the input gradient of layer l (l >= 1) beside the update of layer l + 1,
-// which no block reads in this phase; phase 0 updates layers 1 and 0. Tiles dealt in turn.
-__device__ void backward_phase(const GridMlpArgs& a, int l, const AdamScalars& adam, Shared& s) {
-  const bool gradient = l >= 1, next_update = l + 1 < a.depth;
-  const int first = gradient ? input_gradient_tiles(a, l) : update_tiles(a, 0);
-  const int second = next_update ? update_tiles(a, l + 1) : 0;
-  for (int t = blockIdx.x; t < first + second; t += gridDim.x) {
-    if (t >= first) update_tile(a, l + 1, t - first, adam, s);
-    else if (gradient) input_gradient_tile(a, l, t, s);
-    else update_tile(a, 0, t, adam, s);
+// The tiles of a phase's jobs, dealt to the blocks in turn.
+__device__ void run_phase(const GridMlpArgs& a, const GridPhase& phase, const AdamScalars& adam, Shared& s) {
+  if (phase.jobs[0].kind == GridJobKind::forward) return forward_phase(a, phase.jobs[0].layer, s);
+  if (phase.jobs[0].kind == GridJobKind::logits) return logits_phase(a, s);
+  int counts[2] = {0, 0};
+  for (int j = 0; j < phase.count; ++j)
+    counts[j] = phase.jobs[j].kind == GridJobKind::update ? update_tiles(a, phase.jobs[j].layer)
+                                                          : input_gradient_tiles(a, phase.jobs[j].layer);
+  for (int t = blockIdx.x; t < counts[0] + counts[1]; t += gridDim.x) {
+    const GridJob& job = phase.jobs[t < counts[0] ? 0 : 1];
+    const int tile = t < counts[0] ? t : t - counts[0];
+    if (job.kind == GridJobKind::update) update_tile(a, job.layer, tile, adam, s);
+    else input_gradient_tile(a, job.layer, tile, s);
   }
 }
 
@@ -175,7 +178,7 @@ struct PhaseClock {
   }
 };
 
-// The step, `steps` times: the forward phases, the loss, the backward phases.
+// The step, `steps` times: its phases in grid_mlp_schedule.h's order, a barrier after each.
 __global__ void __launch_bounds__(kGridThreads, 1) grid_mlp_kernel(const __grid_constant__ GridMlpArgs a) {
   extern __shared__ __align__(16) unsigned char memory[];
   Shared& s = *reinterpret_cast<Shared*>(memory);
@@ -185,19 +188,11 @@ __global__ void __launch_bounds__(kGridThreads, 1) grid_mlp_kernel(const __grid_
   for (int64_t step = 0; step < a.steps; ++step) {
     load_batch(a, step, s);
     const AdamScalars adam = adam_scalars_for_step(a.adam, a.lr, a.adam_steps + step + 1);
-    for (int l = 0; l + 1 < a.depth; ++l) {
-      forward_phase(a, l, s);
-      grid_barrier(a.barrier);
-      clock.lap(l);
-    }
-    logits_phase(a, s);
-    grid_barrier(a.barrier);
-    clock.lap(a.depth - 1);
-    count_loss(a, &loss, &correct);
-    for (int l = a.depth - 1; l >= 0; --l) {
-      backward_phase(a, l, adam, s);
-      if (l > 0 || step + 1 < a.steps) grid_barrier(a.barrier);
-      clock.lap(2 * a.depth - 1 - l);
+    for (int p = 0; p < 2 * a.depth; ++p) {
+      run_phase(a, grid_phase(a.depth, p), adam, s);
+      if (p + 1 < 2 * a.depth || step + 1 < a.steps) grid_barrier(a.barrier);
+      clock.lap(p);
+      if (p == a.depth - 1) count_loss(a, &loss, &correct);  // the rows' losses are in
     }
   }
   if (blockIdx.x == 0 && threadIdx.x == 0) *a.loss_sum += loss, *a.correct += correct;

@@ -19,11 +19,11 @@
 #include <cstdint>
 #include <string>
 
+#include "cuda/kernels/grid_mlp_schedule.h"
 #include "cuda/kernels/optimizer.h"
 
 namespace leap::cuda_detail {
 
-constexpr int kGridMaxLayers = 5;
 constexpr int kGridMaxBatch = 1024;
 constexpr int kGridMaxClasses = 256;
 constexpr int kGridMaxWidth = 4096;
