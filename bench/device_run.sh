@@ -121,6 +121,9 @@ if [ "$what" = grid-kernel ]; then
     LEAP_PHASE_TIMING=1 timeout 60 /tmp/leap/leap train --no-run-dir --model "${model%:*}" --batch-size "${model#*:}" \
       --epochs 1 --device cuda --data "$LEAP_DATA_DIR" 2>&1 | grep -vE '^ *[0-9]+/[0-9]+ \[' | tee -a "$OUT/grid-kernel-phases.txt"
   done
+  echo "== the teacher with two blocks an SM (LEAP_GRID_BLOCKS_PER_SM=2)" | tee -a "$OUT/grid-kernel-phases.txt"
+  LEAP_GRID_BLOCKS_PER_SM=2 LEAP_PHASE_TIMING=1 timeout 60 /tmp/leap/leap train --no-run-dir --model 784-512-256-10 \
+    --epochs 1 --device cuda --data "$LEAP_DATA_DIR" 2>&1 | grep -vE '^ *[0-9]+/[0-9]+ \[' | tee -a "$OUT/grid-kernel-phases.txt"
   echo "== leap alone over the MLP grid in fp32: its path and us a step"
   timeout 240 python3 bench/mlp_grid.py --leap /tmp/leap/leap --device cuda --data "$LEAP_DATA_DIR" \
     --columns "leap fp32" --epochs 2 --part leap-only "$@" 2>&1 | tee "$OUT/grid-kernel-leap.txt"

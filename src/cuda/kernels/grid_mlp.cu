@@ -1,5 +1,8 @@
 #include "cuda/kernels/grid_mlp.h"
 
+#include <cstdlib>
+#include <string>
+
 #include "cuda/cuda_check.h"
 #include "cuda/kernels/adam_math.cuh"
 #include "cuda/kernels/grid_barrier.cuh"
@@ -40,11 +43,23 @@ __device__ void forward_phase(const GridMlpArgs& a, int l, Shared& s) {
   const Operand w{layer.weight, layer.in, 1, layer.out, layer.in, nullptr, nullptr, false};
   float* y = a.activations[l + 1];
   const int column_tiles = tiles(layer.out, kTileN), count = tiles(a.batch, kTileM) * column_tiles;
-  for (int t = blockIdx.x; t < count; t += gridDim.x)
-    tile_product(x, w, t / column_tiles * kTileM, t % column_tiles * kTileN, layer.in, s.tile,
-                 [&](int i, int j, float v) {
-                   if (i < a.batch && j < layer.out) y[i * layer.out + j] = fmaxf(v + __ldcg(layer.bias + j), 0.0f);
-                 });
+  for (int t = blockIdx.x; t < count; t += gridDim.x) {
+    const int i0 = t / column_tiles * kTileM, j0 = t % column_tiles * kTileN;
+    float bias[kOutputs];
+#pragma unroll
+  #pragma unroll
+  for (int q = 0; q < kOutputs; ++q) {
+      const int j = j0 + output_column(q);
+      bias[q] = j < layer.out ? __ldcg(layer.bias + j) : 0.0f;
+    }
+    const TileOutputs z = tile_product(x, w, i0, j0, layer.in, s.tile);
+#pragma unroll
+  #pragma unroll
+  for (int q = 0; q < kOutputs; ++q) {
+      const int i = i0 + output_row(q), j = j0 + output_column(q);
+      if (i < a.batch && j < layer.out) y[i * layer.out + j] = fmaxf(z.value[q] + bias[q], 0.0f);
+    }
+  }
 }
 
 // The last layer, a tile of 16 rows by all the classes at a time, then each row's loss and
@@ -57,10 +72,16 @@ __device__ void logits_phase(const GridMlpArgs& a, Shared& s) {
   const Operand w{layer.weight, layer.in, 1, classes, layer.in, nullptr, nullptr, false};
   for (int t = blockIdx.x; t < tiles(a.batch, kTileM); t += gridDim.x) {
     const int i0 = t * kTileM;
-    for (int j0 = 0; j0 < classes; j0 += kTileN)
-      tile_product(x, w, i0, j0, layer.in, s.tile, [&](int i, int j, float v) {
-        if (j < classes) s.logits[i - i0][j] = v + __ldcg(layer.bias + j);
-      });
+    for (int j0 = 0; j0 < classes; j0 += kTileN) {
+      const TileOutputs z = tile_product(x, w, i0, j0, layer.in, s.tile);
+  #pragma unroll
+  #pragma unroll
+  for (int q = 0; q < kOutputs; ++q) {
+        const int j = j0 + output_column(q);
+        if (j < classes) s.logits[output_row(q)][j] = z.value[q] + __ldcg(layer.bias + j);
+      }
+    }
+    __syncthreads();  // the row tile's logits are in
     for (int row = warp; row < kTileM; row += kGridWarps) {
       const int r = i0 + row;
       if (r >= a.batch) break;
@@ -93,12 +114,19 @@ __device__ void input_gradient_tile(const GridMlpArgs& a, int l, int t, Shared& 
   const Operand g{a.gradients[l + 1], layer.out, 1, a.batch, layer.out, nullptr, nullptr, false};
   const Operand w{layer.weight, 1, layer.in, layer.in, layer.out, nullptr, nullptr, false};
   const int column_tiles = tiles(layer.in, kTileN);
-  tile_product(g, w, t / column_tiles * kTileM, t % column_tiles * kTileN, layer.out, s.tile,
-               [&](int i, int j, float v) {
-                 if (i >= a.batch || j >= layer.in) return;
-                 const int at = i * layer.in + j;
-                 a.gradients[l][at] = __ldcg(a.activations[l] + at) > 0.0f ? v : 0.0f;
-               });
+  const int i0 = t / column_tiles * kTileM, j0 = t % column_tiles * kTileN;
+  bool active[kOutputs];
+#pragma unroll
+  for (int q = 0; q < kOutputs; ++q) {
+    const int i = i0 + output_row(q), j = j0 + output_column(q);
+    active[q] = i < a.batch && j < layer.in && __ldcg(a.activations[l] + i * layer.in + j) > 0.0f;
+  }
+  const TileOutputs d = tile_product(g, w, i0, j0, layer.out, s.tile);
+#pragma unroll
+  for (int q = 0; q < kOutputs; ++q) {
+    const int i = i0 + output_row(q), j = j0 + output_column(q);
+    if (i < a.batch && j < layer.in) a.gradients[l][i * layer.in + j] = active[q] ? d.value[q] : 0.0f;
+  }
 }
 
 __device__ inline int input_gradient_tiles(const GridMlpArgs& a, int l) {
@@ -121,20 +149,30 @@ __device__ void bias_update(const GridMlpArgs& a, int l, int o0, const AdamScala
 }
 
 // A tile of layer l's weight gradient, gradients[l + 1]^T input, applied by Adam as it is
-// made; the tiles of the first column also update the bias.
+// made (the weights and moments loaded before the product); the tiles of the first column
+// also update the bias.
 __device__ void update_tile(const GridMlpArgs& a, int l, int t, const AdamScalars& adam, Shared& s) {
   const GridLayer& layer = a.layers[l];
   const Operand g{a.gradients[l + 1], 1, layer.out, layer.out, a.batch, nullptr, nullptr, false};
   const Operand x = layer_input(a, l, s, true);
   const int column_tiles = tiles(layer.in, kTileN);
   const int o0 = t / column_tiles * kTileM, k0 = t % column_tiles * kTileN;
-  tile_product(g, x, o0, k0, a.batch, s.tile, [&](int o, int k, float grad) {
-    if (o >= layer.out || k >= layer.in) return;
-    const int64_t at = int64_t(o) * layer.in + k;
-    float w = __ldcg(layer.weight + at), m = __ldcg(layer.m_weight + at), v = __ldcg(layer.v_weight + at);
-    adam_apply(w, m, v, grad, adam);
-    layer.weight[at] = w, layer.m_weight[at] = m, layer.v_weight[at] = v;
-  });
+  float w[kOutputs], m[kOutputs], v[kOutputs];
+  int64_t at[kOutputs];
+#pragma unroll
+  for (int q = 0; q < kOutputs; ++q) {
+    const int o = o0 + output_row(q), k = k0 + output_column(q);
+    at[q] = o < layer.out && k < layer.in ? int64_t(o) * layer.in + k : -1;
+    if (at[q] >= 0)
+      w[q] = __ldcg(layer.weight + at[q]), m[q] = __ldcg(layer.m_weight + at[q]), v[q] = __ldcg(layer.v_weight + at[q]);
+  }
+  const TileOutputs grad = tile_product(g, x, o0, k0, a.batch, s.tile);
+#pragma unroll
+  for (int q = 0; q < kOutputs; ++q) {
+    if (at[q] < 0) continue;
+    adam_apply(w[q], m[q], v[q], grad.value[q], adam);
+    layer.weight[at[q]] = w[q], layer.m_weight[at[q]] = m[q], layer.v_weight[at[q]] = v[q];
+  }
   if (k0 == 0) bias_update(a, l, o0, adam);
 }
 
@@ -179,7 +217,8 @@ struct PhaseClock {
 };
 
 // The step, `steps` times: its phases in grid_mlp_schedule.h's order, a barrier after each.
-__global__ void __launch_bounds__(kGridThreads, 1) grid_mlp_kernel(const __grid_constant__ GridMlpArgs a) {
+template <int kBlocksPerSm>
+__global__ void __launch_bounds__(kGridThreads, kBlocksPerSm) grid_mlp_kernel(const __grid_constant__ GridMlpArgs a) {
   extern __shared__ __align__(16) unsigned char memory[];
   Shared& s = *reinterpret_cast<Shared*>(memory);
   double loss = 0;
@@ -198,11 +237,22 @@ __global__ void __launch_bounds__(kGridThreads, 1) grid_mlp_kernel(const __grid_
   if (blockIdx.x == 0 && threadIdx.x == 0) *a.loss_sum += loss, *a.correct += correct;
 }
 
-// One block an SM, the shared memory its layout needs.
-void prepare_kernel() {
-  static const cudaError_t status = cudaFuncSetAttribute(
-      grid_mlp_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(sizeof(Shared)));
-  LEAP_CUDA_CHECK(status);
+// Blocks an SM: 1, or 2 with LEAP_GRID_BLOCKS_PER_SM=2 (registers capped at 128 a thread).
+int blocks_per_sm() {
+  const char* setting = std::getenv("LEAP_GRID_BLOCKS_PER_SM");
+  return setting && std::string(setting) == "2" ? 2 : 1;
+}
+
+// The kernel for blocks_per_sm(), its shared memory allowed.
+const void* prepared_kernel() {
+  static const cudaError_t one = cudaFuncSetAttribute(grid_mlp_kernel<1>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                      int(sizeof(Shared)));
+  static const cudaError_t two = cudaFuncSetAttribute(grid_mlp_kernel<2>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                      int(sizeof(Shared)));
+  LEAP_CUDA_CHECK(one);
+  LEAP_CUDA_CHECK(two);
+  return blocks_per_sm() == 2 ? reinterpret_cast<const void*>(grid_mlp_kernel<2>)
+                              : reinterpret_cast<const void*>(grid_mlp_kernel<1>);
 }
 
 }  // namespace
@@ -211,7 +261,7 @@ int grid_mlp_blocks() {
   int device = 0, sms = 0;
   LEAP_CUDA_CHECK(cudaGetDevice(&device));
   LEAP_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-  return sms;
+  return sms * blocks_per_sm();
 }
 
 std::string grid_mlp_rejection(const int* widths, int depth, int batch) {
@@ -230,18 +280,16 @@ std::string grid_mlp_rejection(const int* widths, int depth, int batch) {
   if (3 * 4 * parameters > l2_bytes)
     return "the weights and their Adam moments (" + std::to_string(int64_t(12 * parameters) >> 20) +
            " MiB) do not fit the GPU's L2 cache (" + std::to_string(l2_bytes >> 20) + " MiB)";
-  prepare_kernel();
-  LEAP_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, grid_mlp_kernel, kGridThreads,
-                                                                sizeof(Shared)));
-  if (blocks < 1) return "a block of it does not fit an SM";
+  LEAP_CUDA_CHECK(
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, prepared_kernel(), kGridThreads, sizeof(Shared)));
+  if (blocks < blocks_per_sm()) return "not " + std::to_string(blocks_per_sm()) + " of its blocks fit an SM";
   return "";
 }
 
 void launch_grid_mlp(const GridMlpArgs& args, cudaStream_t stream) {
-  prepare_kernel();
   void* parameters[] = {const_cast<GridMlpArgs*>(&args)};
-  LEAP_CUDA_CHECK(cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(grid_mlp_kernel), grid_mlp_blocks(),
-                                              kGridThreads, parameters, sizeof(Shared), stream));
+  LEAP_CUDA_CHECK(cudaLaunchCooperativeKernel(prepared_kernel(), grid_mlp_blocks(), kGridThreads, parameters,
+                                              sizeof(Shared), stream));
 }
 
 }  // namespace leap::cuda_detail

@@ -2,7 +2,8 @@
 // outputs, out(i, j) = sum over r of A(i, r) B(j, r). The block stages 64 reduction indices
 // of both operands at a time in shared memory (the next 64 in registers meanwhile); each of
 // its 8 warps takes 8 of them, a lane a 4 x 4 block of outputs; the warps' sums are then
-// added in warp order, so the result's bits depend on the shapes alone.
+// added in warp order, so the result's bits depend on the shapes alone. Each thread gets two
+// outputs back for its epilogue.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -81,11 +82,19 @@ __device__ inline void store_stage(const Operand& o, const float (&values)[kLoad
   }
 }
 
-// Calls out(i, j, value) for each output of the tile at (i0, j0), `reduce` indices summed;
-// out must check the range itself. Every thread of the block calls it.
-template <class Out>
-__device__ void tile_product(const Operand& A, const Operand& B, int i0, int j0, int reduce, TileSmem& s,
-                             Out out) {
+// The outputs a thread finishes of a tile, and where output q lies in the tile: callers load
+// what their epilogue needs for those places before the product, so that it arrives meanwhile.
+constexpr int kOutputs = kTileM * kTileN / kGridThreads;
+__device__ inline int output_row(int q) { return (threadIdx.x + q * kGridThreads) / kTileN; }
+__device__ inline int output_column(int q) { return (threadIdx.x + q * kGridThreads) % kTileN; }
+
+struct TileOutputs {
+  float value[kOutputs];
+};
+
+// This thread's outputs of the tile at (i0, j0), `reduce` indices summed. Every thread of
+// the block calls it; it leaves the shared memory free for the next tile.
+__device__ TileOutputs tile_product(const Operand& A, const Operand& B, int i0, int j0, int reduce, TileSmem& s) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int ti = lane / 8 * 4, tj = lane % 8 * 4;
   float next_a[kLoadsA], next_b[kLoadsB];
@@ -118,14 +127,18 @@ __device__ void tile_product(const Operand& A, const Operand& B, int i0, int j0,
 #pragma unroll
     for (int y = 0; y < 4; ++y) s.sums[warp][lane][x * 4 + y] = acc[x][y];
   __syncthreads();
-  for (int o = threadIdx.x; o < kTileM * kTileN; o += kGridThreads) {
-    const int i = o / kTileN, j = o % kTileN;
+  TileOutputs result;
+#pragma unroll
+  for (int q = 0; q < kOutputs; ++q) {
+    const int i = output_row(q), j = output_column(q);
     const int holder = i / 4 * 8 + j / 4, element = i % 4 * 4 + j % 4;
     float total = 0.0f;
     for (int w = 0; w < kGridWarps; ++w) total += s.sums[w][holder][element];
-    out(i0 + i, j0 + j, total);
+    result.value[q] = total;
   }
-  __syncthreads();
+  // The next tile writes the sums only after its first stage's barrier, which every thread
+  // reaches after reading them here.
+  return result;
 }
 
 }  // namespace
