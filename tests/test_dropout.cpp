@@ -2,7 +2,9 @@
 // and the same mask on every backend.
 #include <gtest/gtest.h>
 
+#include "leap/dropout_mask.h"
 #include "leap/leap.h"
+#include "leap/random.h"
 
 namespace leap {
 namespace {
@@ -28,6 +30,19 @@ TEST(Dropout, KeepsAboutOneMinusPAndScalesThem) {
   int64_t same = 0;
   for (int64_t i = 0; i < count; ++i) same += (again[i] == 0.0f) == (y[i] == 0.0f);
   EXPECT_LT(same, count * 0.7);
+}
+
+// A mask's key, which kernels that draw many steps' masks compute themselves
+// (dropout_key), is splitmix64 of the seed, the call and the stream, as it has always been:
+// checkpoints of earlier versions resume with the same masks.
+TEST(Dropout, MaskKeysAreSplitmixOfSeedCallAndStream) {
+  for (const uint64_t seed : {0ull, 7ull, 0xfedcba9876543210ull})
+    for (const uint64_t stream : {0ull, 1ull, 5ull})
+      for (const uint64_t call : {1ull, 2ull, 1000ull, 1ull << 40}) {
+        const uint64_t expected =
+            Random(seed + 0x632be59bd9b4e019ULL * call + 0x9E3779B97F4A7C15ULL * stream).next_u64();
+        EXPECT_EQ(dropout_key(dropout_key_base(seed, stream), call), expected) << seed << " " << stream << " " << call;
+      }
 }
 
 TEST(Dropout, PassesThroughInEvaluation) {

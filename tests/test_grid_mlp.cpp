@@ -34,6 +34,7 @@ struct Recipe {
   int batch = 64;
   bool distill = false;
   Precision precision = Precision::fp32;
+  float dropout = 0.0f;  // after each hidden ReLU
 };
 
 // One epoch from the spec's seeded weights; `path` sets LEAP_TRAINING_PATH (null for leap's
@@ -44,7 +45,7 @@ Trained train(const Recipe& recipe, const Dataset& data, const char* path, bool 
   } unset;
   if (path) setenv("LEAP_TRAINING_PATH", path, 1);
   else unsetenv("LEAP_TRAINING_PATH");
-  Model model(Sequential::from_spec(recipe.spec, 11, Device::cuda));
+  Model model(Sequential::from_spec(recipe.spec, 11, Device::cuda, recipe.dropout));
   if (recipe.distill) model.compile(adam({.lr = 1e-3f}), DistillationLoss(2.0f, 0.5f));
   else model.compile(adam({.lr = 1e-3f}));
   Trained out;
@@ -232,14 +233,15 @@ TEST(GridMlp, ThousandStepsFollowTheGeneralPath) {
   expect_close_weights(general, grid, "after 1000 steps, ", 2e-2);
 }
 
+struct Case {
+  Recipe recipe;
+  int rest;  // rows of the last, partial batch
+};
+
 // Other depths, widths, batches (1 and 1024 among them), class counts, the distillation loss
 // and a last partial batch: 100 full steps (and the partial one) against the general path.
 TEST(GridMlp, OtherShapesFollowTheGeneralPath) {
   if (!grid_kernel_runs()) GTEST_SKIP() << "no GPU that runs the whole-GPU kernel";
-  struct Case {
-    Recipe recipe;
-    int rest;  // rows of the last, partial batch
-  };
   for (const Case& c : {Case{{"784-256-10", 64}, 0}, Case{{"784-128-128-10", 16}, 5},
                         Case{{"784-256-256-256-10", 64}, 0}, Case{{"300-1024-1024-10", 256}, 100},
                         Case{{"64-40-40-40-40-200", 33}, 0}, Case{{"784-512-256-10", 64, true}, 24},
@@ -254,6 +256,28 @@ TEST(GridMlp, OtherShapesFollowTheGeneralPath) {
     expect_close_weights(general, grid, label, 1e-3);
     EXPECT_NEAR(grid.history.epochs[0].loss, general.history.epochs[0].loss, 1e-3 * general.history.epochs[0].loss)
         << label;
+  }
+}
+
+// Dropout after each hidden ReLU (the distillation teacher's recipe): the kernel draws the
+// masks the layers draw, so it follows the layer-by-layer path as closely as without
+// dropout; and the Dropout layers count the masks the kernel drew, so that whatever runs
+// next draws the next ones.
+TEST(GridMlp, DropoutDrawsTheLayersMasks) {
+  if (!grid_kernel_runs()) GTEST_SKIP() << "no GPU that runs the whole-GPU kernel";
+  for (const Case& c : {Case{{"784-512-256-10", 64, false, Precision::fp32, 0.2f}, 24},
+                        Case{{"100-33-20-7", 16, true, Precision::fp32, 0.5f}, 0}}) {
+    const Dataset data = data_for(c.recipe, 100 * c.recipe.batch + c.rest, 28);
+    Trained general = train(c.recipe, data, nullptr, false);
+    Trained grid = train(c.recipe, data, "grid");
+    EXPECT_NE(grid.path.find("whole GPU"), std::string::npos) << grid.path;
+    const std::string label = c.recipe.spec + " dropout " + std::to_string(c.recipe.dropout) + ", ";
+    expect_close_weights(general, grid, label, 1e-3);
+    EXPECT_NEAR(grid.history.epochs[0].loss, general.history.epochs[0].loss, 1e-3 * general.history.epochs[0].loss)
+        << label;
+    for (size_t i = 0; i < grid.network.size(); ++i)
+      if (auto* dropout = dynamic_cast<Dropout*>(&grid.network[i]))
+        EXPECT_EQ(dropout->calls(), uint64_t(100 + (c.rest > 0))) << label << "layer " << i;
   }
 }
 

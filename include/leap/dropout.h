@@ -24,6 +24,9 @@ class Dropout : public Module {
   // Draws its masks from another stream: each data-parallel rank its own, so that ranks
   // holding the same seed do not drop the same units of their rows.
   void set_stream(uint64_t stream) { stream_ = stream; }
+  // What its masks' keys derive from (dropout_mask.h: dropout_key(key_base(), call)), for
+  // kernels that draw them.
+  uint64_t key_base() const;
 
  private:
   float p_;

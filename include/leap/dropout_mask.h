@@ -19,4 +19,19 @@ inline float dropout_uniform(uint64_t key, uint64_t index) {
   return float(z >> 40) * (1.0f / 16777216.0f);
 }
 
+// The key of a Dropout's mask number `call` (1-based), from its key base (its seed and
+// stream, dropout_key_base): splitmix64 of the pair, so that a kernel drawing the masks of
+// many steps computes each step's key itself.
+#if defined(__CUDACC__)
+__host__ __device__
+#endif
+inline uint64_t dropout_key(uint64_t base, uint64_t call) {
+  uint64_t z = base + 0x632be59bd9b4e019ULL * call + 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+inline uint64_t dropout_key_base(uint64_t seed, uint64_t stream) { return seed + 0x9E3779B97F4A7C15ULL * stream; }
+
 }  // namespace leap

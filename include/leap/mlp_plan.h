@@ -11,12 +11,18 @@
 
 namespace leap {
 
+class Dropout;
+
 // One Linear layer of an MLP with its gradients and Adam moments, for a whole-epoch plan.
 struct MlpLayer {
   float *weight, *bias, *grad_weight, *grad_bias;
   float *exp_avg_weight, *exp_avg_sq_weight, *exp_avg_bias, *exp_avg_sq_bias;
   int in, out;
   bool relu;  // ReLU after this layer
+  // A Dropout after the ReLU (p > 0), or null: a runner that takes it draws its masks as the
+  // layer would (dropout_mask.h), mask calls() + 1 on the run's first step, and the trainer
+  // counts the steps run in its calls afterwards.
+  const Dropout* dropout = nullptr;
 };
 
 // The training step of an MLP (Linear layers, ReLU between them, softmax cross-entropy,
@@ -35,6 +41,13 @@ struct MlpEpochPlan {
   const float* soft_targets = nullptr;
   float temperature = 1.0f, alpha = 0.0f;
 };
+
+// Whether any layer of the plan has a Dropout (runners that cannot draw masks refuse it).
+inline bool has_dropout(const MlpEpochPlan& plan) {
+  for (const MlpLayer& layer : plan.layers)
+    if (layer.dropout) return true;
+  return false;
+}
 
 class MlpEpochRunner {
  public:

@@ -201,6 +201,10 @@ std::unique_ptr<MlpEpochRunner> plan_fused_cpu_step(const MlpEpochPlan& plan, st
     *why_not = "the fused CPU step computes in fp32 only, not " + to_string(plan.precision);
     return nullptr;
   }
+  if (has_dropout(plan)) {
+    *why_not = "the fused CPU step draws no dropout masks";
+    return nullptr;
+  }
   return std::make_unique<FusedMlpStep>(plan);
 }
 

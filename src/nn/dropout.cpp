@@ -1,7 +1,7 @@
 #include "leap/backend.h"
 #include "leap/error.h"
 #include "leap/dropout.h"
-#include "leap/random.h"
+#include "leap/dropout_mask.h"
 
 namespace leap {
 
@@ -11,7 +11,7 @@ Dropout::Dropout(float p, uint64_t seed) : p_(p), seed_(seed) {
 
 Tensor Dropout::forward(const Tensor& input) {
   if (!training_ || p_ == 0.0f) return input;
-  last_key_ = Random(seed_ + 0x632be59bd9b4e019ULL * ++calls_ + 0x9E3779B97F4A7C15ULL * stream_).next_u64();
+  last_key_ = dropout_key(key_base(), ++calls_);
   Tensor output(input.shape(), DType::float32, input.device());
   backend(input.device()).dropout(input.data(), output.data(), input.numel(), p_, last_key_);
   return output;
@@ -25,6 +25,8 @@ Tensor Dropout::backward(const Tensor& grad_output, bool) {
   backend(grad.device()).dropout(grad_output.data(), grad.data(), grad.numel(), p_, last_key_);
   return grad;
 }
+
+uint64_t Dropout::key_base() const { return dropout_key_base(seed_, stream_); }
 
 std::string Dropout::describe() const { return "Dropout(p=" + std::to_string(p_) + ")"; }
 

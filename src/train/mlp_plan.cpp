@@ -2,6 +2,7 @@
 
 #include "leap/linear.h"
 #include "leap/relu.h"
+#include "leap/dropout.h"
 #include "leap/adam.h"
 
 namespace leap {
@@ -20,6 +21,15 @@ std::optional<MlpEpochPlan> describe_mlp_epoch(Sequential& network, Optimizer& o
                     o.beta1, o.beta2, o.eps, o.weight_decay, network.precision()};
   size_t parameter_index = 0;
   for (size_t i = 0; i < network.size(); ++i) {
+    if (auto* dropout = dynamic_cast<Dropout*>(&network[i])) {
+      if (dropout->p() == 0.0f) continue;  // draws no masks
+      if (plan.layers.empty() || !plan.layers.back().relu || plan.layers.back().dropout) {
+        *why_not = "a Dropout that does not follow a ReLU";
+        return std::nullopt;
+      }
+      plan.layers.back().dropout = dropout;
+      continue;
+    }
     if (dynamic_cast<ReLU*>(&network[i])) {
       if (plan.layers.empty() || plan.layers.back().relu) {
         *why_not = "a ReLU that does not follow a Linear layer";

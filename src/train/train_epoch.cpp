@@ -5,6 +5,7 @@
 #include <csignal>
 #include <limits>
 
+#include "leap/dropout.h"
 #include "leap/error.h"
 #include "leap/interrupt.h"
 #include "leap/model.h"
@@ -29,6 +30,14 @@ std::string signal_name(int signal) {
   if (signal == SIGINT) return "SIGINT";
   if (signal == SIGTERM) return "SIGTERM";
   return "a stop request";
+}
+
+// A runner drew `steps` masks of every Dropout of the network (MlpLayer::dropout): count them
+// as the layers' own forward calls would have.
+void count_dropout_masks(Sequential& network, int64_t steps) {
+  for (size_t i = 0; i < network.size(); ++i)
+    if (auto* dropout = dynamic_cast<Dropout*>(&network[i]); dropout && dropout->p() > 0.0f)
+      dropout->set_calls(dropout->calls() + uint64_t(steps));
 }
 
 }  // namespace
@@ -66,6 +75,7 @@ EpochLogs Model::train_epoch(DataLoader& loader, MlpEpochRunner* runner,
   // past them): the loss read and checked, callbacks, checkpoints and stop requests.
   auto runner_ran = [&](int64_t count, int64_t rows) {
     optimizer.advance(count);
+    count_dropout_masks(network_, count);
     network_.zero_grad();
     const int64_t first_step = progress.step + 1;
     progress.batch += count;

@@ -1,21 +1,21 @@
-#include "cuda/kernels/grid_mlp.h"
-
 #include <cstdlib>
 #include <string>
 
 #include "cuda/cuda_check.h"
 #include "cuda/kernels/adam_math.cuh"
 #include "cuda/kernels/grid_barrier.cuh"
+#include "cuda/kernels/grid_mlp.h"
 #include "cuda/kernels/grid_mlp_loss.cuh"
 #include "cuda/kernels/grid_mlp_tile.cuh"
+#include "leap/dropout_mask.h"
 
 namespace leap::cuda_detail {
 namespace {
 
 struct Shared {
   TileSmem tile;
-  int samples[kGridMaxBatch];                // the batch's rows of the data set
-  float logits[kTileM][kGridMaxClasses];     // a row tile's logits, for the loss
+  int samples[kGridMaxBatch];             // the batch's rows of the data set
+  float logits[kTileM][kGridMaxClasses];  // a row tile's logits, for the loss
 };
 
 __device__ inline int tiles(int extent, int tile) { return (extent + tile - 1) / tile; }
@@ -36,8 +36,20 @@ __device__ inline void load_batch(const GridMlpArgs& a, int64_t step, Shared& s)
   __syncthreads();
 }
 
-// activations[l + 1] = relu(input W^T + b) for a hidden layer l.
-__device__ void forward_phase(const GridMlpArgs& a, int l, Shared& s) {
+// The mask of the Dropout after layer l in step `step` of the launch, as the layer draws it:
+// element e of the [rows, width] activations is kept when keep(e).
+struct DropoutMask {
+  uint64_t key;
+  float p, scale;
+  __device__ DropoutMask(const GridLayer& layer, int64_t step)
+      : key(dropout_key(layer.dropout_base, layer.dropout_calls + uint64_t(step) + 1)),
+        p(layer.dropout),
+        scale(1.0f / (1.0f - layer.dropout)) {}
+  __device__ bool keep(int64_t element) const { return dropout_uniform(key, uint64_t(element)) >= p; }
+};
+
+// activations[l + 1] = relu(input W^T + b) for a hidden layer l, through its Dropout if any.
+__device__ void forward_phase(const GridMlpArgs& a, int l, int64_t step, Shared& s) {
   const GridLayer& layer = a.layers[l];
   const Operand x = layer_input(a, l, s, false);
   const Operand w{layer.weight, layer.in, 1, layer.out, layer.in, nullptr, nullptr, false};
@@ -47,17 +59,21 @@ __device__ void forward_phase(const GridMlpArgs& a, int l, Shared& s) {
     const int i0 = t / column_tiles * kTileM, j0 = t % column_tiles * kTileN;
     float bias[kOutputs];
 #pragma unroll
-  #pragma unroll
-  for (int q = 0; q < kOutputs; ++q) {
+    for (int q = 0; q < kOutputs; ++q) {
       const int j = j0 + output_column(q);
       bias[q] = j < layer.out ? __ldcg(layer.bias + j) : 0.0f;
     }
     const TileOutputs z = tile_product(x, w, i0, j0, layer.in, s.tile);
 #pragma unroll
-  #pragma unroll
-  for (int q = 0; q < kOutputs; ++q) {
+    for (int q = 0; q < kOutputs; ++q) {
       const int i = i0 + output_row(q), j = j0 + output_column(q);
-      if (i < a.batch && j < layer.out) y[i * layer.out + j] = fmaxf(z.value[q] + bias[q], 0.0f);
+      if (i >= a.batch || j >= layer.out) continue;
+      float value = fmaxf(z.value[q] + bias[q], 0.0f);
+      if (layer.dropout > 0.0f) {
+        const DropoutMask mask(layer, step);
+        value = mask.keep(i * layer.out + j) ? value * mask.scale : 0.0f;
+      }
+      y[i * layer.out + j] = value;
     }
   }
 }
@@ -74,9 +90,8 @@ __device__ void logits_phase(const GridMlpArgs& a, Shared& s) {
     const int i0 = t * kTileM;
     for (int j0 = 0; j0 < classes; j0 += kTileN) {
       const TileOutputs z = tile_product(x, w, i0, j0, layer.in, s.tile);
-  #pragma unroll
-  #pragma unroll
-  for (int q = 0; q < kOutputs; ++q) {
+#pragma unroll
+      for (int q = 0; q < kOutputs; ++q) {
         const int j = j0 + output_column(q);
         if (j < classes) s.logits[output_row(q)][j] = z.value[q] + __ldcg(layer.bias + j);
       }
@@ -87,8 +102,8 @@ __device__ void logits_phase(const GridMlpArgs& a, Shared& s) {
       if (r >= a.batch) break;
       const int sample = s.samples[r];
       const float* teacher = a.soft_targets ? a.soft_targets + int64_t(sample) * classes : nullptr;
-      const RowLoss loss = row_loss(s.logits[row], classes, a.labels[sample], teacher, a.temperature, a.alpha,
-                                    a.batch, a.gradients[a.depth] + r * classes);
+      const RowLoss loss = row_loss(s.logits[row], classes, a.labels[sample], teacher, a.temperature, a.alpha, a.batch,
+                                    a.gradients[a.depth] + r * classes);
       if (threadIdx.x % 32 == 0) a.row_loss[r] = loss.loss, a.row_correct[r] = loss.correct;
     }
     __syncthreads();  // the logits are read before the next row tile writes them
@@ -108,9 +123,11 @@ __device__ void count_loss(const GridMlpArgs& a, double* loss, long long* correc
   *loss += sum, *correct += hits;
 }
 
-// A tile of gradients[l] = (gradients[l + 1] W[l]) masked by activations[l] > 0.
+// A tile of gradients[l] = (gradients[l + 1] W[l]) masked by activations[l] > 0 (the ReLU's
+// mask and the Dropout's, whose kept elements the layer scales as it did going forward).
 __device__ void input_gradient_tile(const GridMlpArgs& a, int l, int t, Shared& s) {
   const GridLayer& layer = a.layers[l];
+  const float p = a.layers[l - 1].dropout, scale = 1.0f / (1.0f - p);
   const Operand g{a.gradients[l + 1], layer.out, 1, a.batch, layer.out, nullptr, nullptr, false};
   const Operand w{layer.weight, 1, layer.in, layer.in, layer.out, nullptr, nullptr, false};
   const int column_tiles = tiles(layer.in, kTileN);
@@ -125,7 +142,8 @@ __device__ void input_gradient_tile(const GridMlpArgs& a, int l, int t, Shared& 
 #pragma unroll
   for (int q = 0; q < kOutputs; ++q) {
     const int i = i0 + output_row(q), j = j0 + output_column(q);
-    if (i < a.batch && j < layer.in) a.gradients[l][i * layer.in + j] = active[q] ? d.value[q] : 0.0f;
+    if (i < a.batch && j < layer.in)
+      a.gradients[l][i * layer.in + j] = active[q] ? (p > 0.0f ? d.value[q] * scale : d.value[q]) : 0.0f;
   }
 }
 
@@ -181,8 +199,9 @@ __device__ inline int update_tiles(const GridMlpArgs& a, int l) {
 }
 
 // The tiles of a phase's jobs, dealt to the blocks in turn.
-__device__ void run_phase(const GridMlpArgs& a, const GridPhase& phase, const AdamScalars& adam, Shared& s) {
-  if (phase.jobs[0].kind == GridJobKind::forward) return forward_phase(a, phase.jobs[0].layer, s);
+__device__ void run_phase(const GridMlpArgs& a, const GridPhase& phase, int64_t step, const AdamScalars& adam,
+                          Shared& s) {
+  if (phase.jobs[0].kind == GridJobKind::forward) return forward_phase(a, phase.jobs[0].layer, step, s);
   if (phase.jobs[0].kind == GridJobKind::logits) return logits_phase(a, s);
   int counts[2] = {0, 0};
   for (int j = 0; j < phase.count; ++j)
@@ -191,8 +210,10 @@ __device__ void run_phase(const GridMlpArgs& a, const GridPhase& phase, const Ad
   for (int t = blockIdx.x; t < counts[0] + counts[1]; t += gridDim.x) {
     const GridJob& job = phase.jobs[t < counts[0] ? 0 : 1];
     const int tile = t < counts[0] ? t : t - counts[0];
-    if (job.kind == GridJobKind::update) update_tile(a, job.layer, tile, adam, s);
-    else input_gradient_tile(a, job.layer, tile, s);
+    if (job.kind == GridJobKind::update)
+      update_tile(a, job.layer, tile, adam, s);
+    else
+      input_gradient_tile(a, job.layer, tile, s);
   }
 }
 
@@ -228,7 +249,7 @@ __global__ void __launch_bounds__(kGridThreads, kBlocksPerSm) grid_mlp_kernel(co
     load_batch(a, step, s);
     const AdamScalars adam = adam_scalars_for_step(a.adam, a.lr, a.adam_steps + step + 1);
     for (int p = 0; p < 2 * a.depth; ++p) {
-      run_phase(a, grid_phase(a.depth, p), adam, s);
+      run_phase(a, grid_phase(a.depth, p), step, adam, s);
       if (p + 1 < 2 * a.depth || step + 1 < a.steps) grid_barrier(a.barrier);
       clock.lap(p);
       if (p == a.depth - 1) count_loss(a, &loss, &correct);  // the rows' losses are in
@@ -245,10 +266,10 @@ int blocks_per_sm() {
 
 // The kernel for blocks_per_sm(), its shared memory allowed.
 const void* prepared_kernel() {
-  static const cudaError_t one = cudaFuncSetAttribute(grid_mlp_kernel<1>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                                      int(sizeof(Shared)));
-  static const cudaError_t two = cudaFuncSetAttribute(grid_mlp_kernel<2>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                                      int(sizeof(Shared)));
+  static const cudaError_t one =
+      cudaFuncSetAttribute(grid_mlp_kernel<1>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(sizeof(Shared)));
+  static const cudaError_t two =
+      cudaFuncSetAttribute(grid_mlp_kernel<2>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(sizeof(Shared)));
   LEAP_CUDA_CHECK(one);
   LEAP_CUDA_CHECK(two);
   return blocks_per_sm() == 2 ? reinterpret_cast<const void*>(grid_mlp_kernel<2>)

@@ -28,10 +28,14 @@ constexpr int kGridMaxBatch = 1024;
 constexpr int kGridMaxClasses = 256;
 constexpr int kGridMaxWidth = 4096;
 
-// One Linear layer's parameters and Adam moments, [out, in] and [out].
+// One Linear layer's parameters and Adam moments, [out, in] and [out]; and the Dropout after
+// its ReLU: p (0: none), its key base and the masks it drew before the launch
+// (leap/dropout_mask.h: step k of the launch draws mask dropout_calls + k + 1).
 struct GridLayer {
   float *weight, *bias, *m_weight, *v_weight, *m_bias, *v_bias;
   int in, out;
+  float dropout;
+  uint64_t dropout_base, dropout_calls;
 };
 
 struct GridMlpArgs {

@@ -49,6 +49,10 @@ std::unique_ptr<MlpEpochRunner> Bf16MlpRunner::create(CudaBackend& backend,
                                                       const MlpEpochPlan& plan,
                                                       std::string* why_not) {
   const size_t count = plan.layers.size();
+  if (has_dropout(plan)) {
+    *why_not = "the bf16 step draws no dropout masks";
+    return nullptr;
+  }
   if (count < 2 || 2 * count > size_t(kMaxSlots)) {
     *why_not = "the bf16 step takes 2 to " + std::to_string(kMaxSlots / 2) + " Linear layers";
     return nullptr;

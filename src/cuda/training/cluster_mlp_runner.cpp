@@ -28,6 +28,10 @@ std::unique_ptr<ClusterMlpRunner> ClusterMlpRunner::create(CudaBackend& backend,
     *why_not = "it knows cross-entropy only, not distillation";
     return nullptr;
   }
+  if (has_dropout(plan)) {
+    *why_not = "it draws no dropout masks";
+    return nullptr;
+  }
   const int in = plan.layers[0].in;
   *why_not = cluster_mlp_rejection(plan.batch, in, plan.layers[0].out, plan.layers[1].out);
   if (!why_not->empty()) return nullptr;

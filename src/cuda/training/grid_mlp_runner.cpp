@@ -7,6 +7,7 @@
 
 #include "cuda/cuda_backend.h"
 #include "cuda/kernels/grid_mlp.h"
+#include "leap/dropout.h"
 
 namespace leap::cuda_detail {
 
@@ -98,8 +99,17 @@ void GridMlpRunner::launch(const int32_t* order, int64_t first_batch, int64_t st
   args.batch = batch;
   for (int l = 0; l < args.depth; ++l) {
     const MlpLayer& layer = plan_.layers[l];
-    args.layers[l] = {layer.weight,         layer.bias,          layer.exp_avg_weight, layer.exp_avg_sq_weight,
-                      layer.exp_avg_bias, layer.exp_avg_sq_bias, layer.in,             layer.out};
+    args.layers[l] = {layer.weight,
+                      layer.bias,
+                      layer.exp_avg_weight,
+                      layer.exp_avg_sq_weight,
+                      layer.exp_avg_bias,
+                      layer.exp_avg_sq_bias,
+                      layer.in,
+                      layer.out,
+                      layer.dropout ? layer.dropout->p() : 0.0f,
+                      layer.dropout ? layer.dropout->key_base() : 0,
+                      layer.dropout ? layer.dropout->calls() : 0};
     if (l > 0) args.activations[l] = activations_[l].data();
     args.gradients[l + 1] = gradients_[l + 1].data();
   }
