@@ -11,7 +11,7 @@
 # python: the Python module built there (bench/build_python_gpu.sh), its tests, and
 # bench/python_seed.py on the GPU and the CPU (fit against the CLI; PyTorch and JAX scripts).
 # grid: the MLP grid of issue 19 (bench/mlp_grid.py --device cuda; options passed on).
-# grid-kernel: the whole-GPU kernel's tests, then leap alone over the grid in fp32.
+# grid-kernel: the whole-GPU kernel's tests, the grid barrier's cost, where its steps' time goes.
 # fused: the persistent kernel's tests, 10 epochs through it and through the fused graph, its
 # phase timing (LEAP_BARRIER_BENCH=1 adds the cluster barrier's cost); cluster-profile: Nsight
 # Compute on one launch of it, with its SASS and per-instruction counts as CSV; steptime: the
@@ -124,9 +124,6 @@ if [ "$what" = grid-kernel ]; then
   echo "== the teacher with two blocks an SM (LEAP_GRID_BLOCKS_PER_SM=2)" | tee -a "$OUT/grid-kernel-phases.txt"
   LEAP_GRID_BLOCKS_PER_SM=2 LEAP_PHASE_TIMING=1 timeout 60 /tmp/leap/leap train --no-run-dir --model 784-512-256-10 \
     --epochs 1 --device cuda --data "$LEAP_DATA_DIR" 2>&1 | grep -vE '^ *[0-9]+/[0-9]+ \[' | tee -a "$OUT/grid-kernel-phases.txt"
-  echo "== leap alone over the MLP grid in fp32: its path and us a step"
-  timeout 240 python3 bench/mlp_grid.py --leap /tmp/leap/leap --device cuda --data "$LEAP_DATA_DIR" \
-    --columns "leap fp32" --epochs 2 --part leap-only "$@" 2>&1 | tee "$OUT/grid-kernel-leap.txt"
   exit 0
 fi
 if [ "$what" = grid ]; then

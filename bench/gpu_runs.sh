@@ -4,8 +4,9 @@
 # .carry/leap-base.xz: `xz -c build-cuda/leap > .carry/leap-base.xz` at the commit before the
 # change). Each part has a time limit; logs go to $OUT/runs, packed into $OUT/gpu-runs.tgz.
 # usage: bench/gpu_runs.sh [first|second]
-#   first: the GPU suite, the persistent kernel's A/B step time, the Python module, leap serve
-#   second: leap sweep against JAX and PyTorch vmap, the MLP grid at batch 64
+#   first: the whole-GPU kernel's tests and timing, the GPU suite, the cluster kernel's A/B
+#   step time, the Python module
+#   second: the MLP grid at batch 64 (leap, JAX, PyTorch), leap serve, leap sweep
 set -uo pipefail
 cd "$(dirname "$0")/.."
 part=${1:-first}
@@ -19,17 +20,19 @@ step() {  # step NAME SECONDS COMMAND...
 }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 if [ "$part" = first ]; then
+  step grid-kernel 150 bash bench/device_run.sh grid-kernel
   step tests 200 bash bench/device_run.sh tests
   if [ -f .carry/leap-base.xz ]; then
     mkdir -p /tmp/leap-base && xz -dc .carry/leap-base.xz > /tmp/leap-base/leap && chmod +x /tmp/leap-base/leap
     step kernel-ab 100 bash bench/steptime_ab.sh /tmp/leap/leap /tmp/leap-base/leap .carry/fashion-mnist 3
   fi
-  step python 130 bash bench/device_run.sh python --epochs 3
-  step serve 60 bash bench/device_run.sh serve
+  step python 120 bash bench/device_run.sh python --epochs 3
 else
-  step sweep 240 bash bench/device_run.sh sweep
-  step grid 300 bash bench/device_run.sh grid --epochs 3 --only \
+  step grid 420 bash bench/device_run.sh grid --epochs 3 --only \
     784-128-10-b64,784-256-10-b64,784-1024-10-b64,784-512-256-10-b64,784-128-128-10-b64,784-256-256-256-10-b64,784-1024-1024-10-b64 --part b64
+  step serve 60 bash bench/device_run.sh serve
+  step sweep 100 bash bench/device_run.sh sweep
 fi
 tar czf "$final/gpu-runs-$part.tgz" -C "$OUT" .
+[ -f "$OUT/grid-kernel-console.txt" ] && grep -hE '^\[  (PASSED|FAILED|SKIPPED) |Failure|Expected|Which is|us a step|layer [0-9]:|a step:|blocks|TB/s|^ +[0-9]+ \|' "$OUT/grid-kernel-console.txt" | head -n 80
 grep -hE '^\[  (PASSED|FAILED) |PASS|FAIL' "$OUT"/*-console.txt | tail -n 30
