@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,7 @@ struct Recipe {
   bool distill = false;
   Precision precision = Precision::fp32;
   float dropout = 0.0f;  // after each hidden ReLU
+  std::optional<SgdOptions> sgd;  // else Adam(lr=1e-3)
 };
 
 // One epoch from the spec's seeded weights; `path` sets LEAP_TRAINING_PATH (null for leap's
@@ -46,8 +48,9 @@ Trained train(const Recipe& recipe, const Dataset& data, const char* path, bool 
   if (path) setenv("LEAP_TRAINING_PATH", path, 1);
   else unsetenv("LEAP_TRAINING_PATH");
   Model model(Sequential::from_spec(recipe.spec, 11, Device::cuda, recipe.dropout));
-  if (recipe.distill) model.compile(adam({.lr = 1e-3f}), DistillationLoss(2.0f, 0.5f));
-  else model.compile(adam({.lr = 1e-3f}));
+  const OptimizerFactory optimizer = recipe.sgd ? sgd(*recipe.sgd) : adam({.lr = 1e-3f});
+  if (recipe.distill) model.compile(optimizer, DistillationLoss(2.0f, 0.5f));
+  else model.compile(optimizer);
   Trained out;
   out.history = model.fit(data, {.epochs = 1, .batch_size = recipe.batch, .seed = 3, .fast_path = fast_path,
                                  .precision = recipe.precision});
@@ -278,6 +281,27 @@ TEST(GridMlp, DropoutDrawsTheLayersMasks) {
     for (size_t i = 0; i < grid.network.size(); ++i)
       if (auto* dropout = dynamic_cast<Dropout*>(&grid.network[i]))
         EXPECT_EQ(dropout->calls(), uint64_t(100 + (c.rest > 0))) << label << "layer " << i;
+  }
+}
+
+// SGD as PyTorch's: plain, with momentum and dampening, with Nesterov momentum and weight
+// decay; the momentum buffers the kernel leaves are those the general path leaves.
+TEST(GridMlp, SgdFollowsTheGeneralPath) {
+  if (!grid_kernel_runs()) GTEST_SKIP() << "no GPU that runs the whole-GPU kernel";
+  for (const SgdOptions& options :
+       {SgdOptions{.lr = 0.05f}, SgdOptions{.lr = 0.02f, .momentum = 0.9f, .dampening = 0.1f},
+        SgdOptions{.lr = 0.01f, .momentum = 0.9f, .weight_decay = 1e-3f, .nesterov = true}}) {
+    Recipe recipe{"784-256-128-10", 64};
+    recipe.sgd = options;
+    const Dataset data = data_for(recipe, 100 * 64 + 10, 29);
+    Trained general = train(recipe, data, nullptr, false);
+    Trained grid = train(recipe, data, "grid");
+    EXPECT_NE(grid.path.find("SGD"), std::string::npos) << grid.path;
+    const std::string label = "SGD momentum " + std::to_string(options.momentum) +
+                              (options.nesterov ? " nesterov" : "") + ", after 101 steps, ";
+    expect_close_weights(general, grid, label, 1e-3);
+    EXPECT_NEAR(grid.history.epochs[0].loss, general.history.epochs[0].loss, 1e-3 * general.history.epochs[0].loss)
+        << label;
   }
 }
 

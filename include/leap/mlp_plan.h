@@ -13,7 +13,9 @@ namespace leap {
 
 class Dropout;
 
-// One Linear layer of an MLP with its gradients and Adam moments, for a whole-epoch plan.
+// One Linear layer of an MLP with its gradients and optimizer state, for a whole-epoch plan:
+// Adam's moments, or with SGD the momentum buffers in exp_avg_* (null without momentum) and
+// exp_avg_sq_* null.
 struct MlpLayer {
   float *weight, *bias, *grad_weight, *grad_bias;
   float *exp_avg_weight, *exp_avg_sq_weight, *exp_avg_bias, *exp_avg_sq_bias;
@@ -36,11 +38,19 @@ struct MlpEpochPlan {
   int batch;
   float beta1, beta2, eps, weight_decay;
   Precision precision = Precision::fp32;  // of the matrix products
+  // SGD in place of Adam (only runners that say so take it): PyTorch's rule with these
+  // settings and weight_decay above; the learning rate comes with each run.
+  bool sgd = false;
+  float momentum = 0.0f, dampening = 0.0f;
+  bool nesterov = false;
   // Knowledge distillation: the teacher's logits [samples, classes], or null for plain
   // cross-entropy; the loss is then Backend::distillation_loss with these two settings.
   const float* soft_targets = nullptr;
   float temperature = 1.0f, alpha = 0.0f;
 };
+
+// Runners that know Adam only refuse plans whose optimizer is SGD.
+inline bool adam_plan(const MlpEpochPlan& plan) { return !plan.sgd; }
 
 // Whether any layer of the plan has a Dropout (runners that cannot draw masks refuse it).
 inline bool has_dropout(const MlpEpochPlan& plan) {

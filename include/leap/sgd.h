@@ -20,6 +20,9 @@ class SGD : public Optimizer {
   std::string describe() const override;
   std::vector<std::pair<std::string, Tensor*>> state() override;
   void prepare_state() override;
+  const SgdOptions& options() const { return options_; }
+  // Parameter `index`'s momentum buffer (defined after prepare_state() when momentum > 0).
+  Tensor& momentum_buffer(size_t index) { return state_a_.at(index); }
 
  private:
   SgdOptions options_;

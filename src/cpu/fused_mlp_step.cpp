@@ -205,6 +205,10 @@ std::unique_ptr<MlpEpochRunner> plan_fused_cpu_step(const MlpEpochPlan& plan, st
     *why_not = "the fused CPU step draws no dropout masks";
     return nullptr;
   }
+  if (!adam_plan(plan)) {
+    *why_not = "the fused CPU step knows Adam only";
+    return nullptr;
+  }
   return std::make_unique<FusedMlpStep>(plan);
 }
 

@@ -4,6 +4,7 @@
 #include "leap/relu.h"
 #include "leap/dropout.h"
 #include "leap/adam.h"
+#include "leap/sgd.h"
 
 namespace leap {
 
@@ -11,14 +12,29 @@ std::optional<MlpEpochPlan> describe_mlp_epoch(Sequential& network, Optimizer& o
                                                const Dataset& train, int batch,
                                                std::string* why_not) {
   auto* adam = dynamic_cast<Adam*>(&optimizer);
-  if (!adam) {
-    *why_not = "the optimizer is not Adam";
+  auto* sgd = dynamic_cast<SGD*>(&optimizer);
+  if (!adam && !sgd) {
+    *why_not = "the optimizer is neither Adam nor SGD";
     return std::nullopt;
   }
-  adam->prepare_state();
-  const AdamOptions& o = adam->options();
-  MlpEpochPlan plan{{}, train.images.data(), train.labels.labels(), train.size(), batch,
-                    o.beta1, o.beta2, o.eps, o.weight_decay, network.precision()};
+  optimizer.prepare_state();
+  MlpEpochPlan plan{{}, train.images.data(), train.labels.labels(), train.size(), batch, 0, 0, 0, 0,
+                    network.precision()};
+  if (adam) {
+    const AdamOptions& o = adam->options();
+    plan.beta1 = o.beta1, plan.beta2 = o.beta2, plan.eps = o.eps, plan.weight_decay = o.weight_decay;
+  } else {
+    const SgdOptions& o = sgd->options();
+    plan.sgd = true;
+    plan.momentum = o.momentum, plan.dampening = o.dampening, plan.nesterov = o.nesterov;
+    plan.weight_decay = o.weight_decay;
+  }
+  // Parameter i's optimizer state: Adam's two moments, or SGD's momentum buffer (none without momentum).
+  auto first_state = [&](size_t i) -> float* {
+    if (adam) return adam->exp_avg(i).data();
+    return sgd->options().momentum != 0.0f ? sgd->momentum_buffer(i).data() : nullptr;
+  };
+  auto second_state = [&](size_t i) -> float* { return adam ? adam->exp_avg_sq(i).data() : nullptr; };
   size_t parameter_index = 0;
   for (size_t i = 0; i < network.size(); ++i) {
     if (auto* dropout = dynamic_cast<Dropout*>(&network[i])) {
@@ -46,8 +62,7 @@ std::optional<MlpEpochPlan> describe_mlp_epoch(Sequential& network, Optimizer& o
     const size_t w = parameter_index++, b = parameter_index++;
     plan.layers.push_back({linear->weight().value.data(), linear->bias().value.data(),
                            linear->weight().grad.data(), linear->bias().grad.data(),
-                           adam->exp_avg(w).data(), adam->exp_avg_sq(w).data(),
-                           adam->exp_avg(b).data(), adam->exp_avg_sq(b).data(),
+                           first_state(w), second_state(w), first_state(b), second_state(b),
                            linear->in_features(), linear->out_features(), false});
   }
   if (plan.layers.empty() || plan.layers.back().relu) {

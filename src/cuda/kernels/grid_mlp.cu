@@ -151,9 +151,49 @@ __device__ inline int input_gradient_tiles(const GridMlpArgs& a, int l) {
   return tiles(a.batch, kTileM) * tiles(a.layers[l].in, kTileN);
 }
 
+// The step's update rule: Adam with the step's scalars, or SGD as PyTorch's (the momentum
+// buffer seeded with the first gradient), as the multi-tensor kernels apply them.
+struct StepOptimizer {
+  AdamScalars adam;
+  bool sgd, first_step, nesterov;
+  float lr, momentum, dampening;
+
+  __device__ StepOptimizer(const GridMlpArgs& a, int64_t step)
+      : adam(adam_scalars_for_step(a.adam, a.lr, a.adam_steps + step + 1)),
+        sgd(a.sgd),
+        first_step(a.adam_steps + step == 0),
+        nesterov(a.nesterov),
+        lr(a.lr),
+        momentum(a.momentum),
+        dampening(a.dampening) {}
+  // Which states it keeps: m (Adam's first moment or SGD's momentum buffer) and v.
+  __device__ bool keeps_m() const { return !sgd || momentum != 0.0f; }
+  __device__ bool keeps_v() const { return !sgd; }
+  __device__ void apply(float& value, float& m, float& v, float grad) const {
+    if (!sgd) return adam_apply(value, m, v, grad, adam);
+    float g = grad + adam.weight_decay * value;
+    if (momentum != 0.0f) {
+      m = first_step ? g : momentum * m + (1.0f - dampening) * g;
+      g = nesterov ? g + momentum * m : m;
+    }
+    value -= lr * g;
+  }
+  // value, m and v at `at` of the three arrays: loaded, updated by `grad`, stored.
+  __device__ void load(const float* value, const float* m, const float* v, int64_t at, float* values) const {
+    values[0] = __ldcg(value + at);
+    values[1] = keeps_m() ? __ldcg(m + at) : 0.0f;
+    values[2] = keeps_v() ? __ldcg(v + at) : 0.0f;
+  }
+  __device__ void store(float* value, float* m, float* v, int64_t at, const float* values) const {
+    value[at] = values[0];
+    if (keeps_m()) m[at] = values[1];
+    if (keeps_v()) v[at] = values[2];
+  }
+};
+
 // Layer l's bias rows [o0, o0 + 16): the gradient sums the batch in 16 slices a row, the
-// slices added in a fixed tree, then Adam.
-__device__ void bias_update(const GridMlpArgs& a, int l, int o0, const AdamScalars& adam) {
+// slices added in a fixed tree, then the update.
+__device__ void bias_update(const GridMlpArgs& a, int l, int o0, const StepOptimizer& optimizer) {
   const GridLayer& layer = a.layers[l];
   const int o = o0 + threadIdx.x / 16, slice = threadIdx.x % 16;
   float g = 0.0f;
@@ -161,37 +201,37 @@ __device__ void bias_update(const GridMlpArgs& a, int l, int o0, const AdamScala
     for (int r = slice; r < a.batch; r += 16) g += __ldcg(a.gradients[l + 1] + r * layer.out + o);
   for (int offset = 8; offset > 0; offset >>= 1) g += __shfl_xor_sync(0xffffffffu, g, offset);
   if (slice != 0 || o >= layer.out) return;
-  float b = __ldcg(layer.bias + o), m = __ldcg(layer.m_bias + o), v = __ldcg(layer.v_bias + o);
-  adam_apply(b, m, v, g, adam);
-  layer.bias[o] = b, layer.m_bias[o] = m, layer.v_bias[o] = v;
+  float state[3];
+  optimizer.load(layer.bias, layer.m_bias, layer.v_bias, o, state);
+  optimizer.apply(state[0], state[1], state[2], g);
+  optimizer.store(layer.bias, layer.m_bias, layer.v_bias, o, state);
 }
 
-// A tile of layer l's weight gradient, gradients[l + 1]^T input, applied by Adam as it is
-// made (the weights and moments loaded before the product); the tiles of the first column
-// also update the bias.
-__device__ void update_tile(const GridMlpArgs& a, int l, int t, const AdamScalars& adam, Shared& s) {
+// A tile of layer l's weight gradient, gradients[l + 1]^T input, applied as it is made (the
+// weights and their state loaded before the product); the tiles of the first column also
+// update the bias.
+__device__ void update_tile(const GridMlpArgs& a, int l, int t, const StepOptimizer& optimizer, Shared& s) {
   const GridLayer& layer = a.layers[l];
   const Operand g{a.gradients[l + 1], 1, layer.out, layer.out, a.batch, nullptr, nullptr, false};
   const Operand x = layer_input(a, l, s, true);
   const int column_tiles = tiles(layer.in, kTileN);
   const int o0 = t / column_tiles * kTileM, k0 = t % column_tiles * kTileN;
-  float w[kOutputs], m[kOutputs], v[kOutputs];
+  float state[kOutputs][3];
   int64_t at[kOutputs];
 #pragma unroll
   for (int q = 0; q < kOutputs; ++q) {
     const int o = o0 + output_row(q), k = k0 + output_column(q);
     at[q] = o < layer.out && k < layer.in ? int64_t(o) * layer.in + k : -1;
-    if (at[q] >= 0)
-      w[q] = __ldcg(layer.weight + at[q]), m[q] = __ldcg(layer.m_weight + at[q]), v[q] = __ldcg(layer.v_weight + at[q]);
+    if (at[q] >= 0) optimizer.load(layer.weight, layer.m_weight, layer.v_weight, at[q], state[q]);
   }
   const TileOutputs grad = tile_product(g, x, o0, k0, a.batch, s.tile);
 #pragma unroll
   for (int q = 0; q < kOutputs; ++q) {
     if (at[q] < 0) continue;
-    adam_apply(w[q], m[q], v[q], grad.value[q], adam);
-    layer.weight[at[q]] = w[q], layer.m_weight[at[q]] = m[q], layer.v_weight[at[q]] = v[q];
+    optimizer.apply(state[q][0], state[q][1], state[q][2], grad.value[q]);
+    optimizer.store(layer.weight, layer.m_weight, layer.v_weight, at[q], state[q]);
   }
-  if (k0 == 0) bias_update(a, l, o0, adam);
+  if (k0 == 0) bias_update(a, l, o0, optimizer);
 }
 
 __device__ inline int update_tiles(const GridMlpArgs& a, int l) {
@@ -199,7 +239,7 @@ __device__ inline int update_tiles(const GridMlpArgs& a, int l) {
 }
 
 // The tiles of a phase's jobs, dealt to the blocks in turn.
-__device__ void run_phase(const GridMlpArgs& a, const GridPhase& phase, int64_t step, const AdamScalars& adam,
+__device__ void run_phase(const GridMlpArgs& a, const GridPhase& phase, int64_t step, const StepOptimizer& optimizer,
                           Shared& s) {
   if (phase.jobs[0].kind == GridJobKind::forward) return forward_phase(a, phase.jobs[0].layer, step, s);
   if (phase.jobs[0].kind == GridJobKind::logits) return logits_phase(a, s);
@@ -211,7 +251,7 @@ __device__ void run_phase(const GridMlpArgs& a, const GridPhase& phase, int64_t 
     const GridJob& job = phase.jobs[t < counts[0] ? 0 : 1];
     const int tile = t < counts[0] ? t : t - counts[0];
     if (job.kind == GridJobKind::update)
-      update_tile(a, job.layer, tile, adam, s);
+      update_tile(a, job.layer, tile, optimizer, s);
     else
       input_gradient_tile(a, job.layer, tile, s);
   }
@@ -247,9 +287,9 @@ __global__ void __launch_bounds__(kGridThreads, kBlocksPerSm) grid_mlp_kernel(co
   PhaseClock clock(a.phase_ns);
   for (int64_t step = 0; step < a.steps; ++step) {
     load_batch(a, step, s);
-    const AdamScalars adam = adam_scalars_for_step(a.adam, a.lr, a.adam_steps + step + 1);
+    const StepOptimizer optimizer(a, step);
     for (int p = 0; p < 2 * a.depth; ++p) {
-      run_phase(a, grid_phase(a.depth, p), step, adam, s);
+      run_phase(a, grid_phase(a.depth, p), step, optimizer, s);
       if (p + 1 < 2 * a.depth || step + 1 < a.steps) grid_barrier(a.barrier);
       clock.lap(p);
       if (p == a.depth - 1) count_loss(a, &loss, &correct);  // the rows' losses are in

@@ -1,5 +1,5 @@
 // The persistent training kernel of any MLP of 2 to 5 Linear layers (ReLU between them,
-// softmax cross-entropy or the distillation loss, Adam) over the whole GPU: one thread
+// Dropout after them or not, softmax cross-entropy or the distillation loss, Adam or SGD) over the whole GPU: one thread
 // block per SM runs many steps in one cooperative launch. The weights, their moments and the
 // step's activations stay in global memory, which on the GPUs it runs on fits in L2 for the
 // shapes it takes; grid-wide barriers divide a step into 2L phases (L layers):
@@ -47,6 +47,10 @@ struct GridMlpArgs {
   int64_t adam_steps;    // Adam steps taken before the launch
   float lr;
   AdamScalars adam;      // beta1, beta2, eps, weight_decay
+  // SGD in place of Adam: PyTorch's rule with adam.weight_decay; m_* hold the momentum
+  // buffers (v_* unused), none without momentum.
+  bool sgd, nesterov;
+  float momentum, dampening;
   GridLayer layers[kGridMaxLayers];
   int depth;             // Linear layers
   int batch;

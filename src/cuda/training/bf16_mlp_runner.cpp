@@ -49,8 +49,8 @@ std::unique_ptr<MlpEpochRunner> Bf16MlpRunner::create(CudaBackend& backend,
                                                       const MlpEpochPlan& plan,
                                                       std::string* why_not) {
   const size_t count = plan.layers.size();
-  if (has_dropout(plan)) {
-    *why_not = "the bf16 step draws no dropout masks";
+  if (has_dropout(plan) || !adam_plan(plan)) {
+    *why_not = "the bf16 step takes Adam without dropout";
     return nullptr;
   }
   if (count < 2 || 2 * count > size_t(kMaxSlots)) {

@@ -32,6 +32,10 @@ std::unique_ptr<ClusterMlpRunner> ClusterMlpRunner::create(CudaBackend& backend,
     *why_not = "it draws no dropout masks";
     return nullptr;
   }
+  if (!adam_plan(plan)) {
+    *why_not = "it knows Adam only";
+    return nullptr;
+  }
   const int in = plan.layers[0].in;
   *why_not = cluster_mlp_rejection(plan.batch, in, plan.layers[0].out, plan.layers[1].out);
   if (!why_not->empty()) return nullptr;

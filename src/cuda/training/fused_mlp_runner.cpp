@@ -18,7 +18,8 @@ bool prefetch_next_batch() {
 }  // namespace
 
 bool FusedMlpRunner::fits(const MlpEpochPlan& plan) {
-  if (plan.layers.size() != 2 || !plan.layers[0].relu || plan.layers[1].relu || has_dropout(plan)) return false;
+  if (plan.layers.size() != 2 || !plan.layers[0].relu || plan.layers[1].relu || has_dropout(plan) || !adam_plan(plan))
+    return false;
   return fused_mlp_supports(plan.batch, plan.layers[0].in, plan.layers[0].out, plan.layers[1].out);
 }
 

@@ -68,8 +68,8 @@ GridMlpRunner::~GridMlpRunner() {
 std::string GridMlpRunner::describe() const {
   return "one persistent kernel over the whole GPU: " + std::to_string(grid_mlp_blocks()) + " thread blocks, " +
          std::to_string(2 * plan_.layers.size()) +
-         " phases a step between grid-wide barriers, weights and Adam moments in L2, fp32 FMA products, " +
-         (plan_.soft_targets ? "distillation loss" : "cross-entropy");
+         " phases a step between grid-wide barriers, weights and optimizer state in L2, fp32 FMA products, " +
+         (plan_.sgd ? "SGD, " : "Adam, ") + (plan_.soft_targets ? "distillation loss" : "cross-entropy");
 }
 
 void GridMlpRunner::run(const int32_t* order, int64_t first_batch, int64_t steps, int64_t adam_step, float lr,
@@ -95,6 +95,10 @@ void GridMlpRunner::launch(const int32_t* order, int64_t first_batch, int64_t st
   args.adam_steps = adam_step;
   args.lr = lr;
   args.adam = {0.0f, 1.0f, plan_.beta1, plan_.beta2, plan_.eps, plan_.weight_decay};
+  args.sgd = plan_.sgd;
+  args.nesterov = plan_.nesterov;
+  args.momentum = plan_.momentum;
+  args.dampening = plan_.dampening;
   args.depth = int(plan_.layers.size());
   args.batch = batch;
   for (int l = 0; l < args.depth; ++l) {

@@ -97,7 +97,8 @@ std::unique_ptr<MlpEpochRunner> CudaBackend::plan_mlp_epoch(const MlpEpochPlan& 
   }
   check(runner != nullptr || forced != "bf16", "LEAP_TRAINING_PATH=bf16 needs --precision bf16");
   // 5. The layer graph: one multi-tensor Adam launch takes every parameter, two slots a layer.
-  if (!runner && !plan.layers.empty() && 2 * plan.layers.size() <= size_t(kMaxSlots) && !has_dropout(plan))
+  if (!runner && !plan.layers.empty() && 2 * plan.layers.size() <= size_t(kMaxSlots) && !has_dropout(plan) &&
+      adam_plan(plan))
     runner = std::make_unique<LayerStepRunner>(*this, plan);
 
   std::string why_not;
