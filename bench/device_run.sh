@@ -121,9 +121,16 @@ if [ "$what" = grid-kernel ]; then
     LEAP_PHASE_TIMING=1 timeout 60 /tmp/leap/leap train --no-run-dir --model "${model%:*}" --batch-size "${model#*:}" \
       --epochs 1 --device cuda --data "$LEAP_DATA_DIR" 2>&1 | grep -vE '^ *[0-9]+/[0-9]+ \[' | tee -a "$OUT/grid-kernel-phases.txt"
   done
-  echo "== the teacher with two blocks an SM (LEAP_GRID_BLOCKS_PER_SM=2)" | tee -a "$OUT/grid-kernel-phases.txt"
-  LEAP_GRID_BLOCKS_PER_SM=2 LEAP_PHASE_TIMING=1 timeout 60 /tmp/leap/leap train --no-run-dir --model 784-512-256-10 \
-    --epochs 1 --device cuda --data "$LEAP_DATA_DIR" 2>&1 | grep -vE '^ *[0-9]+/[0-9]+ \[' | tee -a "$OUT/grid-kernel-phases.txt"
+  for variant in LEAP_GRID_BLOCKS_PER_SM=2 LEAP_GRID_COPIES=async; do
+    for model in 784-512-256-10 784-1024-1024-10; do
+      echo "== $model with $variant" | tee -a "$OUT/grid-kernel-phases.txt"
+      env "$variant" LEAP_PHASE_TIMING=1 timeout 60 /tmp/leap/leap train --no-run-dir --model $model --epochs 1 \
+        --device cuda --data "$LEAP_DATA_DIR" 2>&1 | grep -vE '^ *[0-9]+/[0-9]+ \[' | tee -a "$OUT/grid-kernel-phases.txt"
+    done
+  done
+  echo "== the tests again with the asynchronous copies"
+  LEAP_GRID_COPIES=async timeout 100 /tmp/leap/leap_tests --gtest_filter='GridMlp.OneStep*:GridMlp.OtherShapes*' 2>&1 |
+    tee "$OUT/grid-kernel-tests-async.txt" | grep -vE '^\[ RUN|^\[       OK'
   exit 0
 fi
 if [ "$what" = grid ]; then

@@ -63,7 +63,7 @@ __device__ void forward_phase(const GridMlpArgs& a, int l, int64_t step, Shared&
       const int j = j0 + output_column(q);
       bias[q] = j < layer.out ? __ldcg(layer.bias + j) : 0.0f;
     }
-    const TileOutputs z = tile_product(x, w, i0, j0, layer.in, s.tile);
+    const TileOutputs z = tile_product(x, w, i0, j0, layer.in, s.tile, a.async_copies);
 #pragma unroll
     for (int q = 0; q < kOutputs; ++q) {
       const int i = i0 + output_row(q), j = j0 + output_column(q);
@@ -89,7 +89,7 @@ __device__ void logits_phase(const GridMlpArgs& a, Shared& s) {
   for (int t = blockIdx.x; t < tiles(a.batch, kTileM); t += gridDim.x) {
     const int i0 = t * kTileM;
     for (int j0 = 0; j0 < classes; j0 += kTileN) {
-      const TileOutputs z = tile_product(x, w, i0, j0, layer.in, s.tile);
+      const TileOutputs z = tile_product(x, w, i0, j0, layer.in, s.tile, a.async_copies);
 #pragma unroll
       for (int q = 0; q < kOutputs; ++q) {
         const int j = j0 + output_column(q);
@@ -138,7 +138,7 @@ __device__ void input_gradient_tile(const GridMlpArgs& a, int l, int t, Shared& 
     const int i = i0 + output_row(q), j = j0 + output_column(q);
     active[q] = i < a.batch && j < layer.in && __ldcg(a.activations[l] + i * layer.in + j) > 0.0f;
   }
-  const TileOutputs d = tile_product(g, w, i0, j0, layer.out, s.tile);
+  const TileOutputs d = tile_product(g, w, i0, j0, layer.out, s.tile, a.async_copies);
 #pragma unroll
   for (int q = 0; q < kOutputs; ++q) {
     const int i = i0 + output_row(q), j = j0 + output_column(q);
@@ -224,7 +224,7 @@ __device__ void update_tile(const GridMlpArgs& a, int l, int t, const StepOptimi
     at[q] = o < layer.out && k < layer.in ? int64_t(o) * layer.in + k : -1;
     if (at[q] >= 0) optimizer.load(layer.weight, layer.m_weight, layer.v_weight, at[q], state[q]);
   }
-  const TileOutputs grad = tile_product(g, x, o0, k0, a.batch, s.tile);
+  const TileOutputs grad = tile_product(g, x, o0, k0, a.batch, s.tile, a.async_copies);
 #pragma unroll
   for (int q = 0; q < kOutputs; ++q) {
     if (at[q] < 0) continue;

@@ -51,6 +51,7 @@ struct GridMlpArgs {
   // buffers (v_* unused), none without momentum.
   bool sgd, nesterov;
   float momentum, dampening;
+  bool async_copies;  // stage the products' operands by cp.async (LEAP_GRID_COPIES=async)
   GridLayer layers[kGridMaxLayers];
   int depth;             // Linear layers
   int batch;

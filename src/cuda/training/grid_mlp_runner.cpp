@@ -99,6 +99,8 @@ void GridMlpRunner::launch(const int32_t* order, int64_t first_batch, int64_t st
   args.nesterov = plan_.nesterov;
   args.momentum = plan_.momentum;
   args.dampening = plan_.dampening;
+  const char* copies = std::getenv("LEAP_GRID_COPIES");
+  args.async_copies = copies && std::string(copies) == "async";
   args.depth = int(plan_.layers.size());
   args.batch = batch;
   for (int l = 0; l < args.depth; ++l) {
