@@ -135,7 +135,7 @@ if [ "$what" = grid-kernel ]; then
 fi
 if [ "$what" = grid ]; then
   echo "== the MLP grid: leap against JAX (jit + lax.scan) and PyTorch's CUDA graph"
-  python3 bench/mlp_grid.py --leap /tmp/leap/leap --device cuda --data "$LEAP_DATA_DIR" "$@" 2>&1 | tee "$OUT/mlp-grid-console.txt"
+  python3 bench/mlp_grid.py --leap /tmp/leap/leap --device cuda --data "$LEAP_DATA_DIR" --barrier-bench /tmp/leap/bench_grid_barrier "$@" 2>&1 | tee "$OUT/mlp-grid-console.txt"
   exit 0
 fi
 if [ "$what" = distill ]; then

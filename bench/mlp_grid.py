@@ -29,6 +29,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 import traceback
@@ -111,6 +112,34 @@ def targets(device, results, peak_tflops):
     return [{"target": text, "value": value, "met": bool(ok)} for text, value, ok in checks]
 
 
+def measure_floor_terms(barrier_bench):
+    """The grid barrier's ns at one block an SM and the L2 read+write rate in bytes/s, from
+    bench_grid_barrier (its own run, here, before the grid)."""
+    text = subprocess.run([barrier_bench], capture_output=True, text=True, check=True).stdout
+    print(text, flush=True)
+    rows = [line.split("|") for line in text.splitlines() if re.match(r"^ *\d+ \|", line)]
+    barrier_ns = float(rows[-1][2])  # leap's barrier, every SM
+    rate = float(re.search(r"([0-9.]+) TB/s", text).group(1)) * 1e12
+    return {"barrier_ns": barrier_ns, "l2_bytes_per_second": rate, "text": text}
+
+
+def floor_of(spec, batch, peak_tflops, terms):
+    """The whole-GPU kernel's floor for a shape: its FLOPs at the fp32 peak, or its own L2
+    traffic at the measured rate (each weight read going forward and, past the first layer,
+    coming back; weight, moments read and written by the update; activations and gradients
+    written once and read about twice), whichever is longer, plus its 2L barriers."""
+    widths = peers.widths_of(spec)
+    params = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+    first = (widths[0] + 1) * widths[1]
+    flops = batch * peers.sample_flops(widths)
+    traffic = 4 * params + 4 * (params - first) + 24 * params + 3 * 4 * batch * sum(widths[1:]) * 2
+    compute_us = flops / (peak_tflops * 1e12) * 1e6
+    bytes_us = traffic / terms["l2_bytes_per_second"] * 1e6
+    barriers_us = 2 * (len(widths) - 1) * terms["barrier_ns"] / 1e3
+    return {"flops": flops, "bytes": traffic, "compute_us": compute_us, "bytes_us": bytes_us,
+            "barriers_us": barriers_us, "floor_us": max(compute_us, bytes_us) + barriers_us}
+
+
 def report(device, machine, columns, results, checks, epochs):
     out = io.StringIO()
     out.write(f"MLP grid on {machine}, {epochs} timed epochs after a warm-up, Adam 1e-3, Fashion-MNIST\n")
@@ -130,6 +159,15 @@ def report(device, machine, columns, results, checks, epochs):
         for c in columns:
             if c.startswith("leap") and row.get(c, {}).get("training_path"):
                 out.write(f"  {spec} b{batch} {c}: {row[c]['training_path']}\n")
+    floors = [(key, row["floor"]) for key, row in results.items() if "floor" in row]
+    if floors:
+        out.write("\nthe whole-GPU kernel's floor (fp32 FLOPs at the datasheet peak, or its L2 traffic at the measured "
+                  "rate, whichever is longer, plus 2L grid barriers at their measured cost):\n")
+        for (spec, batch), f in floors:
+            leap = results[(spec, batch)].get("leap fp32", {}).get("us_per_step")
+            ratio = f"{leap / f['floor_us']:.1f}x the floor" if leap else "leap not run"
+            out.write(f"  {spec} b{batch}: {f['compute_us']:.2f} us compute, {f['bytes_us']:.2f} us L2, "
+                      f"{f['barriers_us']:.2f} us barriers: floor {f['floor_us']:.2f} us; leap fp32 {ratio}\n")
     out.write("\ntargets:\n")
     for t in checks:
         value = "n/a" if t["value"] is None else f"{t['value']:.3g}"
@@ -167,6 +205,8 @@ def main():
     parser.add_argument("--columns", default="", help="comma-separated columns to run (default: all)")
     parser.add_argument("--all-columns", action="store_true",
                         help="PyTorch on 2 CPU threads for every entry (default: the seed MLP and the teacher only)")
+    parser.add_argument("--barrier-bench", default="", help="bench_grid_barrier (cuda): measures the barrier and "
+                                                            "L2 terms of the whole-GPU kernel's floor")
     parser.add_argument("--part", default="", help="a name for this part of the grid (with --only), added to "
                                                    "the results' file names")
     args = parser.parse_args()
@@ -180,11 +220,18 @@ def main():
     print(f"device: {machine}; data {args.data}; {args.epochs} timed epochs"
           + (f"; measured fp32 peak {peak * 1e3:.0f} GFLOP/s" if peak else ""), flush=True)
     data = peers.load_data(args.data)
+    terms, gpu_peak = None, None
+    if args.device == "cuda" and args.barrier_bench:
+        terms = measure_floor_terms(args.barrier_bench)
+        found = re.search(r"peak dense TFLOP/s: fp32 ([0-9.eE+-]+)", peers.leap_info(args.leap))
+        gpu_peak = float(found.group(1)) if found else None
 
     results = {}
     start = time.perf_counter()
     for spec, batch in grid:
         row = results.setdefault((spec, batch), {})
+        if terms and gpu_peak:
+            row["floor"] = floor_of(spec, batch, gpu_peak, terms)
         for name, run in columns:
             if name == "torch 2t" and (spec, batch) not in (SEED, TEACHER) and not args.all_columns:
                 continue  # slower than one thread on 2 cores in every run so far: the seed and teacher show it
