@@ -17,6 +17,8 @@ step() {  # step NAME SECONDS COMMAND...
   local name=$1 seconds=$2; shift 2
   timeout "$seconds" "$@" > "$OUT/$name-console.txt" 2>&1
   echo "$name: exit $?"
+  # Packed after every part, so that a run cut short still brings back what it measured.
+  tar czf "$final/gpu-runs-$part.tgz" -C "$OUT" .
 }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 if [ "$part" = first ]; then
@@ -33,6 +35,5 @@ else
   step serve 60 bash bench/device_run.sh serve
   step sweep 100 bash bench/device_run.sh sweep
 fi
-tar czf "$final/gpu-runs-$part.tgz" -C "$OUT" .
 [ -f "$OUT/grid-kernel-console.txt" ] && grep -hE '^\[  (PASSED|FAILED|SKIPPED) |Failure|Expected|Which is|us a step|layer [0-9]:|a step:|blocks|TB/s|^ +[0-9]+ \|' "$OUT/grid-kernel-console.txt" | head -n 80
 grep -hE '^\[  (PASSED|FAILED) |PASS|FAIL' "$OUT"/*-console.txt | tail -n 30
