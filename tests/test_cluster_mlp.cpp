@@ -209,7 +209,7 @@ TEST(ClusterMlp, ALastPartialBatchFollowsTheGeneralPath) {
 }
 
 // Without LEAP_TRAINING_PATH leap takes the kernel for byte images in fp32 and tf32, and
-// says why not when it takes the whole-GPU kernel instead.
+// says why not when it takes the fused graph instead.
 TEST(ClusterMlp, LeapChoosesItForByteImages) {
   const Dataset bytes = byte_pattern_data(128, 784, 10, 24);
   if (!cluster_kernel_runs(bytes)) GTEST_SKIP() << "no GPU that runs the cluster kernel";
@@ -222,7 +222,7 @@ TEST(ClusterMlp, LeapChoosesItForByteImages) {
   images[7] = 0.5f;  // not a byte / 255
   other.images = Tensor::from_vector({128, 784}, images);
   const Trained fused = train(Device::cuda, other, nullptr);
-  EXPECT_NE(fused.path.find("whole GPU"), std::string::npos) << fused.path;
+  EXPECT_NE(fused.path.find("fused step"), std::string::npos) << fused.path;
   EXPECT_NE(fused.path.find("not the cluster kernel: 1 input values are not bytes / 255"), std::string::npos)
       << fused.path;
 }

@@ -177,7 +177,7 @@ TEST(CudaTraining, Bf16StepStaysCloseToFp32) {
 TEST(CudaTraining, FusedStepInTf32AndBf16MatchesTheCpuEmulation) {
   if (!available(Device::cuda)) GTEST_SKIP() << "no usable CUDA GPU";
   const Dataset data = pattern_data(100 * 64 + 16, 784, 10, 7);
-  const ForcedPath forced("fused");  // leap's own choice in tf32 is the whole-GPU kernel
+  const ForcedPath forced("fused");  // not the whole-GPU kernel, which computes tf32 in fp32
   for (Precision precision : {Precision::tf32, Precision::bf16}) {
     const Trained gpu = train_in("784-128-10", Device::cuda, precision, data);
     const Trained cpu = train_in("784-128-10", Device::cpu, precision, data);
