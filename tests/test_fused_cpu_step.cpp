@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <tuple>
 
 #include "cpu/mlp_step_kernels.h"
 #include "leap/leap.h"
@@ -28,12 +29,13 @@ struct Trained {
 };
 
 // Trains from the spec's seeded weights; `path` sets LEAP_TRAINING_PATH ("fused" or "layers").
-Trained train(const std::string& spec, const Dataset& data, int batch, int epochs, const char* path) {
+Trained train(const std::string& spec, const Dataset& data, int batch, int epochs, const char* path,
+              float dropout = 0.0f) {
   struct Unset {  // also when training throws
     ~Unset() { unsetenv("LEAP_TRAINING_PATH"); }
   } unset;
   setenv("LEAP_TRAINING_PATH", path, 1);
-  Model model(Sequential::from_spec(spec, 11, Device::cpu));
+  Model model(Sequential::from_spec(spec, 11, Device::cpu, dropout));
   model.compile(adam({.lr = 1e-3f}));
   Trained out;
   out.history = model.fit(data, {.epochs = epochs, .batch_size = batch, .seed = 3});
@@ -176,6 +178,31 @@ TEST(FusedCpuStep, SameBitsOnAnyNumberOfThreads) {
       EXPECT_EQ(runs[r].weights, runs[0].weights) << shape.spec << ", run " << r;
       EXPECT_EQ(runs[r].history.epochs.back().loss, runs[0].history.epochs.back().loss) << shape.spec;
     }
+  }
+  omp_set_num_threads(before);
+}
+
+// Dropout after the hidden ReLUs: the step draws the layers' own masks, and counts them, so a
+// second epoch's masks are the layers' too. Two epochs with partial batches against the
+// layer-by-layer path: only the sums' order differs, so the weights stay within 1e-3
+// relative; and the same bits on 1 and 2 threads.
+TEST(FusedCpuStep, DropoutDrawsTheLayersMasks) {
+  const int before = omp_get_max_threads();
+  for (const auto& [spec, batch, p] : {std::tuple{"784-64-32-10", 32, 0.2f}, std::tuple{"37-19-13-5", 23, 0.5f}}) {
+    const std::vector<int> width = widths(spec);
+    const Dataset data = pattern_data(30 * batch + 7, width.front(), width.back(), 12);
+    const Trained fused = train(spec, data, batch, 2, "fused", p);
+    const Trained general = train(spec, data, batch, 2, "layers", p);
+    EXPECT_NE(fused.path.find("dropout"), std::string::npos) << fused.path;
+    for (size_t t = 0; t < fused.weights.size(); ++t)
+      EXPECT_LE(relative_l2(fused.weights[t], general.weights[t]), 1e-3) << spec << " parameter " << t;
+    EXPECT_NEAR(fused.history.epochs.back().loss, general.history.epochs.back().loss,
+                1e-3 * general.history.epochs.back().loss);
+    omp_set_num_threads(1);
+    const Trained one = train(spec, data, batch, 2, "fused", p);
+    omp_set_num_threads(2);
+    const Trained two = train(spec, data, batch, 2, "fused", p);
+    EXPECT_EQ(one.weights, two.weights) << spec;
   }
   omp_set_num_threads(before);
 }

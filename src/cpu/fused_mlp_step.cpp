@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "cpu/mlp_step_kernels.h"
+#include "leap/dropout.h"
+#include "leap/dropout_mask.h"
 #include "leap/error.h"
 
 namespace leap {
@@ -94,7 +96,8 @@ class FusedMlpStep final : public MlpEpochRunner {
 
   std::string describe() const override {
     const std::string threads = team_.most() == 1 ? "1 thread" : "1 or " + std::to_string(team_.most()) + " threads, as measured faster";
-    return std::string("fused CPU step (") + kernels_.name + ", " + threads + ", forward, backward and Adam of a batch in one pass, " +
+    return std::string("fused CPU step (") + kernels_.name + ", " + threads + ", forward, backward" +
+           (has_dropout(plan_) ? ", dropout" : "") + " and Adam of a batch in one pass, " +
            std::to_string(2 * layers_ + 1) + " barriers a step)";
   }
 
@@ -115,7 +118,7 @@ class FusedMlpStep final : public MlpEpochRunner {
         for (int b = 0; b < rows; ++b) inputs[b] = plan_.images + size_t(batch_order[b]) * plan_.layers[0].in;
         const AdamStep adam = cpu_detail::adam_step(lr, plan_.beta1, plan_.beta2, plan_.eps, plan_.weight_decay,
                                                     adam_step + 1 + k);
-        step(inputs.data(), batch_order, rows, adam, loss_sum, correct, thread, threads);
+        step(inputs.data(), batch_order, rows, adam, k, loss_sum, correct, thread, threads);
       }
     }
     if (rows == plan_.batch)
@@ -123,17 +126,19 @@ class FusedMlpStep final : public MlpEpochRunner {
   }
 
   // One step; every thread of the team calls it, each taking its share of every phase.
-  void step(const float* const* inputs, const int32_t* order, int rows, const AdamStep& adam, double* loss_sum,
-            int64_t* correct, int thread, int threads) {
+  void step(const float* const* inputs, const int32_t* order, int rows, const AdamStep& adam, int64_t k,
+            double* loss_sum, int64_t* correct, int thread, int threads) {
     auto layer_inputs = [&](size_t l) { return l == 0 ? inputs : rows_[l].data(); };
     for (size_t l = 0; l < layers_; ++l) {
       const MlpLayer& layer = plan_.layers[l];
       // Split the outputs where they are many, else the rows.
       auto [j0, j1] = layer.out >= 12 * threads ? share(layer.out, 6, thread, threads) : std::pair{0, layer.out};
       auto [b0, b1] = layer.out >= 12 * threads ? std::pair{0, rows} : share(rows, 4, thread, threads);
-      if (j0 < j1 && b0 < b1)
+      if (j0 < j1 && b0 < b1) {
         kernels_.forward(layer_inputs(l), layer.weight, layer.bias, activations_[l].data(), layer.in, layer.out,
                          layer.relu, b0, b1, j0, j1);
+        if (layer.dropout) drop(l, k, b0, b1, j0, j1);
+      }
 #pragma omp barrier
     }
     if (thread == 0) loss(order, rows, loss_sum, correct);
@@ -167,15 +172,38 @@ class FusedMlpStep final : public MlpEpochRunner {
     }
   }
 
-  // gradients_[l - 1] from gradients_[l], through layer l's weights and layer l - 1's ReLU.
+  // Layer l's Dropout on its outputs [b0, b1) x [j0, j1) in step k of the run: the mask the
+  // layer itself draws (dropout_mask.h), mask calls() + k + 1 of its sequence.
+  void drop(size_t l, int64_t k, int b0, int b1, int j0, int j1) {
+    const Dropout& dropout = *plan_.layers[l].dropout;
+    const uint64_t key = dropout_key(dropout.key_base(), dropout.calls() + uint64_t(k) + 1);
+    const float p = dropout.p(), scale = 1.0f / (1.0f - p);
+    const int out = plan_.layers[l].out;
+    float* y = activations_[l].data();
+    for (int b = b0; b < b1; ++b)
+      for (int j = j0; j < j1; ++j) {
+        const size_t i = size_t(b) * out + j;
+        y[i] = dropout_uniform(key, i) >= p ? y[i] * scale : 0.0f;
+      }
+  }
+
+  // gradients_[l - 1] from gradients_[l], through layer l's weights and layer l - 1's ReLU
+  // (and Dropout: the kept elements, those the ReLU's mask lets through, scaled as going forward).
   void input_gradient(size_t l, int rows, int thread, int threads) {
     const MlpLayer& layer = plan_.layers[l];
     const bool by_rows = rows >= 8 * threads;
     auto [b0, b1] = by_rows ? share(rows, 4, thread, threads) : std::pair{0, rows};
     auto [k0, k1] = by_rows ? std::pair{0, layer.in} : share(layer.in, 16, thread, threads);
-    if (b0 < b1 && k0 < k1)
+    if (b0 < b1 && k0 < k1) {
       kernels_.input_gradient(gradients_[l].data(), layer.weight, plan_.layers[l - 1].relu ? activations_[l - 1].data() : nullptr,
                               gradients_[l - 1].data(), layer.in, layer.out, b0, b1, k0, k1);
+      if (const Dropout* dropout = plan_.layers[l - 1].dropout) {
+        const float scale = 1.0f / (1.0f - dropout->p());
+        float* dx = gradients_[l - 1].data();
+        for (int b = b0; b < b1; ++b)
+          for (int k = k0; k < k1; ++k) dx[size_t(b) * layer.in + k] *= scale;
+      }
+    }
   }
 
   void weight_update(size_t l, const float* const* x, int rows, const AdamStep& adam, int thread, int threads) {
@@ -199,10 +227,6 @@ class FusedMlpStep final : public MlpEpochRunner {
 std::unique_ptr<MlpEpochRunner> plan_fused_cpu_step(const MlpEpochPlan& plan, std::string* why_not) {
   if (plan.precision != Precision::fp32) {
     *why_not = "the fused CPU step computes in fp32 only, not " + to_string(plan.precision);
-    return nullptr;
-  }
-  if (has_dropout(plan)) {
-    *why_not = "the fused CPU step draws no dropout masks";
     return nullptr;
   }
   if (!adam_plan(plan)) {
