@@ -314,8 +314,10 @@ def test_files_reports_and_run_directory(data, tmp_path):
     for name in ("metrics.csv", "metrics.jsonl", "checkpoint.safetensors", "report.html"):
         assert (tmp_path / "run" / name).exists(), name
     report = model.compute_report()
-    # The path fit() took, as leap train names it (the CPU's fused step for this MLP).
-    assert report["epochs"] == 2 and "fused CPU step" in report["training_path"]
+    # The path fit() took, as leap train names it: the CPU's fused step for this MLP where the
+    # CPU has AVX-512, else the layer calls.
+    assert report["epochs"] == 2
+    assert "fused CPU step" in report["training_path"] or "layer by layer" in report["training_path"]
     model.save_weights(str(tmp_path / "w.safetensors"))
     other = keras_model(seed=9)
     other.load_weights(str(tmp_path / "w.safetensors"))
