@@ -193,6 +193,7 @@ struct StepOptimizer {
 
 // Layer l's bias rows [o0, o0 + 16): the gradient sums the batch in 16 slices a row, the
 // slices added in a fixed tree, then the update.
+static_assert(kGridThreads / 16 == kTileM, "bias_update gives each of a tile's rows 16 threads");
 __device__ void bias_update(const GridMlpArgs& a, int l, int o0, const StepOptimizer& optimizer) {
   const GridLayer& layer = a.layers[l];
   const int o = o0 + threadIdx.x / 16, slice = threadIdx.x % 16;
@@ -304,16 +305,13 @@ int blocks_per_sm() {
   return setting && std::string(setting) == "2" ? 2 : 1;
 }
 
-// The kernel for blocks_per_sm(), its shared memory allowed.
+// The kernel for blocks_per_sm(), its shared memory allowed on the current device (the
+// attribute is a device's: set at every launch, which costs far less than the launch).
 const void* prepared_kernel() {
-  static const cudaError_t one =
-      cudaFuncSetAttribute(grid_mlp_kernel<1>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(sizeof(Shared)));
-  static const cudaError_t two =
-      cudaFuncSetAttribute(grid_mlp_kernel<2>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(sizeof(Shared)));
-  LEAP_CUDA_CHECK(one);
-  LEAP_CUDA_CHECK(two);
-  return blocks_per_sm() == 2 ? reinterpret_cast<const void*>(grid_mlp_kernel<2>)
-                              : reinterpret_cast<const void*>(grid_mlp_kernel<1>);
+  const void* kernel = blocks_per_sm() == 2 ? reinterpret_cast<const void*>(grid_mlp_kernel<2>)
+                                            : reinterpret_cast<const void*>(grid_mlp_kernel<1>);
+  LEAP_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(sizeof(Shared))));
+  return kernel;
 }
 
 }  // namespace

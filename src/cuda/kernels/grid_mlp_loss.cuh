@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cfloat>
+#include <cmath>
 
 namespace leap::cuda_detail {
 namespace {
@@ -42,7 +43,10 @@ __device__ inline RowLoss row_loss(const float* z, int classes, int label, const
   float total = 0.0f;
   for (int c = lane; c < classes; c += 32) total += expf(z[c] - peak);
   total = warp_total(total);
-  float loss = logf(total) - (z[label] - peak);
+  // A label out of range poisons the loss (the NaN check stops training) rather than reading
+  // past the row, as the general path's cross-entropy does.
+  const bool label_valid = 0 <= label && label < classes;
+  float loss = label_valid ? logf(total) - (z[label] - peak) : NAN;
   float t_peak = 0.0f, q_total = 1.0f, p_total = 1.0f;
   const float inverse_t = 1.0f / temperature;
   if (teacher) {

@@ -30,6 +30,10 @@ constexpr int kStages = 3;               // stages in shared memory for the asyn
 // row() is the index itself, or for the index that `samples` is set for, the batch's row of
 // the data set (shared memory). The data set is read through the read-only cache; what the
 // kernel writes (weights, activations, gradients) around L1, which other SMs do not update.
+// The asynchronous copies have no such form for 4-byte elements (cp.async.cg copies 16): they
+// rely on the grid barrier's acquire, which leaves no stale line in the SM's L1 (the PTX
+// memory model's guarantee for weak reads after an acquire); their test compares their bits
+// with the register path's.
 struct Operand {
   const float* base;
   int64_t stride_i, stride_r;
