@@ -69,6 +69,7 @@ refused sign.toml 'seed = -1\n' "sign.toml:1: --seed: '-1' is not a whole number
 refused range.toml 'epochs = 0\n' "range.toml:1: --epochs: Value 0 not in range" train
 refused malformed.toml '# ok\n\nepochs 3\n' "malformed.toml:3: expected '=' after the key 'epochs'" train
 refused table.toml '[train]\nepochs = 3\n' "table.toml:1: tables ('[train]') are not used" train
+refused list.toml '[[models]]\nname = "a"\n' "list.toml:1: leap train reads no [[models]] list" train
 refused both.toml 'load = "a.safetensors"\nresume = "run"\n' "both.toml:2: 'resume' cannot go with --load" train
 expect_error "missing.toml: file does not exist" train --config missing.toml
 # A required option may come from the file (then its own error is about the file it names).
