@@ -47,10 +47,20 @@ struct LoadedModel {
   std::unique_ptr<serve::DynamicBatcher> batcher;
 };
 
+// How messages name a model: where it was listed and its name.
+std::string named(const ServedModel& model) {
+  return (model.origin.empty() ? "serve: model" : model.origin) + " '" + model.name + "'";
+}
+
+// The model's network on `device`; what fails names the model (one of several) and its origin.
 std::unique_ptr<Sequential> load(const ServedModel& model, Device device) {
-  auto network = std::make_unique<Sequential>(Sequential::from_spec(model.spec, 0, device));
-  load_weights(*network, model.weights);
-  return network;
+  try {
+    auto network = std::make_unique<Sequential>(Sequential::from_spec(model.spec, 0, device));
+    load_weights(*network, model.weights);
+    return network;
+  } catch (const Error& e) {
+    throw Error(named(model) + ": " + e.what());
+  }
 }
 
 // Log lines: one per error (the first few a minute) and one a minute with the counts, never
@@ -146,8 +156,8 @@ class Server {
     const int direct_lanes = int(std::max(1u, std::thread::hardware_concurrency()));
     for (const ServedModel& model : models) {
       check(!model.name.empty() && model.name.find('/') == std::string::npos,
-            "serve: model name '" + model.name + "' must be non-empty and hold no '/'");
-      check(!models_.count(model.name), "serve: two models are named '" + model.name + "' (--name)");
+            named(model) + ": a model's name must be non-empty and hold no '/'");
+      check(!models_.count(model.name), named(model) + ": two models have this name (--name)");
       LoadedModel& entry = models_[model.name];
       entry.name = model.name;
       entry.network = load(model, options.device);
