@@ -314,6 +314,7 @@ def malformed_corpus():
         ("UINT8 of 256", with_input(data=[256] * FEATURES), {400}),
         ("UINT8 of -1", with_input(data=[-1] * FEATURES), {400}),
         ("UINT8 of 0.5", with_input(data=[0.5] * FEATURES), {400}),
+        ("UINT8 past 2^63", with_input(data=[2**64 - 1] * FEATURES), {400}),
         ("unknown output", post(infer, json.dumps(dict(good, outputs=[{"name": "probabilities"}]))), {400}),
         ("outputs not an array", post(infer, json.dumps(dict(good, outputs="logits"))), {400}),
         ("id a number", post(infer, json.dumps(dict(good, id=5))), {400}),
