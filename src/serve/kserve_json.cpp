@@ -145,10 +145,16 @@ void append_float(std::string& out, float value) {
 
 }  // namespace
 
+InferRequest parse_infer_request(std::string_view message, int features, size_t json_length) {
+  if (json_length == 0)
+    if (std::optional<InferRequest> common = parse_common_infer_request(message, features)) return std::move(*common);
+  return parse_infer_request_dom(message, features, json_length);
+}
+
 // simdjson (Debian's libsimdjson-dev): a validating parse at gigabytes a second, which keeps
 // the 784 numbers of an image to a few microseconds where nlohmann-json took over 30. Its
 // parse is iterative, so deep nesting is a depth error (400), not a stack overflow.
-InferRequest parse_infer_request(std::string_view message, int features, size_t json_length) {
+InferRequest parse_infer_request_dom(std::string_view message, int features, size_t json_length) {
   if (json_length > message.size())
     bad("Inference-Header-Content-Length " + std::to_string(json_length) + " is larger than the body's " +
         std::to_string(message.size()) + " bytes");
