@@ -143,6 +143,26 @@ void append_float(std::string& out, float value) {
   out.append(text, result.ptr);
 }
 
+void append_integer(std::string& out, uint64_t value) {
+  char text[24];
+  const auto result = std::to_chars(text, text + sizeof text, value);
+  out.append(text, result.ptr);
+}
+
+// `text` as a JSON string: printable ASCII as it is, anything else through nlohmann-json
+// (escapes; bytes that are not UTF-8, which a request's id may hold, replaced).
+void append_json_string(std::string& out, const std::string& text) {
+  const bool plain = std::all_of(text.begin(), text.end(),
+                                 [](char c) { return c >= 0x20 && c < 0x7F && c != '"' && c != '\\'; });
+  if (!plain) {
+    out += json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  out += text;
+  out += '"';
+}
+
 }  // namespace
 
 InferRequest parse_infer_request(std::string_view message, int features, size_t json_length) {
@@ -229,31 +249,37 @@ InferRequest parse_infer_request_dom(std::string_view message, int features, siz
   return request;
 }
 
+// The answer is built in one string reserved at its full size: at batch 1 the few small
+// strings and nlohmann-json calls it was joined from took longer than writing its numbers.
 InferResponse infer_response(const std::string& model, const InferRequest& request,
                              const float* logits, int classes) {
-  std::vector<int64_t> class_ids;
-  if (request.class_ids) {
-    for (int r = 0; r < request.rows; ++r) {
-      const float* row = logits + size_t(r) * classes;
-      class_ids.push_back(std::max_element(row, row + classes) - row);
-    }
-  }
   const size_t values = size_t(request.rows) * classes;
   InferResponse response;
   std::string& out = response.body;
+  out.reserve(200 + model.size() + request.id.size() + (request.logits && !request.logits_binary ? values * 16 : 0) +
+              (request.class_ids && !request.class_ids_binary ? size_t(request.rows) * 4 : 0));
   std::string binary;
-  out = "{\"model_name\":" + json(model).dump() + ",\"model_version\":\"1\"";
-  if (!request.id.empty()) out += ",\"id\":" + json(request.id).dump(-1, ' ', false, json::error_handler_t::replace);
+  out += "{\"model_name\":";
+  append_json_string(out, model);
+  out += ",\"model_version\":\"1\"";
+  if (!request.id.empty()) {
+    out += ",\"id\":";
+    append_json_string(out, request.id);
+  }
   out += ",\"outputs\":[";
-  const std::string rows = std::to_string(request.rows);
   if (request.logits) {
-    out += "{\"name\":\"logits\",\"datatype\":\"FP32\",\"shape\":[" + rows + "," + std::to_string(classes) + "],";
+    out += "{\"name\":\"logits\",\"datatype\":\"FP32\",\"shape\":[";
+    append_integer(out, uint64_t(request.rows));
+    out += ',';
+    append_integer(out, uint64_t(classes));
+    out += "],";
     if (request.logits_binary) {
-      out += "\"parameters\":{\"binary_data_size\":" + std::to_string(values * 4) + "}}";
+      out += "\"parameters\":{\"binary_data_size\":";
+      append_integer(out, values * 4);
+      out += "}}";
       binary.append(reinterpret_cast<const char*>(logits), values * 4);
     } else {
       out += "\"data\":[";
-      out.reserve(out.size() + values * 14);
       for (size_t i = 0; i < values; ++i) {
         if (i) out += ',';
         append_float(out, logits[i]);
@@ -263,15 +289,24 @@ InferResponse infer_response(const std::string& model, const InferRequest& reque
   }
   if (request.class_ids) {
     if (request.logits) out += ',';
-    out += "{\"name\":\"class_ids\",\"datatype\":\"INT64\",\"shape\":[" + rows + "],";
+    out += "{\"name\":\"class_ids\",\"datatype\":\"INT64\",\"shape\":[";
+    append_integer(out, uint64_t(request.rows));
+    out += "],";
+    std::vector<int64_t> class_ids;
+    for (int r = 0; r < request.rows; ++r) {
+      const float* row = logits + size_t(r) * classes;
+      class_ids.push_back(std::max_element(row, row + classes) - row);
+    }
     if (request.class_ids_binary) {
-      out += "\"parameters\":{\"binary_data_size\":" + std::to_string(class_ids.size() * 8) + "}}";
+      out += "\"parameters\":{\"binary_data_size\":";
+      append_integer(out, class_ids.size() * 8);
+      out += "}}";
       binary.append(reinterpret_cast<const char*>(class_ids.data()), class_ids.size() * 8);
     } else {
       out += "\"data\":[";
       for (size_t r = 0; r < class_ids.size(); ++r) {
         if (r) out += ',';
-        out += std::to_string(class_ids[r]);
+        append_integer(out, uint64_t(class_ids[r]));
       }
       out += "]}";
     }
