@@ -27,21 +27,6 @@ struct NamedOutput {
 
 bool fits_float(double value) { return std::isfinite(value) && std::fabs(value) <= double(FLT_MAX); }
 
-// At most 19 significant digits, counting zeros: simdjson 3.0.1's On-Demand get_double()
-// misreads some longer numbers (0.950000000000000000000 as 0.0277; simdjson issue 2093, fixed
-// in 3.6.3), which are left to the DOM reading.
-bool short_enough(std::string_view number) {
-  int digits = 0;
-  for (char c : number) {
-    if (c >= '0' && c <= '9') {
-      ++digits;
-    } else if (c != '-' && c != '.') {
-      break;  // the exponent, or what follows the number
-    }
-  }
-  return digits <= 19;
-}
-
 // The numbers of a flat `data` array, as the DOM reading converts them.
 bool read_values(od::value data, bool uint8, size_t count, std::vector<float>& out) {
   od::array values;
@@ -70,7 +55,7 @@ bool read_values(od::value data, bool uint8, size_t count, std::vector<float>& o
       uint64_t whole = 0;
       if (value.get_uint64().get(whole)) return false;
       real = double(whole);
-    } else if (!short_enough(value.raw_json_token()) || value.get_double().get(real)) {
+    } else if (value.get_double().get(real)) {
       return false;
     }
     if (!fits_float(real)) return false;
