@@ -7,6 +7,7 @@
 #include "cuda/kernels/grid_mlp.h"
 #include "cuda/kernels/grid_mlp_loss.cuh"
 #include "cuda/kernels/grid_mlp_tile.cuh"
+#include "cuda/kernels/sgd_math.cuh"
 #include "leap/dropout_mask.h"
 
 namespace leap::cuda_detail {
@@ -155,28 +156,19 @@ __device__ inline int input_gradient_tiles(const GridMlpArgs& a, int l) {
 // buffer seeded with the first gradient), as the multi-tensor kernels apply them.
 struct StepOptimizer {
   AdamScalars adam;
-  bool sgd, first_step, nesterov;
-  float lr, momentum, dampening;
+  bool sgd;
+  SgdScalars sgd_scalars;
 
   __device__ StepOptimizer(const GridMlpArgs& a, int64_t step)
       : adam(adam_scalars_for_step(a.adam, a.lr, a.adam_steps + step + 1)),
         sgd(a.sgd),
-        first_step(a.adam_steps + step == 0),
-        nesterov(a.nesterov),
-        lr(a.lr),
-        momentum(a.momentum),
-        dampening(a.dampening) {}
+        sgd_scalars{a.lr, a.momentum, a.dampening, a.adam.weight_decay, a.nesterov, a.adam_steps + step == 0} {}
   // Which states it keeps: m (Adam's first moment or SGD's momentum buffer) and v.
-  __device__ bool keeps_m() const { return !sgd || momentum != 0.0f; }
+  __device__ bool keeps_m() const { return !sgd || sgd_scalars.momentum != 0.0f; }
   __device__ bool keeps_v() const { return !sgd; }
   __device__ void apply(float& value, float& m, float& v, float grad) const {
     if (!sgd) return adam_apply(value, m, v, grad, adam);
-    float g = grad + adam.weight_decay * value;
-    if (momentum != 0.0f) {
-      m = first_step ? g : momentum * m + (1.0f - dampening) * g;
-      g = nesterov ? g + momentum * m : m;
-    }
-    value -= lr * g;
+    sgd_apply(value, m, grad, sgd_scalars);
   }
   // value, m and v at `at` of the three arrays: loaded, updated by `grad`, stored.
   __device__ void load(const float* value, const float* m, const float* v, int64_t at, float* values) const {

@@ -1,4 +1,5 @@
 #include "cuda/kernels/adam_math.cuh"
+#include "cuda/kernels/sgd_math.cuh"
 #include "cuda/cuda_check.h"
 #include "cuda/kernels/launch_config.h"
 #include "cuda/kernels/optimizer.h"
@@ -82,15 +83,9 @@ __global__ void adam_counted_kernel(const SlotBatch batch, const AdamScalars con
 
 __global__ void sgd_kernel(const SlotBatch batch, const SgdScalars h) {
   for_each_element(batch, [&](int slot, size_t i) {
-    float& value = batch.value[slot][i];
-    float g = batch.grad[slot][i] + h.weight_decay * value;
-    if (h.momentum != 0.0f) {
-      float& buffer = batch.state_a[slot][i];
-      // PyTorch seeds the momentum buffer with the first gradient.
-      buffer = h.first_step ? g : h.momentum * buffer + (1.0f - h.dampening) * g;
-      g = h.nesterov ? g + h.momentum * buffer : buffer;
-    }
-    value -= h.lr * g;
+    float unused = 0.0f;
+    float& buffer = h.momentum != 0.0f ? batch.state_a[slot][i] : unused;
+    sgd_apply(batch.value[slot][i], buffer, batch.grad[slot][i], h);
   });
 }
 
