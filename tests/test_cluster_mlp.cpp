@@ -18,6 +18,7 @@
 
 #include "leap/leap.h"
 #include "toy_data.h"
+#include "weights_compare.h"
 
 namespace leap {
 namespace {
@@ -139,22 +140,6 @@ TEST(ClusterMlp, OneStepGradientsEqualTheReferenceInBothPrecisions) {
   }
 }
 
-// Each parameter of `fused` against `general`: the L2 norm of the difference over the norm of
-// `general`'s, printed after `label` and expected within `tolerance`.
-void expect_close_weights(Trained& general, Trained& fused, const std::string& label, double tolerance) {
-  std::vector<Parameter*> x = general.network.parameters(), y = fused.network.parameters();
-  for (size_t k = 0; k < x.size(); ++k) {
-    const std::vector<float> u = x[k]->value.to_vector(), v = y[k]->value.to_vector();
-    double difference = 0, norm = 0;
-    for (size_t i = 0; i < u.size(); ++i) {
-      difference += (double(u[i]) - v[i]) * (double(u[i]) - v[i]);
-      norm += double(u[i]) * u[i];
-    }
-    const double relative = std::sqrt(difference / norm);
-    std::printf("%s%s: |cluster - general| / |general| = %.2e\n", label.c_str(), x[k]->name.c_str(), relative);
-    EXPECT_LE(relative, tolerance) << label << x[k]->name;
-  }
-}
 
 TEST(ClusterMlp, ThousandStepsFollowTheGeneralPath) {
   const Dataset data = byte_pattern_data(1000 * 64, 784, 10, 22);
@@ -167,7 +152,7 @@ TEST(ClusterMlp, ThousandStepsFollowTheGeneralPath) {
               a.accuracy, b.accuracy);
   EXPECT_NEAR(b.loss, a.loss, 1e-2 * a.loss);
   EXPECT_NEAR(b.accuracy, a.accuracy, 0.01);
-  expect_close_weights(general, fused, "after 1000 steps, ", 2e-2);
+  expect_close_weights(general.network, fused.network, "after 1000 steps, ", 2e-2, "cluster");
 }
 
 // Other widths, batches and class counts: clusters of 1, 3, 5 and 7 blocks, batches of 64,
@@ -188,8 +173,9 @@ TEST(ClusterMlp, OtherShapesFollowTheGeneralPath) {
                               " thread blocks"),
               std::string::npos)
         << fused.path;
-    expect_close_weights(general, fused,
-                         std::string(shape.spec) + " batch " + std::to_string(shape.batch) + ", after 100 steps, ", 1e-3);
+    expect_close_weights(general.network, fused.network,
+                         std::string(shape.spec) + " batch " + std::to_string(shape.batch) + ", after 100 steps, ", 1e-3,
+                         "cluster");
     EXPECT_NEAR(fused.history.epochs[0].loss, general.history.epochs[0].loss, 1e-3 * general.history.epochs[0].loss);
   }
 }
@@ -203,7 +189,7 @@ TEST(ClusterMlp, ALastPartialBatchFollowsTheGeneralPath) {
     Trained general = train(Device::cuda, data, nullptr, false);
     Trained fused = train(Device::cuda, data, "cluster");
     ASSERT_EQ(fused.history.epochs[0].steps, 21);
-    expect_close_weights(general, fused, "20 batches and " + std::to_string(rest) + " rows, ", 1e-3);
+    expect_close_weights(general.network, fused.network, "20 batches and " + std::to_string(rest) + " rows, ", 1e-3, "cluster");
     EXPECT_NEAR(fused.history.epochs[0].loss, general.history.epochs[0].loss, 1e-3 * general.history.epochs[0].loss);
   }
 }

@@ -18,6 +18,7 @@
 #include "cpu/mlp_step_kernels.h"
 #include "leap/leap.h"
 #include "toy_data.h"
+#include "weights_compare.h"
 
 namespace leap {
 namespace {
@@ -46,15 +47,6 @@ Trained train(const std::string& spec, const Dataset& data, int batch, int epoch
   return out;
 }
 
-std::vector<int> widths(const std::string& spec) {
-  std::vector<int> out;
-  for (size_t at = 0; at <= spec.size();) {
-    const size_t dash = std::min(spec.find('-', at), spec.size());
-    out.push_back(std::stoi(spec.substr(at, dash - at)));
-    at = dash + 1;
-  }
-  return out;
-}
 
 // The gradients of the mean cross-entropy over all of `data`, in float64: weight then bias of
 // each layer, as parameters() lists them.
@@ -106,11 +98,6 @@ std::vector<std::vector<double>> reference_gradients(const std::vector<int>& wid
   return grads;
 }
 
-double relative_l2(const std::vector<float>& a, const std::vector<float>& b) {
-  double diff = 0.0, norm = 0.0;
-  for (size_t i = 0; i < a.size(); ++i) diff += (double(a[i]) - b[i]) * (double(a[i]) - b[i]), norm += double(b[i]) * b[i];
-  return std::sqrt(diff / norm);
-}
 
 struct Shape {
   std::string spec;
@@ -123,7 +110,7 @@ class FusedCpuStepShapes : public ::testing::TestWithParam<Shape> {};
 
 TEST_P(FusedCpuStepShapes, OneStepMatchesFloat64) {
   const Shape shape = GetParam();
-  const std::vector<int> width = widths(shape.spec);
+  const std::vector<int> width = widths_of(shape.spec);
   const Dataset data = pattern_data(shape.batch, width.front(), width.back(), 5);
   const Trained fused = train(shape.spec, data, shape.batch, 1, "fused");
   ASSERT_NE(fused.path.find("fused CPU step"), std::string::npos) << fused.path;
@@ -143,7 +130,7 @@ TEST_P(FusedCpuStepShapes, OneStepMatchesFloat64) {
 
 TEST_P(FusedCpuStepShapes, ThousandStepsFollowTheGeneralPath) {
   const Shape shape = GetParam();
-  const std::vector<int> width = widths(shape.spec);
+  const std::vector<int> width = widths_of(shape.spec);
   // Samples that leave a last partial batch of about a third.
   const int per_epoch = 64, samples = per_epoch * shape.batch + shape.batch / 3 + 1;
   const Dataset data = pattern_data(samples, width.front(), width.back(), 7);
@@ -167,7 +154,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, FusedCpuStepShapes,
 TEST(FusedCpuStep, SameBitsOnAnyNumberOfThreads) {
   const int before = omp_get_max_threads();
   for (const Shape& shape : {Shape{"784-128-10", 64}, Shape{"37-19-13-5", 23}}) {
-    const std::vector<int> width = widths(shape.spec);
+    const std::vector<int> width = widths_of(shape.spec);
     const Dataset data = pattern_data(20 * shape.batch + 5, width.front(), width.back(), 9);
     std::vector<Trained> runs;
     for (int threads : {1, 2, 3}) {
@@ -189,7 +176,7 @@ TEST(FusedCpuStep, SameBitsOnAnyNumberOfThreads) {
 TEST(FusedCpuStep, DropoutDrawsTheLayersMasks) {
   const int before = omp_get_max_threads();
   for (const auto& [spec, batch, p] : {std::tuple{"784-64-32-10", 32, 0.2f}, std::tuple{"37-19-13-5", 23, 0.5f}}) {
-    const std::vector<int> width = widths(spec);
+    const std::vector<int> width = widths_of(spec);
     const Dataset data = pattern_data(30 * batch + 7, width.front(), width.back(), 12);
     const Trained fused = train(spec, data, batch, 2, "fused", p);
     const Trained general = train(spec, data, batch, 2, "layers", p);

@@ -19,6 +19,7 @@
 
 #include "leap/leap.h"
 #include "toy_data.h"
+#include "weights_compare.h"
 
 namespace leap {
 namespace {
@@ -61,18 +62,6 @@ Trained train(const Recipe& recipe, const Dataset& data, const char* path, bool 
   return out;
 }
 
-// The widths of a spec "784-512-256-10".
-std::vector<int> widths_of(const std::string& spec) {
-  std::vector<int> widths;
-  size_t at = 0;
-  while (at <= spec.size()) {
-    const size_t dash = spec.find('-', at);
-    widths.push_back(std::stoi(spec.substr(at, dash - at)));
-    if (dash == std::string::npos) break;
-    at = dash + 1;
-  }
-  return widths;
-}
 
 Dataset data_for(const Recipe& recipe, int64_t samples, uint64_t seed) {
   const std::vector<int> widths = widths_of(recipe.spec);
@@ -204,22 +193,6 @@ TEST(GridMlp, OneStepGradientsEqualTheReference) {
     expect_one_step_equals_reference(recipe);
 }
 
-// Each parameter of `fused` against `general`: the L2 norm of the difference over the norm of
-// `general`'s, printed after `label` and expected within `tolerance`.
-void expect_close_weights(Trained& general, Trained& fused, const std::string& label, double tolerance) {
-  std::vector<Parameter*> x = general.network.parameters(), y = fused.network.parameters();
-  for (size_t k = 0; k < x.size(); ++k) {
-    const std::vector<float> u = x[k]->value.to_vector(), v = y[k]->value.to_vector();
-    double difference = 0, norm = 0;
-    for (size_t i = 0; i < u.size(); ++i) {
-      difference += (double(u[i]) - v[i]) * (double(u[i]) - v[i]);
-      norm += double(u[i]) * u[i];
-    }
-    const double relative = std::sqrt(difference / norm);
-    std::printf("%s%s: |grid - general| / |general| = %.2e\n", label.c_str(), x[k]->name.c_str(), relative);
-    EXPECT_LE(relative, tolerance) << label << x[k]->name;
-  }
-}
 
 TEST(GridMlp, ThousandStepsFollowTheGeneralPath) {
   if (!grid_kernel_runs()) GTEST_SKIP() << "no GPU that runs the whole-GPU kernel";
@@ -233,7 +206,7 @@ TEST(GridMlp, ThousandStepsFollowTheGeneralPath) {
               b.accuracy);
   EXPECT_NEAR(b.loss, a.loss, 1e-2 * a.loss);
   EXPECT_NEAR(b.accuracy, a.accuracy, 0.01);
-  expect_close_weights(general, grid, "after 1000 steps, ", 2e-2);
+  expect_close_weights(general.network, grid.network, "after 1000 steps, ", 2e-2, "grid");
 }
 
 struct Case {
@@ -256,7 +229,7 @@ TEST(GridMlp, OtherShapesFollowTheGeneralPath) {
     const std::string label = c.recipe.spec + " batch " + std::to_string(c.recipe.batch) +
                               (c.recipe.distill ? " distilled" : "") + " + " + std::to_string(c.rest) +
                               " rows, after 100 steps, ";
-    expect_close_weights(general, grid, label, 1e-3);
+    expect_close_weights(general.network, grid.network, label, 1e-3, "grid");
     EXPECT_NEAR(grid.history.epochs[0].loss, general.history.epochs[0].loss, 1e-3 * general.history.epochs[0].loss)
         << label;
   }
@@ -275,7 +248,7 @@ TEST(GridMlp, DropoutDrawsTheLayersMasks) {
     Trained grid = train(c.recipe, data, "grid");
     EXPECT_NE(grid.path.find("whole GPU"), std::string::npos) << grid.path;
     const std::string label = c.recipe.spec + " dropout " + std::to_string(c.recipe.dropout) + ", ";
-    expect_close_weights(general, grid, label, 1e-3);
+    expect_close_weights(general.network, grid.network, label, 1e-3, "grid");
     EXPECT_NEAR(grid.history.epochs[0].loss, general.history.epochs[0].loss, 1e-3 * general.history.epochs[0].loss)
         << label;
     for (size_t i = 0; i < grid.network.size(); ++i)
@@ -299,7 +272,7 @@ TEST(GridMlp, SgdFollowsTheGeneralPath) {
     EXPECT_NE(grid.path.find("SGD"), std::string::npos) << grid.path;
     const std::string label = "SGD momentum " + std::to_string(options.momentum) +
                               (options.nesterov ? " nesterov" : "") + ", after 101 steps, ";
-    expect_close_weights(general, grid, label, 1e-3);
+    expect_close_weights(general.network, grid.network, label, 1e-3, "grid");
     EXPECT_NEAR(grid.history.epochs[0].loss, general.history.epochs[0].loss, 1e-3 * general.history.epochs[0].loss)
         << label;
   }
