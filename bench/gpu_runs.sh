@@ -3,10 +3,13 @@
 # bench/pack_gpu_build.sh here (and, for the kernel's A/B, the base build's leap compressed to
 # .carry/leap-base.xz: `xz -c build-cuda/leap > .carry/leap-base.xz` at the commit before the
 # change). Each part has a time limit; logs go to $OUT/runs, packed into $OUT/gpu-runs.tgz.
-# usage: bench/gpu_runs.sh [first|second]
+# usage: bench/gpu_runs.sh [first|second|short]
 #   first: the whole-GPU kernel's tests and timing, the GPU suite, the cluster kernel's A/B
 #   step time, the Python module
 #   second: the MLP grid at batch 64 (leap, JAX, PyTorch), leap serve, leap sweep
+#   short (about 8 minutes, for a short lease): the GPU suite (the whole-GPU kernel's tests
+#   among it), the grid at batch 64 for leap's paths and JAX at its highest precision with the
+#   floors, the cluster kernel's A/B, the Python module
 set -uo pipefail
 cd "$(dirname "$0")/.."
 part=${1:-first}
@@ -29,6 +32,16 @@ if [ "$part" = first ]; then
     step kernel-ab 100 bash bench/steptime_ab.sh /tmp/leap/leap /tmp/leap-base/leap .carry/fashion-mnist 3
   fi
   step python 120 bash bench/device_run.sh python --epochs 3
+elif [ "$part" = short ]; then
+  step tests 200 bash bench/device_run.sh tests
+  step grid 130 bash bench/device_run.sh grid --epochs 2 --columns "leap fp32,leap grid,jax highest" --only \
+    784-128-10-b64,784-256-10-b64,784-1024-10-b64,784-512-256-10-b64,784-128-128-10-b64,784-256-256-256-10-b64,784-1024-1024-10-b64 --part b64-short
+  cp bench/results/*-mlp-grid-b64-short.* "$OUT/" 2>/dev/null
+  if [ -f .carry/leap-base.xz ]; then
+    mkdir -p /tmp/leap-base && xz -dc .carry/leap-base.xz > /tmp/leap-base/leap && chmod +x /tmp/leap-base/leap
+    step kernel-ab 60 bash bench/steptime_ab.sh /tmp/leap/leap /tmp/leap-base/leap .carry/fashion-mnist 3
+  fi
+  step python 110 bash bench/device_run.sh python --epochs 3
 else
   step grid 420 bash bench/device_run.sh grid --epochs 3 --only \
     784-128-10-b64,784-256-10-b64,784-1024-10-b64,784-512-256-10-b64,784-128-128-10-b64,784-256-256-256-10-b64,784-1024-1024-10-b64 --part b64
