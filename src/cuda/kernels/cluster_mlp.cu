@@ -53,7 +53,7 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   __shared__ long long arrival[kTimed ? kTimedBarriers * kWarps : 1];
   PhaseTimer<kTimed> timer(b, arrival);
 
-  for (int64_t s = 0; s < a.steps; ++s) {
+  for (int64_t s = 0; s < a.run.steps; ++s) {
     const unsigned parity = unsigned(s & 1);  // of the barriers' phase for this step
     const uint8_t* x = feed.warp_columns(s);
     const float* w2s = m.w2_copies + (s & 1) * kW2Size;  // the step's copy of w2
@@ -77,9 +77,9 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
       wait_barrier(m.shares_arrived, parity);
       timer.mark(4);
       softmax_and_exchange(b, m, loss_total, correct_total);
-      if (warp == kSoftmaxWarp && s + 2 < a.steps) feed.load_samples(a.first_batch + s + 2);
+      if (warp == kSoftmaxWarp && s + 2 < a.run.steps) feed.load_samples(a.run.first_batch + s + 2);
     }
-    if (s + 1 < a.steps && is_sender_warp(warp)) {
+    if (s + 1 < a.run.steps && is_sender_warp(warp)) {
       wait_barrier(m.shares_arrived, parity);
       timer.mark(4);
       feed.send_next(s);
@@ -208,7 +208,7 @@ int64_t make_byte_images(const float* images, int64_t samples, int in, uint8_t* 
 }
 
 void launch_cluster_mlp(const ClusterMlpArgs& args, cudaStream_t stream) {
-  if (args.steps <= 0) return;
+  if (args.run.steps <= 0) return;
   const int cluster = args.hid / kUnits;
   cudaLaunchAttribute attribute;
   const cudaLaunchConfig_t config = launch_config(cluster, &attribute, stream);

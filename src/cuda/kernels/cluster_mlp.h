@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cuda/kernels/launch_steps.h"
 #include "cuda/kernels/mlp_weights.h"
 #include "cuda/kernels/optimizer.h"
 
@@ -29,11 +30,7 @@ constexpr int kClusterImageBytes = 784;
 struct ClusterMlpArgs {
   const uint8_t* image_bytes;  // [samples, kClusterImageBytes] from make_byte_images
   const int32_t* labels;
-  const int32_t* order;  // the epoch's sample order
-  int64_t first_batch;   // batch k of the launch takes order[(first_batch + k) * batch ...]
-  int64_t steps;
-  int64_t adam_steps;    // Adam steps taken before the launch
-  float lr;
+  LaunchSteps run;
   MlpWeights weights;
   double* loss_sum;  // the launch adds its summed loss and correct count here
   int64_t* correct;

@@ -50,17 +50,17 @@ struct BatchFeed {
       : b(block),
         buffers(reinterpret_cast<uint8_t*>(shared) + layout().x_bytes),
         batch_arrived(reinterpret_cast<uint64_t*>(shared + layout().barriers) + 2) {
-    if (b.warp == kSoftmaxWarp) load_samples(b.a.first_batch);
+    if (b.warp == kSoftmaxWarp) load_samples(b.a.run.first_batch);
     send_local = (b.warp - kFirstSenderWarp) + kSenders * b.lane;
     sends = is_sender_warp(b.warp) && send_local < b.own_rows;
-    next_sample = sample_at(b.a.first_batch);
+    next_sample = sample_at(b.a.run.first_batch);
     if (b.warp == kSoftmaxWarp) load_owned_labels(next_labels);
   }
 
   // The samples of rows lane and lane + 32 of a batch into low and high.
   __device__ __forceinline__ void load_samples(int64_t batch_index) {
     const ClusterMlpArgs& a = b.a;
-    const int32_t* rows = a.order + batch_index * a.batch;
+    const int32_t* rows = a.run.order + batch_index * a.batch;
     low = b.lane < a.batch ? __ldg(rows + b.lane) : 0;
     high = b.lane + 32 < a.batch ? __ldg(rows + b.lane + 32) : 0;
   }
@@ -74,7 +74,7 @@ struct BatchFeed {
   // The sample of this lane's row of a batch, for a sender.
   __device__ __forceinline__ int sample_at(int64_t batch_index) const {
     const ClusterMlpArgs& a = b.a;
-    return sends ? __ldg(a.order + batch_index * a.batch + b.rank * b.rows_per_owner + send_local) : 0;
+    return sends ? __ldg(a.run.order + batch_index * a.batch + b.rank * b.rows_per_owner + send_local) : 0;
   }
 
   // The labels of owned rows lane and lane + 32.
@@ -100,9 +100,9 @@ struct BatchFeed {
     if (b.tid == 0) expect_bytes(batch_arrived, unsigned(b.B * kMaxIn));
     cluster.sync();  // every block runs, its barriers ready, before any copies into another
     send_row(0, next_sample);
-    if (b.a.steps > 1) {
-      next_sample = sample_at(b.a.first_batch + 1);
-      if (b.warp == kSoftmaxWarp) load_samples(b.a.first_batch + 1);
+    if (b.a.run.steps > 1) {
+      next_sample = sample_at(b.a.run.first_batch + 1);
+      if (b.warp == kSoftmaxWarp) load_samples(b.a.run.first_batch + 1);
     }
   }
 
@@ -117,7 +117,7 @@ struct BatchFeed {
   // gradient), the next labels loaded, then the wait for this batch's rows.
   __device__ __forceinline__ void arrive(int64_t s, const Arrays& m) {
     const int warp = b.warp, lane = b.lane, own_rows = b.own_rows;
-    if (b.tid == 0 && s + 1 < b.a.steps) expect_bytes(batch_arrived + ((s + 1) & 1), unsigned(b.B * kMaxIn));
+    if (b.tid == 0 && s + 1 < b.a.run.steps) expect_bytes(batch_arrived + ((s + 1) & 1), unsigned(b.B * kMaxIn));
     if (warp == kSoftmaxWarp) {
       int* labels = reinterpret_cast<int*>(m.shared + layout().labels);
       if (lane < own_rows) labels[lane] = next_labels[0];
@@ -127,7 +127,7 @@ struct BatchFeed {
         expect_bytes(m.grads_arrived, unsigned(b.B * kRowStride * 4));
       }
     }
-    if (warp == kSoftmaxWarp && s + 1 < b.a.steps) load_owned_labels(next_labels);
+    if (warp == kSoftmaxWarp && s + 1 < b.a.run.steps) load_owned_labels(next_labels);
     wait_barrier(batch_arrived + (s & 1), unsigned(s >> 1) & 1);
   }
 
@@ -135,7 +135,7 @@ struct BatchFeed {
   // its reads of the other buffer: this block's rows of the next batch can go there.
   __device__ __forceinline__ void send_next(int64_t s) {
     send_row(s + 1, next_sample);
-    if (s + 2 < b.a.steps) next_sample = sample_at(b.a.first_batch + s + 2);
+    if (s + 2 < b.a.run.steps) next_sample = sample_at(b.a.run.first_batch + s + 2);
   }
 };
 

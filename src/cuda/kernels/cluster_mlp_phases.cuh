@@ -164,8 +164,8 @@ __device__ __forceinline__ void w2_gradient(const Block& b, const Arrays& m) {
 __device__ __forceinline__ void adam_scalars_ahead(const Block& b, const Arrays& m, int64_t s) {
   float* adam_step = m.shared + layout().adam_step;  // [kAdamSteps]: the step size and 1 / sqrt(1 - beta2^t)
   const int tid = b.tid;
-  if (s % kAdamSteps == 0 && tid < kAdamSteps && s + tid < b.a.steps) {
-    const AdamScalars step = adam_scalars_for_step(b.a.adam, b.a.lr, b.a.adam_steps + s + tid + 1);
+  if (s % kAdamSteps == 0 && tid < kAdamSteps && s + tid < b.a.run.steps) {
+    const AdamScalars step = adam_scalars_for_step(b.a.adam, b.a.run.lr, b.a.run.adam_steps + s + tid + 1);
     adam_step[tid * 2] = step.step_size;
     adam_step[tid * 2 + 1] = 1.0f / step.correction2_sqrt;
   }

@@ -79,7 +79,7 @@ __device__ __forceinline__ void store_w1(const Block& b, const float (&w)[kLaneW
 __device__ __forceinline__ void store_small_parameters(const Block& b, const Arrays& m) {
   const ClusterMlpArgs& a = b.a;
   const int tid = b.tid, C = b.C, unit0 = b.unit0;
-  const float* w2_final = m.w2_copies + (a.steps & 1) * kW2Size;
+  const float* w2_final = m.w2_copies + (a.run.steps & 1) * kW2Size;
   for (int i = tid; i < C * kUnits; i += kThreads) {
     const int64_t at = int64_t(i / kUnits) * a.hid + unit0 + i % kUnits;
     a.weights.w2[at] = w2_final[i];

@@ -32,7 +32,7 @@ __device__ inline Operand layer_input(const GridMlpArgs& a, int l, const Shared&
 }
 
 __device__ inline void load_batch(const GridMlpArgs& a, int64_t step, Shared& s) {
-  const int32_t* rows = a.order + (a.first_batch + step) * a.batch;
+  const int32_t* rows = a.run.order + (a.run.first_batch + step) * a.batch;
   for (int r = threadIdx.x; r < a.batch; r += kGridThreads) s.samples[r] = rows[r];
   __syncthreads();
 }
@@ -160,9 +160,9 @@ struct StepOptimizer {
   SgdScalars sgd_scalars;
 
   __device__ StepOptimizer(const GridMlpArgs& a, int64_t step)
-      : adam(adam_scalars_for_step(a.adam, a.lr, a.adam_steps + step + 1)),
+      : adam(adam_scalars_for_step(a.adam, a.run.lr, a.run.adam_steps + step + 1)),
         sgd(a.sgd),
-        sgd_scalars{a.lr, a.momentum, a.dampening, a.adam.weight_decay, a.nesterov, a.adam_steps + step == 0} {}
+        sgd_scalars{a.run.lr, a.momentum, a.dampening, a.adam.weight_decay, a.nesterov, a.run.adam_steps + step == 0} {}
   // Which states it keeps: m (Adam's first moment or SGD's momentum buffer) and v.
   __device__ bool keeps_m() const { return !sgd || sgd_scalars.momentum != 0.0f; }
   __device__ bool keeps_v() const { return !sgd; }
@@ -278,12 +278,12 @@ __global__ void __launch_bounds__(kGridThreads, kBlocksPerSm) grid_mlp_kernel(co
   double loss = 0;
   long long correct = 0;
   PhaseClock clock(a.phase_ns);
-  for (int64_t step = 0; step < a.steps; ++step) {
+  for (int64_t step = 0; step < a.run.steps; ++step) {
     load_batch(a, step, s);
     const StepOptimizer optimizer(a, step);
     for (int p = 0; p < 2 * a.depth; ++p) {
       run_phase(a, grid_phase(a.depth, p), step, optimizer, s);
-      if (p + 1 < 2 * a.depth || step + 1 < a.steps) grid_barrier(a.barrier);
+      if (p + 1 < 2 * a.depth || step + 1 < a.run.steps) grid_barrier(a.barrier);
       clock.lap(p);
       if (p == a.depth - 1) count_loss(a, &loss, &correct);  // the rows' losses are in
     }

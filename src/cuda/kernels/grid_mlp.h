@@ -20,6 +20,7 @@
 #include <string>
 
 #include "cuda/kernels/grid_mlp_schedule.h"
+#include "cuda/kernels/launch_steps.h"
 #include "cuda/kernels/optimizer.h"
 
 namespace leap::cuda_detail {
@@ -41,11 +42,7 @@ struct GridLayer {
 struct GridMlpArgs {
   const float* images;   // [samples, layers[0].in]
   const int32_t* labels;
-  const int32_t* order;  // the epoch's sample order
-  int64_t first_batch;   // batch k of the launch takes order[(first_batch + k) * batch ...]
-  int64_t steps;
-  int64_t adam_steps;    // Adam steps taken before the launch
-  float lr;
+  LaunchSteps run;
   AdamScalars adam;      // beta1, beta2, eps, weight_decay
   // SGD in place of Adam: PyTorch's rule with adam.weight_decay; m_* hold the momentum
   // buffers (v_* unused), none without momentum.

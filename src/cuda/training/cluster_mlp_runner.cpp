@@ -59,7 +59,7 @@ std::unique_ptr<ClusterMlpRunner> ClusterMlpRunner::create(CudaBackend& backend,
 }
 
 ClusterMlpRunner::ClusterMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan, Tensor byte_images)
-    : backend_(backend), plan_(plan), byte_images_(std::move(byte_images)) {
+    : PersistentMlpRunner(plan), backend_(backend), byte_images_(std::move(byte_images)) {
   if (std::getenv("LEAP_PHASE_TIMING")) phase_cycles_ = Tensor::zeros({2 * kPhaseWords}, DType::int32, Device::cuda);
 }
 
@@ -98,29 +98,13 @@ std::string ClusterMlpRunner::describe() const {
          "master weights";
 }
 
-bool ClusterMlpRunner::run_partial_batch(const int32_t* order, int64_t first_row, int64_t rows, int64_t adam_step,
-                                         float lr, double* loss_sum, int64_t* correct) {
-  if (rows < 16 || rows % 16 != 0 || rows >= plan_.batch) return false;
-  launch(order + first_row, 0, 1, int(rows), adam_step, lr, loss_sum, correct);
-  return true;
-}
-
-void ClusterMlpRunner::run(const int32_t* order, int64_t first_batch, int64_t steps,
-                           int64_t adam_step, float lr, double* loss_sum, int64_t* correct) {
-  launch(order, first_batch, steps, plan_.batch, adam_step, lr, loss_sum, correct);
-}
-
 void ClusterMlpRunner::launch(const int32_t* order, int64_t first_batch, int64_t steps, int batch,
                               int64_t adam_step, float lr, double* loss_sum, int64_t* correct) {
   const MlpLayer& hidden = plan_.layers[0];
   const MlpLayer& output = plan_.layers[1];
   ClusterMlpArgs args{reinterpret_cast<const uint8_t*>(byte_images_.labels()),
                       plan_.labels,
-                      order,
-                      first_batch,
-                      steps,
-                      adam_step,
-                      lr,
+                      {order, first_batch, steps, adam_step, lr},
                       mlp_weights(plan_),
                       loss_sum,
                       correct,

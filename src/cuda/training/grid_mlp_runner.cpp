@@ -32,8 +32,8 @@ std::unique_ptr<GridMlpRunner> GridMlpRunner::create(CudaBackend& backend, const
 }
 
 GridMlpRunner::GridMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan)
-    : backend_(backend),
-      plan_(plan),
+    : PersistentMlpRunner(plan),
+      backend_(backend),
       row_loss_({plan.batch}, DType::float32, Device::cuda),
       row_correct_({plan.batch}, DType::int32, Device::cuda),
       barrier_(Tensor::zeros({2}, DType::int32, Device::cuda)) {
@@ -72,28 +72,12 @@ std::string GridMlpRunner::describe() const {
          (plan_.sgd ? "SGD, " : "Adam, ") + (plan_.soft_targets ? "distillation loss" : "cross-entropy");
 }
 
-void GridMlpRunner::run(const int32_t* order, int64_t first_batch, int64_t steps, int64_t adam_step, float lr,
-                        double* loss_sum, int64_t* correct) {
-  launch(order, first_batch, steps, plan_.batch, adam_step, lr, loss_sum, correct);
-}
-
-bool GridMlpRunner::run_partial_batch(const int32_t* order, int64_t first_row, int64_t rows, int64_t adam_step,
-                                      float lr, double* loss_sum, int64_t* correct) {
-  if (rows < 1 || rows >= plan_.batch) return false;
-  launch(order + first_row, 0, 1, int(rows), adam_step, lr, loss_sum, correct);
-  return true;
-}
-
 void GridMlpRunner::launch(const int32_t* order, int64_t first_batch, int64_t steps, int batch, int64_t adam_step,
                            float lr, double* loss_sum, int64_t* correct) {
   GridMlpArgs args{};
   args.images = plan_.images;
   args.labels = plan_.labels;
-  args.order = order;
-  args.first_batch = first_batch;
-  args.steps = steps;
-  args.adam_steps = adam_step;
-  args.lr = lr;
+  args.run = {order, first_batch, steps, adam_step, lr};
   args.adam = {0.0f, 1.0f, plan_.beta1, plan_.beta2, plan_.eps, plan_.weight_decay};
   args.sgd = plan_.sgd;
   args.nesterov = plan_.nesterov;

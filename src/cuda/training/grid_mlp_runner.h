@@ -9,6 +9,7 @@
 
 #include "leap/backend.h"
 #include "leap/tensor.h"
+#include "persistent_mlp_runner.h"
 
 namespace leap {
 
@@ -16,27 +17,21 @@ class CudaBackend;
 
 namespace cuda_detail {
 
-class GridMlpRunner final : public MlpEpochRunner {
+class GridMlpRunner final : public PersistentMlpRunner {
  public:
   // The runner, or null with *why_not saying why the kernel cannot take this plan.
   static std::unique_ptr<GridMlpRunner> create(CudaBackend& backend, const MlpEpochPlan& plan, std::string* why_not);
   ~GridMlpRunner() override;
-  void run(const int32_t* order, int64_t first_batch, int64_t steps, int64_t adam_step, float lr,
-           double* loss_sum, int64_t* correct) override;
   std::string describe() const override;
-  // A launch costs some microseconds more than a step: many steps to a launch.
-  int64_t chunk_steps() const override { return 1024; }
-  // Any last batch runs as one launch of one step (its rows are the batch).
-  bool run_partial_batch(const int32_t* order, int64_t first_row, int64_t rows, int64_t adam_step, float lr,
-                         double* loss_sum, int64_t* correct) override;
 
  private:
   GridMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan);
+  // Any last batch runs as one launch of one step (its rows are the batch).
+  bool takes_partial_batch(int /*rows*/) const override { return true; }
   void launch(const int32_t* order, int64_t first_batch, int64_t steps, int batch, int64_t adam_step, float lr,
-              double* loss_sum, int64_t* correct);
+              double* loss_sum, int64_t* correct) override;
 
   CudaBackend& backend_;
-  MlpEpochPlan plan_;
   std::vector<Tensor> activations_, gradients_;  // by layer, as GridMlpArgs holds them
   Tensor row_loss_, row_correct_, barrier_;
   Tensor phase_ns_;  // with LEAP_PHASE_TIMING: the kernel's time in each phase
