@@ -33,15 +33,15 @@ if [ "$part" = first ]; then
   fi
   step python 120 bash bench/device_run.sh python --epochs 3
 elif [ "$part" = short ]; then
-  step tests 200 bash bench/device_run.sh tests
-  step grid 130 bash bench/device_run.sh grid --epochs 2 --columns "leap fp32,leap grid,jax highest" --only \
+  step tests 190 bash bench/device_run.sh tests
+  step grid 120 bash bench/device_run.sh grid --epochs 2 --columns "leap fp32,leap grid,jax highest" --only \
     784-128-10-b64,784-256-10-b64,784-1024-10-b64,784-512-256-10-b64,784-128-128-10-b64,784-256-256-256-10-b64,784-1024-1024-10-b64 --part b64-short
   cp bench/results/*-mlp-grid-b64-short.* "$OUT/" 2>/dev/null
   if [ -f .carry/leap-base.xz ]; then
     mkdir -p /tmp/leap-base && xz -dc .carry/leap-base.xz > /tmp/leap-base/leap && chmod +x /tmp/leap-base/leap
-    step kernel-ab 60 bash bench/steptime_ab.sh /tmp/leap/leap /tmp/leap-base/leap .carry/fashion-mnist 3
+    step kernel-ab 50 bash bench/steptime_ab.sh /tmp/leap/leap /tmp/leap-base/leap .carry/fashion-mnist 3
   fi
-  step python 110 bash bench/device_run.sh python --epochs 3
+  step python 100 bash bench/device_run.sh python --epochs 3
 else
   step grid 420 bash bench/device_run.sh grid --epochs 3 --only \
     784-128-10-b64,784-256-10-b64,784-1024-10-b64,784-512-256-10-b64,784-128-128-10-b64,784-256-256-256-10-b64,784-1024-1024-10-b64 --part b64
