@@ -7,9 +7,9 @@
 #   first: the whole-GPU kernel's tests and timing, the GPU suite, the cluster kernel's A/B
 #   step time, the Python module
 #   second: the MLP grid at batch 64 (leap, JAX, PyTorch), leap serve, leap sweep
-#   short (about 8 minutes, for a short lease): the GPU suite (the whole-GPU kernel's tests
-#   among it), the grid at batch 64 for leap's paths and JAX at its highest precision with the
-#   floors, the cluster kernel's A/B, the Python module
+#   short (about 7 minutes, for a short lease): the GPU suite (the whole-GPU kernel's tests
+#   among it), the cluster kernel's A/B, the Python module, then what time is left of the grid
+#   at batch 64 for leap's paths and JAX at its highest precision, with the floors
 set -uo pipefail
 cd "$(dirname "$0")/.."
 part=${1:-first}
@@ -33,15 +33,15 @@ if [ "$part" = first ]; then
   fi
   step python 120 bash bench/device_run.sh python --epochs 3
 elif [ "$part" = short ]; then
-  step tests 190 bash bench/device_run.sh tests
-  step grid 120 bash bench/device_run.sh grid --epochs 2 --columns "leap fp32,leap grid,jax highest" --only \
-    784-128-10-b64,784-256-10-b64,784-1024-10-b64,784-512-256-10-b64,784-128-128-10-b64,784-256-256-256-10-b64,784-1024-1024-10-b64 --part b64-short
-  cp bench/results/*-mlp-grid-b64-short.* "$OUT/" 2>/dev/null
+  step tests 180 bash bench/device_run.sh tests
   if [ -f .carry/leap-base.xz ]; then
     mkdir -p /tmp/leap-base && xz -dc .carry/leap-base.xz > /tmp/leap-base/leap && chmod +x /tmp/leap-base/leap
-    step kernel-ab 50 bash bench/steptime_ab.sh /tmp/leap/leap /tmp/leap-base/leap .carry/fashion-mnist 3
+    step kernel-ab 40 bash bench/steptime_ab.sh /tmp/leap/leap /tmp/leap-base/leap .carry/fashion-mnist 3
   fi
   step python 100 bash bench/device_run.sh python --epochs 3
+  step grid 90 bash bench/device_run.sh grid --epochs 2 --columns "leap fp32,leap grid,jax highest" --only \
+    784-512-256-10-b64,784-256-10-b64,784-1024-1024-10-b64,784-128-128-10-b64,784-256-256-256-10-b64,784-1024-10-b64,784-128-10-b64 --part b64-short
+  cp bench/results/*-mlp-grid-b64-short.* "$OUT/" 2>/dev/null && tar czf "$final/gpu-runs-$part.tgz" -C "$OUT" .
 else
   step grid 420 bash bench/device_run.sh grid --epochs 3 --only \
     784-128-10-b64,784-256-10-b64,784-1024-10-b64,784-512-256-10-b64,784-128-128-10-b64,784-256-256-256-10-b64,784-1024-1024-10-b64 --part b64
