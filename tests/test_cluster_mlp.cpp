@@ -18,52 +18,21 @@
 
 #include "leap/leap.h"
 #include "toy_data.h"
+#include "path_training.h"
 #include "weights_compare.h"
 
 namespace leap {
 namespace {
 
-struct Trained {
-  History history;
-  Sequential network;
-  std::vector<std::vector<float>> first_moments;
-  std::string path;
-};
-
-// Trains one epoch from the spec's seeded weights; `path` sets LEAP_TRAINING_PATH ("" for
-// leap's own choice) and fast_path=false takes the general layer-by-layer path.
-Trained train(Device device, const Dataset& data, const char* path, bool fast_path = true,
-              Precision precision = Precision::fp32, const std::string& spec = "784-128-10", int batch = 64) {
-  struct Unset {  // also when training throws
-    ~Unset() { unsetenv("LEAP_TRAINING_PATH"); }
-  } unset;
-  if (path) setenv("LEAP_TRAINING_PATH", path, 1);
-  else unsetenv("LEAP_TRAINING_PATH");
-  Model model(Sequential::from_spec(spec, 11, device));
-  model.compile(adam({.lr = 1e-3f}));
-  Trained out;
-  out.history = model.fit(data, {.epochs = 1, .batch_size = batch, .seed = 3, .fast_path = fast_path,
-                                 .precision = precision});
-  out.path = model.training_path();
-  for (auto& [name, tensor] : model.optimizer().state())
-    if (name.ends_with(".exp_avg")) out.first_moments.push_back(tensor->to_vector());
-  out.network = std::move(model.network());
-  return out;
+// One epoch of the spec on the GPU (see train_on_path).
+Trained train(const Dataset& data, const char* path, bool fast_path = true, Precision precision = Precision::fp32,
+              const std::string& spec = "784-128-10", int batch = 64) {
+  return train_on_path({.spec = spec, .batch = batch, .precision = precision}, data, path, fast_path);
 }
 
 // Whether the kernel runs when asked (LEAP_TRAINING_PATH=cluster): it refuses with an error
 // on a GPU without thread-block clusters.
-bool cluster_kernel_runs(const Dataset& data) {
-  if (!available(Device::cuda)) return false;
-  try {
-    const Trained probe = train(Device::cuda, data, "cluster");
-    std::printf("path: %s\n", probe.path.c_str());
-    return true;
-  } catch (const Error& error) {
-    std::printf("%s\n", error.what());
-    return false;
-  }
-}
+bool cluster_kernel_runs(const Dataset& data) { return path_runs("cluster", {.spec = "784-128-10"}, data); }
 
 // The gradients of one step over one batch, in float64 (x = u / 255 taken after the product).
 std::vector<std::vector<double>> reference_gradients(const std::vector<float>& x, const std::vector<int32_t>& y,
@@ -124,7 +93,7 @@ TEST(ClusterMlp, OneStepGradientsEqualTheReferenceInBothPrecisions) {
   const std::vector<std::vector<double>> expected =
       reference_gradients(images.to_vector(), labels.to_label_vector(), initial, 64, 784, 128, 10);
   for (const Precision precision : {Precision::tf32, Precision::fp32}) {
-    const Trained gpu = train(Device::cuda, data, "cluster", true, precision);
+    const Trained gpu = train(data, "cluster", true, precision);
     ASSERT_EQ(gpu.first_moments.size(), 4u);
     for (size_t k = 0; k < expected.size(); ++k) {
       double largest = 0, worst = 0;
@@ -144,8 +113,8 @@ TEST(ClusterMlp, OneStepGradientsEqualTheReferenceInBothPrecisions) {
 TEST(ClusterMlp, ThousandStepsFollowTheGeneralPath) {
   const Dataset data = byte_pattern_data(1000 * 64, 784, 10, 22);
   if (!cluster_kernel_runs(byte_pattern_data(64, 784, 10, 21))) GTEST_SKIP() << "no GPU that runs the cluster kernel";
-  Trained general = train(Device::cuda, data, nullptr, false);
-  Trained fused = train(Device::cuda, data, "cluster");
+  Trained general = train(data, nullptr, false);
+  Trained fused = train(data, "cluster");
   const EpochLogs& a = general.history.epochs[0];
   const EpochLogs& b = fused.history.epochs[0];
   std::printf("1000 steps: loss %.6f (general) %.6f (cluster); accuracy %.4f %.4f\n", a.loss, b.loss,
@@ -167,8 +136,8 @@ TEST(ClusterMlp, OtherShapesFollowTheGeneralPath) {
   for (const Shape& shape : {Shape{"784-8-10", 64, 10, 784}, Shape{"784-24-10", 48, 10, 784},
                              Shape{"784-40-12", 16, 12, 784}, Shape{"400-56-10", 64, 10, 400}}) {
     const Dataset data = byte_pattern_data(100 * shape.batch, shape.in, shape.classes, 25);
-    Trained general = train(Device::cuda, data, nullptr, false, Precision::fp32, shape.spec, shape.batch);
-    Trained fused = train(Device::cuda, data, "cluster", true, Precision::fp32, shape.spec, shape.batch);
+    Trained general = train(data, nullptr, false, Precision::fp32, shape.spec, shape.batch);
+    Trained fused = train(data, "cluster", true, Precision::fp32, shape.spec, shape.batch);
     EXPECT_NE(fused.path.find("cluster of " + std::to_string(std::stoi(std::string(shape.spec).substr(4)) / 8) +
                               " thread blocks"),
               std::string::npos)
@@ -186,8 +155,8 @@ TEST(ClusterMlp, ALastPartialBatchFollowsTheGeneralPath) {
   if (!cluster_kernel_runs(byte_pattern_data(64, 784, 10, 21))) GTEST_SKIP() << "no GPU that runs the cluster kernel";
   for (const int rest : {32, 24}) {
     const Dataset data = byte_pattern_data(20 * 64 + rest, 784, 10, 26);
-    Trained general = train(Device::cuda, data, nullptr, false);
-    Trained fused = train(Device::cuda, data, "cluster");
+    Trained general = train(data, nullptr, false);
+    Trained fused = train(data, "cluster");
     ASSERT_EQ(fused.history.epochs[0].steps, 21);
     expect_close_weights(general.network, fused.network, "20 batches and " + std::to_string(rest) + " rows, ", 1e-3, "cluster");
     EXPECT_NEAR(fused.history.epochs[0].loss, general.history.epochs[0].loss, 1e-3 * general.history.epochs[0].loss);
@@ -200,14 +169,14 @@ TEST(ClusterMlp, LeapChoosesItForByteImages) {
   const Dataset bytes = byte_pattern_data(128, 784, 10, 24);
   if (!cluster_kernel_runs(bytes)) GTEST_SKIP() << "no GPU that runs the cluster kernel";
   for (const Precision precision : {Precision::fp32, Precision::tf32}) {
-    const Trained own = train(Device::cuda, bytes, nullptr, true, precision);
+    const Trained own = train(bytes, nullptr, true, precision);
     EXPECT_NE(own.path.find("one persistent kernel"), std::string::npos) << own.path;
   }
   Dataset other = byte_pattern_data(128, 784, 10, 24);
   std::vector<float> images = other.images.to_vector();
   images[7] = 0.5f;  // not a byte / 255
   other.images = Tensor::from_vector({128, 784}, images);
-  const Trained fused = train(Device::cuda, other, nullptr);
+  const Trained fused = train(other, nullptr);
   EXPECT_NE(fused.path.find("fused step"), std::string::npos) << fused.path;
   EXPECT_NE(fused.path.find("not the cluster kernel: 1 input values are not bytes / 255"), std::string::npos)
       << fused.path;
@@ -220,7 +189,7 @@ TEST(ClusterMlp, DataThatAreNotBytesAreRefusedWithTheReason) {
   images[5] += 1e-3f;
   data.images = Tensor::from_vector({128, 784}, images);
   try {
-    train(Device::cuda, data, "cluster");
+    train(data, "cluster");
     ADD_FAILURE() << "the kernel took values that are not bytes / 255";
   } catch (const Error& error) {
     EXPECT_NE(std::string(error.what()).find("1 input values are not bytes / 255"), std::string::npos) << error.what();

@@ -19,49 +19,11 @@
 
 #include "leap/leap.h"
 #include "toy_data.h"
+#include "path_training.h"
 #include "weights_compare.h"
 
 namespace leap {
 namespace {
-
-struct Trained {
-  History history;
-  Sequential network;
-  std::vector<std::vector<float>> first_moments;
-  std::string path;
-};
-
-struct Recipe {
-  std::string spec;
-  int batch = 64;
-  bool distill = false;
-  Precision precision = Precision::fp32;
-  float dropout = 0.0f;  // after each hidden ReLU
-  std::optional<SgdOptions> sgd;  // else Adam(lr=1e-3)
-};
-
-// One epoch from the spec's seeded weights; `path` sets LEAP_TRAINING_PATH (null for leap's
-// own choice), fast_path=false takes the general layer-by-layer path.
-Trained train(const Recipe& recipe, const Dataset& data, const char* path, bool fast_path = true) {
-  struct Unset {
-    ~Unset() { unsetenv("LEAP_TRAINING_PATH"); }
-  } unset;
-  if (path) setenv("LEAP_TRAINING_PATH", path, 1);
-  else unsetenv("LEAP_TRAINING_PATH");
-  Model model(Sequential::from_spec(recipe.spec, 11, Device::cuda, recipe.dropout));
-  const OptimizerFactory optimizer = recipe.sgd ? sgd(*recipe.sgd) : adam({.lr = 1e-3f});
-  if (recipe.distill) model.compile(optimizer, DistillationLoss(2.0f, 0.5f));
-  else model.compile(optimizer);
-  Trained out;
-  out.history = model.fit(data, {.epochs = 1, .batch_size = recipe.batch, .seed = 3, .fast_path = fast_path,
-                                 .precision = recipe.precision});
-  out.path = model.training_path();
-  for (auto& [name, tensor] : model.optimizer().state())
-    if (name.ends_with(".exp_avg")) out.first_moments.push_back(tensor->to_vector());
-  out.network = std::move(model.network());
-  return out;
-}
-
 
 Dataset data_for(const Recipe& recipe, int64_t samples, uint64_t seed) {
   const std::vector<int> widths = widths_of(recipe.spec);
@@ -77,16 +39,8 @@ Dataset data_for(const Recipe& recipe, int64_t samples, uint64_t seed) {
 
 // Whether the kernel runs when asked: it refuses with an error where it cannot.
 bool grid_kernel_runs() {
-  if (!available(Device::cuda)) return false;
   const Recipe probe{"20-16-3", 16};
-  try {
-    const Trained trained = train(probe, data_for(probe, 16, 1), "grid");
-    std::printf("path: %s\n", trained.path.c_str());
-    return true;
-  } catch (const Error& error) {
-    std::printf("%s\n", error.what());
-    return false;
-  }
+  return path_runs("grid", probe, data_for(probe, 16, 1));
 }
 
 // The gradients of one step over one batch in float64: each Linear layer's weight and bias,
@@ -169,7 +123,7 @@ void expect_one_step_equals_reference(const Recipe& recipe) {
   const std::vector<std::vector<double>> expected =
       reference_gradients(images.to_vector(), labels.to_label_vector(),
                           recipe.distill ? soft.to_vector() : std::vector<float>{}, initial, widths, recipe.batch);
-  const Trained gpu = train(recipe, data, "grid");
+  const Trained gpu = train_on_path(recipe, data, "grid");
   ASSERT_EQ(gpu.first_moments.size(), expected.size());
   for (size_t k = 0; k < expected.size(); ++k) {
     double largest = 0, worst = 0;
@@ -198,8 +152,8 @@ TEST(GridMlp, ThousandStepsFollowTheGeneralPath) {
   if (!grid_kernel_runs()) GTEST_SKIP() << "no GPU that runs the whole-GPU kernel";
   const Recipe teacher{"784-512-256-10", 64};
   const Dataset data = data_for(teacher, 1000 * 64, 22);
-  Trained general = train(teacher, data, nullptr, false);
-  Trained grid = train(teacher, data, "grid");
+  Trained general = train_on_path(teacher, data, nullptr, false);
+  Trained grid = train_on_path(teacher, data, "grid");
   const EpochLogs& a = general.history.epochs[0];
   const EpochLogs& b = grid.history.epochs[0];
   std::printf("1000 steps: loss %.6f (general) %.6f (grid); accuracy %.4f %.4f\n", a.loss, b.loss, a.accuracy,
@@ -223,8 +177,8 @@ TEST(GridMlp, OtherShapesFollowTheGeneralPath) {
                         Case{{"64-40-40-40-40-200", 33}, 0}, Case{{"784-512-256-10", 64, true}, 24},
                         Case{{"50-20-7", 1}, 0}, Case{{"784-128-10", 1024}, 1000}}) {
     const Dataset data = data_for(c.recipe, 100 * c.recipe.batch + c.rest, 25);
-    Trained general = train(c.recipe, data, nullptr, false);
-    Trained grid = train(c.recipe, data, "grid");
+    Trained general = train_on_path(c.recipe, data, nullptr, false);
+    Trained grid = train_on_path(c.recipe, data, "grid");
     EXPECT_NE(grid.path.find("whole GPU"), std::string::npos) << grid.path;
     const std::string label = c.recipe.spec + " batch " + std::to_string(c.recipe.batch) +
                               (c.recipe.distill ? " distilled" : "") + " + " + std::to_string(c.rest) +
@@ -244,8 +198,8 @@ TEST(GridMlp, DropoutDrawsTheLayersMasks) {
   for (const Case& c : {Case{{"784-512-256-10", 64, false, Precision::fp32, 0.2f}, 24},
                         Case{{"100-33-20-7", 16, true, Precision::fp32, 0.5f}, 0}}) {
     const Dataset data = data_for(c.recipe, 100 * c.recipe.batch + c.rest, 28);
-    Trained general = train(c.recipe, data, nullptr, false);
-    Trained grid = train(c.recipe, data, "grid");
+    Trained general = train_on_path(c.recipe, data, nullptr, false);
+    Trained grid = train_on_path(c.recipe, data, "grid");
     EXPECT_NE(grid.path.find("whole GPU"), std::string::npos) << grid.path;
     const std::string label = c.recipe.spec + " dropout " + std::to_string(c.recipe.dropout) + ", ";
     expect_close_weights(general.network, grid.network, label, 1e-3, "grid");
@@ -267,8 +221,8 @@ TEST(GridMlp, SgdFollowsTheGeneralPath) {
     Recipe recipe{"784-256-128-10", 64};
     recipe.sgd = options;
     const Dataset data = data_for(recipe, 100 * 64 + 10, 29);
-    Trained general = train(recipe, data, nullptr, false);
-    Trained grid = train(recipe, data, "grid");
+    Trained general = train_on_path(recipe, data, nullptr, false);
+    Trained grid = train_on_path(recipe, data, "grid");
     EXPECT_NE(grid.path.find("SGD"), std::string::npos) << grid.path;
     const std::string label = "SGD momentum " + std::to_string(options.momentum) +
                               (options.nesterov ? " nesterov" : "") + ", after 101 steps, ";
@@ -283,7 +237,7 @@ TEST(GridMlp, RunsAreBitIdentical) {
   if (!grid_kernel_runs()) GTEST_SKIP() << "no GPU that runs the whole-GPU kernel";
   const Recipe recipe{"784-512-256-10", 64};
   const Dataset data = data_for(recipe, 50 * 64 + 10, 27);
-  Trained first = train(recipe, data, "grid"), second = train(recipe, data, "grid");
+  Trained first = train_on_path(recipe, data, "grid"), second = train_on_path(recipe, data, "grid");
   std::vector<Parameter*> x = first.network.parameters(), y = second.network.parameters();
   for (size_t k = 0; k < x.size(); ++k) EXPECT_EQ(x[k]->value.to_vector(), y[k]->value.to_vector()) << x[k]->name;
   EXPECT_EQ(first.history.epochs[0].loss, second.history.epochs[0].loss);
@@ -296,11 +250,11 @@ TEST(GridMlp, VariantsGiveTheSameBits) {
   if (!grid_kernel_runs()) GTEST_SKIP() << "no GPU that runs the whole-GPU kernel";
   for (const Recipe& recipe : {Recipe{"784-512-256-10", 64}, Recipe{"100-40-70", 50, true}}) {
     const Dataset data = data_for(recipe, 30 * recipe.batch + 9, 30);
-    Trained plain = train(recipe, data, "grid");
+    Trained plain = train_on_path(recipe, data, "grid");
     for (const char* variant : {"LEAP_GRID_COPIES=async", "LEAP_GRID_BLOCKS_PER_SM=2"}) {
       const std::string setting = variant, name = setting.substr(0, setting.find('='));
       setenv(name.c_str(), setting.substr(setting.find('=') + 1).c_str(), 1);
-      Trained other = train(recipe, data, "grid");
+      Trained other = train_on_path(recipe, data, "grid");
       unsetenv(name.c_str());
       std::vector<Parameter*> x = plain.network.parameters(), y = other.network.parameters();
       for (size_t k = 0; k < x.size(); ++k)
@@ -317,15 +271,15 @@ TEST(GridMlp, TakenWhenAskedAndRefusedWithTheReason) {
   if (!grid_kernel_runs()) GTEST_SKIP() << "no GPU that runs the whole-GPU kernel";
   for (const Precision precision : {Precision::fp32, Precision::tf32}) {
     const Recipe recipe{"784-512-256-10", 64, false, precision};
-    const Trained own = train(recipe, data_for(recipe, 128, 24), nullptr);
+    const Trained own = train_on_path(recipe, data_for(recipe, 128, 24), nullptr);
     std::printf("leap's own path in %s: %s\n", to_string(precision).c_str(), own.path.c_str());
     EXPECT_EQ(own.path.find("whole GPU"), std::string::npos) << own.path;
   }
   const Recipe bf16{"784-512-256-10", 64, false, Precision::bf16};
-  EXPECT_EQ(train(bf16, data_for(bf16, 128, 24), nullptr).path.find("whole GPU"), std::string::npos);
+  EXPECT_EQ(train_on_path(bf16, data_for(bf16, 128, 24), nullptr).path.find("whole GPU"), std::string::npos);
   const Recipe too_many{"20-16-300", 16};
   try {
-    train(too_many, data_for(too_many, 32, 2), "grid");
+    train_on_path(too_many, data_for(too_many, 32, 2), "grid");
     ADD_FAILURE() << "the kernel took 300 classes";
   } catch (const Error& error) {
     EXPECT_NE(std::string(error.what()).find("up to 256 classes"), std::string::npos) << error.what();
