@@ -55,11 +55,18 @@ bool is_configurable(const CLI::Option* option) {
          name != "help-all" && name != "config" && name != "print-config";
 }
 
-// Options the command requires, made optional by add_config_options so that the file may
-// give them; apply_config_file checks them once the file is read.
-std::map<const CLI::App*, std::vector<CLI::Option*>>& required_by_command() {
-  static std::map<const CLI::App*, std::vector<CLI::Option*>> required;
-  return required;
+// What add_config_options and add_config_array set up for a command, and what its file held.
+struct CommandConfig {
+  // Options the command requires, made optional by add_config_options so that the file may
+  // give them; apply_config_file checks them once the file is read.
+  std::vector<CLI::Option*> required;
+  std::set<std::string> arrays;  // the [[...]] lists the command takes
+  ConfigEntries entries;         // the file's entries of those lists
+};
+
+std::map<const CLI::App*, CommandConfig>& config_of() {
+  static std::map<const CLI::App*, CommandConfig> configs;
+  return configs;
 }
 
 std::string default_text(const CLI::Option* option) {
@@ -137,9 +144,10 @@ void add_config_options(CLI::App* command) {
   for (CLI::Option* option : command->get_options()) {
     if (!is_configurable(option)) continue;
     option->capture_default_str();  // what --print-config shows for an option left unset
+    if (option->get_default_str() == "[]") option->default_str("");  // an empty list: nothing given
     if (option->get_required()) {
       option->required(false);
-      required_by_command()[command].push_back(option);
+      config_of()[command].required.push_back(option);
     }
   }
   command->add_option("--config", "Read options from this TOML file (the command line wins over it)")
@@ -147,17 +155,41 @@ void add_config_options(CLI::App* command) {
   command->add_flag("--print-config")->description("Print the resolved options as TOML (for --config) and exit");
 }
 
+void add_config_array(CLI::App* command, const std::string& array) { config_of()[command].arrays.insert(array); }
+
+ConfigEntries config_entries(const CLI::App* command, const std::string& array) {
+  ConfigEntries found;
+  auto config = config_of().find(command);
+  if (config == config_of().end()) return found;
+  found.path = config->second.entries.path;
+  for (const ConfigEntry& entry : config->second.entries.entries)
+    if (entry.array == array) found.entries.push_back(entry);
+  return found;
+}
+
 void apply_config_file(CLI::App* command) {
   const CLI::Option* config = command->get_option_no_throw("--config");
   if (!config) return;
+  CommandConfig& setup = config_of()[command];
   if (config->count() > 0) {
     const std::string path = config->as<std::string>();
     std::set<const CLI::Option*> on_command_line;
     for (const CLI::Option* option : command->get_options())
       if (option->count() > 0) on_command_line.insert(option);
-    for (const ConfigValue& value : read_config_file(path)) apply(command, value, path, on_command_line);
+    ConfigFile file = read_config_file(path);
+    for (const ConfigValue& value : file.values) apply(command, value, path, on_command_line);
+    for (const ConfigEntry& entry : file.entries) {
+      if (setup.arrays.count(entry.array)) continue;
+      std::string taken;
+      for (const std::string& array : setup.arrays) taken += (taken.empty() ? "" : ", ") + ("[[" + array + "]]");
+      throw Error(path + ":" + std::to_string(entry.line) + ": leap " + command->get_name() + " reads no [[" +
+                  entry.array + "]] list" +
+                  (taken.empty() ? " (write its options at the top level, one 'key = value' a line)"
+                                 : " (it reads " + taken + ")"));
+    }
+    setup.entries = {path, std::move(file.entries)};
   }
-  for (const CLI::Option* option : required_by_command()[command])
+  for (const CLI::Option* option : setup.required)
     if (option->count() == 0) throw CLI::RequiredError(option->get_name());
 }
 
@@ -171,6 +203,14 @@ std::string resolved_config(const CLI::App* command) {
                      " --config FILE reads them back\n";
   for (const CLI::Option* option : command->get_options())
     if (is_configurable(option)) text += option->get_single_name() + " = " + toml_value(option) + "\n";
+  auto config = config_of().find(command);
+  if (config == config_of().end()) return text;
+  for (const ConfigEntry& entry : config->second.entries.entries) {
+    text += "\n[[" + entry.array + "]]\n";
+    for (const ConfigValue& value : entry.values)
+      text += value.key + " = " +
+              (value.kind == ConfigValue::Kind::string ? toml_string(value.text) : value.text) + "\n";
+  }
   return text;
 }
 

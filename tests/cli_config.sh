@@ -26,6 +26,15 @@ round_trip predict predict --load w.safetensors --images x.idx -o out.csv
 round_trip export export --load w.safetensors -o m.onnx
 grep -qx 'lr = 0.5' train.toml || fail "--lr .5 printed as $(grep '^lr' train.toml)"
 
+# leap serve's model list ([[models]], an array of tables) is printed back after the options.
+printf 'port = 9000\n\n[[models]]\nname = "a"\nload = "a.safetensors"\n[[models]]  # b\nname = "b"\nload = '"'b'"'\nmodel = "12-8-3"\n' > list.toml
+if "$leap" serve --config list.toml --print-config > list.printed.toml 2>&1 &&
+   grep -qx '\[\[models\]\]' list.printed.toml && grep -qx 'load = "b"' list.printed.toml; then
+  round_trip serve-list serve --config list.toml
+else
+  fail "serve's [[models]] list printed as: $(cat list.printed.toml)"
+fi
+
 # The command line wins over the file.
 printf 'epochs = 3\nbatch-size = 16\ndrop-last = true\n' > some.toml
 "$leap" train --config some.toml --epochs 5 --print-config > merged.toml
@@ -69,6 +78,7 @@ refused sign.toml 'seed = -1\n' "sign.toml:1: --seed: '-1' is not a whole number
 refused range.toml 'epochs = 0\n' "range.toml:1: --epochs: Value 0 not in range" train
 refused malformed.toml '# ok\n\nepochs 3\n' "malformed.toml:3: expected '=' after the key 'epochs'" train
 refused table.toml '[train]\nepochs = 3\n' "table.toml:1: tables ('[train]') are not used" train
+refused list.toml '[[models]]\nname = "a"\n' "list.toml:1: leap train reads no [[models]] list" train
 refused both.toml 'load = "a.safetensors"\nresume = "run"\n' "both.toml:2: 'resume' cannot go with --load" train
 expect_error "missing.toml: file does not exist" train --config missing.toml
 # A required option may come from the file (then its own error is about the file it names).

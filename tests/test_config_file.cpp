@@ -1,5 +1,5 @@
 // Configuration files: the TOML subset leap reads, each value kind spelled as a command line
-// would take it, and malformed text refused with the file and line.
+// would take it, arrays of tables, and malformed text refused with the file and line.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -25,7 +25,7 @@ TEST(ConfigFile, ReadsEachKindOfValue) {
       "seed = -0\n"
       "drop-last = true\n"
       "name = \"tab\\t quote\\\" \\u00e9\"\n",
-      "run.toml");
+      "run.toml").values;
   ASSERT_EQ(values.size(), 7u);
   const std::vector<std::tuple<std::string, Kind, std::string, int>> expected = {
       {"model", Kind::string, "784-128-10", 2},  {"data", Kind::string, "C:\\raw\\path", 4},
@@ -42,9 +42,37 @@ TEST(ConfigFile, ReadsEachKindOfValue) {
 
 TEST(ConfigFile, StringsRoundTripThroughTomlString) {
   const std::string text = "quote \" backslash \\ tab \t newline \n bell \x07 end";
-  const std::vector<ConfigValue> values = parse_config("key = " + toml_string(text) + "\n", "x.toml");
+  const std::vector<ConfigValue> values = parse_config("key = " + toml_string(text) + "\n", "x.toml").values;
   ASSERT_EQ(values.size(), 1u);
   EXPECT_EQ(values[0].text, text);
+}
+
+TEST(ConfigFile, ReadsArraysOfTablesAfterTheTopLevel) {
+  const ConfigFile file = parse_config(
+      "port = 8000\n"
+      "\n"
+      "[[models]]  # the first\n"
+      "name = \"a\"\n"
+      "load = 'a.safetensors'\n"
+      "[[ models ]]\n"
+      "name = \"b\"\n"
+      "port = 1\n"  // a key of the entry, not of the top level
+      "[[other]]\n",
+      "serve.toml");
+  ASSERT_EQ(file.values.size(), 1u);
+  EXPECT_EQ(file.values[0].key, "port");
+  ASSERT_EQ(file.entries.size(), 3u);
+  EXPECT_EQ(file.entries[0].array, "models");
+  EXPECT_EQ(file.entries[0].line, 3);
+  ASSERT_EQ(file.entries[0].values.size(), 2u);
+  EXPECT_EQ(file.entries[0].values[1].key, "load");
+  EXPECT_EQ(file.entries[0].values[1].text, "a.safetensors");
+  EXPECT_EQ(file.entries[0].values[1].line, 5);
+  EXPECT_EQ(file.entries[1].array, "models");
+  ASSERT_EQ(file.entries[1].values.size(), 2u);
+  EXPECT_EQ(file.entries[1].values[1].key, "port");
+  EXPECT_EQ(file.entries[2].array, "other");
+  EXPECT_TRUE(file.entries[2].values.empty());
 }
 
 TEST(ConfigFile, KnowsTomlNumbers) {
@@ -71,6 +99,12 @@ TEST(ConfigFile, RefusesMalformedLinesNamingFileAndLine) {
       {"x = \"\\u12\"\n", {"\\u needs 4 hexadecimal digits"}},
       {"x = \"\\uD800\"\n", {"not a Unicode scalar value"}},
       {"epochs = 1\nepochs = 2\n", {"run.toml:2:", "'epochs' is set twice (first on line 1)"}},
+      {"[[m]]\nname = \"a\"\nname = \"b\"\n", {"run.toml:3:", "'name' is set twice (first on line 2)"}},
+      {"[[]]\n", {"run.toml:1:", "expected a name between '[[' and ']]'"}},
+      {"[[m]\n", {"expected ']]' after '[[m'"}},
+      {"[[m.n]]\n", {"dotted name"}},
+      {"[[m]] x\n", {"unexpected 'x' after '[[m]]'"}},
+      {"[[\"m\"]]\n", {"expected a name between"}},
       {"epochs = 012\n", {"012 is not a value leap reads"}},
       {"when = 1979-05-27\n", {"1979-05-27 is not a value leap reads"}},
       {std::string("a = 1\n\0\x01\x02", 9), {"run.toml:2:", "control character 0x00", "binary"}},

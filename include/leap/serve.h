@@ -14,6 +14,9 @@ namespace leap {
 // One model to serve: its name in the URLs, its spec (784-128-10) and its safetensors weights.
 struct ServedModel {
   std::string name, spec, weights;
+  // Where the model was listed, for messages ("serve.toml:7: [[models]] entry 2"); empty when
+  // it came from the command line.
+  std::string origin;
 };
 
 struct ServeOptions {
@@ -31,7 +34,8 @@ struct ServeOptions {
 };
 
 // Serves until SIGTERM or SIGINT, then stops accepting, answers what it has accepted and
-// returns 0. Throws leap::Error when a model cannot be loaded or the port cannot be bound.
+// returns 0. Throws leap::Error, before listening, when a model cannot be loaded (naming the
+// model and its origin) or the port cannot be bound.
 int serve_models(const std::vector<ServedModel>& models, const ServeOptions& options);
 
 }  // namespace leap

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -80,6 +81,24 @@ class LineReader {
   }
   bool at_end_or_comment() const { return i_ >= s_.size() || s_[i_] == '#'; }
   char peek() const { return i_ < s_.size() ? s_[i_] : '\0'; }
+  bool at(const char* text) const { return s_.compare(i_, std::strlen(text), text) == 0; }
+
+  // The name of a `[[name]]` header, the reader on its first '['.
+  std::string array_header() {
+    i_ += 2;
+    skip_spaces();
+    const size_t start = i_;
+    while (i_ < s_.size() && is_key_char(s_[i_])) ++i_;
+    if (i_ == start) fail("expected a name between '[[' and ']]' (as in '[[models]]'), found '" + rest() + "'");
+    std::string name = s_.substr(start, i_ - start);
+    skip_spaces();
+    if (peek() == '.') fail("dotted name '[[" + name + ".': leap's lists are all at the top level");
+    if (!at("]]")) fail("expected ']]' after '[[" + name + "', found '" + rest() + "'");
+    i_ += 2;
+    skip_spaces();
+    if (!at_end_or_comment()) fail("unexpected '" + rest() + "' after '[[" + name + "]]'");
+    return name;
+  }
 
   std::string key() {
     if (peek() == '"' || peek() == '\'')
@@ -198,9 +217,10 @@ const char* describe(ConfigValue::Kind kind) {
   return "a value";
 }
 
-std::vector<ConfigValue> parse_config(const std::string& text, const std::string& file_name) {
-  std::vector<ConfigValue> values;
-  std::map<std::string, int> first_line;
+ConfigFile parse_config(const std::string& text, const std::string& file_name) {
+  ConfigFile file;
+  std::vector<ConfigValue>* scope = &file.values;  // the top level, then the latest [[...]] entry
+  std::map<std::string, int> first_line;           // of each key in the scope
   size_t start = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // a UTF-8 byte-order mark
   for (int number = 1; start <= text.size(); ++number) {
     size_t end = text.find('\n', start);
@@ -217,6 +237,12 @@ std::vector<ConfigValue> parse_config(const std::string& text, const std::string
       }
     reader.skip_spaces();
     if (reader.at_end_or_comment()) continue;
+    if (reader.at("[[")) {
+      file.entries.push_back({reader.array_header(), number, {}});
+      scope = &file.entries.back().values;
+      first_line.clear();
+      continue;
+    }
     if (reader.peek() == '[')
       reader.fail("tables ('" + line + "') are not used: write the command's options at the top "
                   "level, one 'key = value' a line");
@@ -225,12 +251,12 @@ std::vector<ConfigValue> parse_config(const std::string& text, const std::string
     if (!fresh) reader.fail("'" + key + "' is set twice (first on line " + std::to_string(seen->second) + ")");
     ConfigValue value = reader.value(key);
     value.line = number;
-    values.push_back(std::move(value));
+    scope->push_back(std::move(value));
   }
-  return values;
+  return file;
 }
 
-std::vector<ConfigValue> read_config_file(const std::string& path) {
+ConfigFile read_config_file(const std::string& path) {
   std::error_code error;
   const uintmax_t size = std::filesystem::file_size(path, error);
   check(error || size <= kMaxConfigBytes,

@@ -42,30 +42,45 @@ element member(const element& object, const char* key, const std::string& where)
   return value;
 }
 
-// Appends the numbers of `data`, flat or nested row-major, to `out`, checking each.
+[[noreturn]] void bad_value(const element& value, size_t index, bool uint8) {
+  const std::string where = "inputs[0].data[" + std::to_string(index) + "]";
+  if (!value.is_number()) bad(where + " is " + type_name(value) + ", not a number");
+  bad(where + " = " + shown(value) + (uint8 ? " is not a UINT8 (0 to 255)" : " is not a finite FP32"));
+}
+
+// Appends the numbers of `data`, flat or nested row-major, to `out`, checking each. One
+// switch on the tape's type a value: the 784 values of an image are most of a request's
+// parsing time, and the checked getters cost several times more.
 void read_data(const element& data, bool uint8, std::vector<float>& out, size_t expected) {
+  using simdjson::dom::element_type;
   simdjson::dom::array values;
   if (data.get_array().get(values)) bad("inputs[0].data must be an array, not " + type_name(data));
   for (element value : values) {
     if (out.size() >= expected)
       bad("inputs[0].data holds more values than its shape's " + std::to_string(expected));
-    if (value.is_array()) {
+    const element_type type = value.type();
+    if (type == element_type::ARRAY) {
       read_data(value, uint8, out, expected);
       continue;
     }
-    auto where = [&] { return "inputs[0].data[" + std::to_string(out.size()) + "]"; };
-    if (!value.is_number()) bad(where() + " is " + type_name(value) + ", not a number");
-    if (uint8) {
-      uint64_t pixel = 0;
-      if (value.get_uint64().get(pixel) || pixel > 255)
-        bad(where() + " = " + shown(value) + " is not a UINT8 (0 to 255)");
-      out.push_back(float(pixel) / 255.0f);
-    } else {
-      double number = 0;
-      if (value.get_double().get(number) || !fits_float(number))
-        bad(where() + " = " + shown(value) + " is not a finite FP32");
-      out.push_back(float(number));
+    double number;  // as get_double() gives it, so that FP32 rounds once from the JSON's value
+    switch (type) {
+      case element_type::INT64: {
+        const int64_t whole = value.get_int64().value_unsafe();
+        if (uint8) {
+          if (whole < 0 || whole > 255) bad_value(value, out.size(), uint8);
+          out.push_back(float(whole) / 255.0f);
+          continue;
+        }
+        number = double(whole);
+        break;
+      }
+      case element_type::UINT64: number = double(value.get_uint64().value_unsafe()); break;
+      case element_type::DOUBLE: number = value.get_double().value_unsafe(); break;
+      default: bad_value(value, out.size(), uint8);
     }
+    if (uint8 || !fits_float(number)) bad_value(value, out.size(), uint8);
+    out.push_back(float(number));
   }
 }
 
@@ -128,12 +143,38 @@ void append_float(std::string& out, float value) {
   out.append(text, result.ptr);
 }
 
+void append_integer(std::string& out, uint64_t value) {
+  char text[24];
+  const auto result = std::to_chars(text, text + sizeof text, value);
+  out.append(text, result.ptr);
+}
+
+// `text` as a JSON string: printable ASCII as it is, anything else through nlohmann-json
+// (escapes; bytes that are not UTF-8, which a request's id may hold, replaced).
+void append_json_string(std::string& out, const std::string& text) {
+  const bool plain = std::all_of(text.begin(), text.end(),
+                                 [](char c) { return c >= 0x20 && c < 0x7F && c != '"' && c != '\\'; });
+  if (!plain) {
+    out += json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  out += text;
+  out += '"';
+}
+
 }  // namespace
+
+InferRequest parse_infer_request(std::string_view message, int features, size_t json_length) {
+  if (json_length == 0)
+    if (std::optional<InferRequest> common = parse_common_infer_request(message, features)) return std::move(*common);
+  return parse_infer_request_dom(message, features, json_length);
+}
 
 // simdjson (Debian's libsimdjson-dev): a validating parse at gigabytes a second, which keeps
 // the 784 numbers of an image to a few microseconds where nlohmann-json took over 30. Its
 // parse is iterative, so deep nesting is a depth error (400), not a stack overflow.
-InferRequest parse_infer_request(std::string_view message, int features, size_t json_length) {
+InferRequest parse_infer_request_dom(std::string_view message, int features, size_t json_length) {
   if (json_length > message.size())
     bad("Inference-Header-Content-Length " + std::to_string(json_length) + " is larger than the body's " +
         std::to_string(message.size()) + " bytes");
@@ -208,31 +249,37 @@ InferRequest parse_infer_request(std::string_view message, int features, size_t 
   return request;
 }
 
+// The answer is built in one string reserved at its full size: at batch 1 the few small
+// strings and nlohmann-json calls it was joined from took longer than writing its numbers.
 InferResponse infer_response(const std::string& model, const InferRequest& request,
                              const float* logits, int classes) {
-  std::vector<int64_t> class_ids;
-  if (request.class_ids) {
-    for (int r = 0; r < request.rows; ++r) {
-      const float* row = logits + size_t(r) * classes;
-      class_ids.push_back(std::max_element(row, row + classes) - row);
-    }
-  }
   const size_t values = size_t(request.rows) * classes;
   InferResponse response;
   std::string& out = response.body;
+  out.reserve(200 + model.size() + request.id.size() + (request.logits && !request.logits_binary ? values * 16 : 0) +
+              (request.class_ids && !request.class_ids_binary ? size_t(request.rows) * 4 : 0));
   std::string binary;
-  out = "{\"model_name\":" + json(model).dump() + ",\"model_version\":\"1\"";
-  if (!request.id.empty()) out += ",\"id\":" + json(request.id).dump(-1, ' ', false, json::error_handler_t::replace);
+  out += "{\"model_name\":";
+  append_json_string(out, model);
+  out += ",\"model_version\":\"1\"";
+  if (!request.id.empty()) {
+    out += ",\"id\":";
+    append_json_string(out, request.id);
+  }
   out += ",\"outputs\":[";
-  const std::string rows = std::to_string(request.rows);
   if (request.logits) {
-    out += "{\"name\":\"logits\",\"datatype\":\"FP32\",\"shape\":[" + rows + "," + std::to_string(classes) + "],";
+    out += "{\"name\":\"logits\",\"datatype\":\"FP32\",\"shape\":[";
+    append_integer(out, uint64_t(request.rows));
+    out += ',';
+    append_integer(out, uint64_t(classes));
+    out += "],";
     if (request.logits_binary) {
-      out += "\"parameters\":{\"binary_data_size\":" + std::to_string(values * 4) + "}}";
+      out += "\"parameters\":{\"binary_data_size\":";
+      append_integer(out, values * 4);
+      out += "}}";
       binary.append(reinterpret_cast<const char*>(logits), values * 4);
     } else {
       out += "\"data\":[";
-      out.reserve(out.size() + values * 14);
       for (size_t i = 0; i < values; ++i) {
         if (i) out += ',';
         append_float(out, logits[i]);
@@ -242,15 +289,24 @@ InferResponse infer_response(const std::string& model, const InferRequest& reque
   }
   if (request.class_ids) {
     if (request.logits) out += ',';
-    out += "{\"name\":\"class_ids\",\"datatype\":\"INT64\",\"shape\":[" + rows + "],";
+    out += "{\"name\":\"class_ids\",\"datatype\":\"INT64\",\"shape\":[";
+    append_integer(out, uint64_t(request.rows));
+    out += "],";
+    std::vector<int64_t> class_ids;
+    for (int r = 0; r < request.rows; ++r) {
+      const float* row = logits + size_t(r) * classes;
+      class_ids.push_back(std::max_element(row, row + classes) - row);
+    }
     if (request.class_ids_binary) {
-      out += "\"parameters\":{\"binary_data_size\":" + std::to_string(class_ids.size() * 8) + "}}";
+      out += "\"parameters\":{\"binary_data_size\":";
+      append_integer(out, class_ids.size() * 8);
+      out += "}}";
       binary.append(reinterpret_cast<const char*>(class_ids.data()), class_ids.size() * 8);
     } else {
       out += "\"data\":[";
       for (size_t r = 0; r < class_ids.size(); ++r) {
         if (r) out += ',';
-        out += std::to_string(class_ids[r]);
+        append_integer(out, uint64_t(class_ids[r]));
       }
       out += "]}";
     }

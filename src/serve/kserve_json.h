@@ -3,6 +3,7 @@
 // ProtocolError with the HTTP status and a message naming what is wrong and where.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,7 +37,21 @@ struct InferRequest {
 // Reads the body of POST /v2/models/{name}/infer for a model of `features` inputs. With the
 // binary tensor data extension (Triton's, which its clients use by default), the first
 // `json_length` bytes are the JSON and the input's raw bytes follow (json_length 0: no extension).
+// The common small request takes parse_common_infer_request, any other parse_infer_request_dom.
 InferRequest parse_infer_request(std::string_view body, int features, size_t json_length = 0);
+
+// The reading of every request, with every check and message of the protocol (simdjson's DOM:
+// the whole document validated, then read).
+InferRequest parse_infer_request_dom(std::string_view body, int features, size_t json_length = 0);
+
+// Bodies up to this size may be read by parse_common_infer_request (a batch of a few images).
+inline constexpr size_t kCommonRequestBytes = 64 << 10;
+
+// The common request (JSON alone, the keys the protocol defines, each once, the input's data
+// flat and after its shape and datatype) read in place, several microseconds faster at batch 1;
+// what it returns equals parse_infer_request_dom's answer. Any other body, valid or not, gives
+// nullopt and is left to parse_infer_request_dom. (src/serve/common_request.cpp)
+std::optional<InferRequest> parse_common_infer_request(std::string_view body, int features);
 
 struct InferResponse {
   std::string body;

@@ -329,6 +329,7 @@ def malformed_corpus():
         ("UINT8 of 256", with_input(data=[256] * FEATURES), {400}),
         ("UINT8 of -1", with_input(data=[-1] * FEATURES), {400}),
         ("UINT8 of 0.5", with_input(data=[0.5] * FEATURES), {400}),
+        ("UINT8 past 2^63", with_input(data=[2**64 - 1] * FEATURES), {400}),
         ("unknown output", post(infer, json.dumps(dict(good, outputs=[{"name": "probabilities"}]))), {400}),
         ("outputs not an array", post(infer, json.dumps(dict(good, outputs="logits"))), {400}),
         ("id a number", post(infer, json.dumps(dict(good, id=5))), {400}),
@@ -517,6 +518,64 @@ def check_sigterm(leap, weights, images, reference, tmp):
     expect(not lost, f"SIGTERM: {lost[:3]}")
 
 
+# ---- a model list from a TOML file ----------------------------------------------------------
+
+def check_model_list(leap, weights, second, images, references, tmp):
+    """Two models from one --config file's [[models]] list, each answering with its own logits;
+    bad lists refused before the server listens, naming the file, the line and the entry."""
+    config = os.path.join(tmp, "models.toml")
+    with open(config, "w") as out:
+        out.write(f'threads = 4\n\n[[models]]\nname = "first"\nload = "{weights}"\nmodel = "{SPEC}"\n\n'
+                  f'[[models]]  # the spec defaults to {SPEC}\nname = "other"\nload = "{second}"\n')
+    server = Server(leap, ["--config", config])
+    try:
+        for name, reference in zip(("first", "other"), references):
+            status, _, body = call(f"{server.url}/v2/models/{name}")
+            expect(status == 200 and body.get("name") == name, f"model list: metadata of {name}: {status} {body}")
+            for rows in (images[:1], images[:5]):  # the direct path and a batch
+                status, _, body = call(f"{server.url}/v2/models/{name}/infer", "POST", infer_body(rows, outputs=["logits"]))
+                if expect(status == 200, f"model list: infer on {name}: {status} {body}"):
+                    expect(close_enough(np.reshape(output(body, "logits")["data"], (len(rows), CLASSES)),
+                                        reference[:len(rows)]),
+                           f"model list: {name} does not answer with its own weights' logits")
+        expect(not close_enough(references[0][:5], references[1][:5]), "model list: the two models' logits are alike")
+        expect(server.stop() == 0, "model list: exit code after SIGTERM")
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+
+    good = f'name = "first"\nload = "{weights}"\n'
+    missing = os.path.join(tmp, "missing.safetensors")
+    # (what, the list after a top-level line, the words the message must hold)
+    bad_lists = [
+        ("no load", f'[[models]]\n{good}[[models]]\nname = "other"\n',
+         ["bad.toml:5:", "[[models]] entry 2 'other'", "no 'load'"]),
+        ("no name", f'[[models]]\nload = "{second}"\n', ["bad.toml:2:", "[[models]] entry 1", "no 'name'"]),
+        ("a name twice", f'[[models]]\n{good}[[models]]\n{good}',
+         ["bad.toml:5:", "[[models]] entry 2", "the name 'first' is taken by the entry on line 2"]),
+        ("an unreadable file", f'[[models]]\n{good}[[models]]\nname = "other"\nload = "{missing}"\n',
+         ["bad.toml:5:", "[[models]] entry 2 'other'", "missing.safetensors", "does not exist"]),
+        ("weights of another spec", f'[[models]]\n{good}model = "784-64-10"\n',
+         ["bad.toml:2:", "[[models]] entry 1 'first'", "expected [64, 784]"]),
+        ("an unknown key", f'[[models]]\n{good}weights = "x"\n',
+         ["bad.toml:5:", "[[models]] entry 1", "unknown key 'weights'"]),
+        ("a name not a string", f'[[models]]\nname = 7\nload = "{weights}"\n',
+         ["bad.toml:3:", "'name' expects a string"]),
+        ("--load beside the list", f'load = "{weights}"\n[[models]]\n{good}',
+         ["bad.toml:3:", "give no --load, --model or --name beside it"]),
+        ("another list's name", f'[[model]]\n{good}', ["bad.toml:2:", "reads no [[model]] list", "[[models]]"]),
+    ]
+    bad = os.path.join(tmp, "bad.toml")
+    for what, text, words in bad_lists:
+        with open(bad, "w") as out:
+            out.write("threads = 4\n" + text)
+        run = subprocess.run([leap, "serve", "--config", bad, "--port", "0", "--device", "cpu"],
+                             capture_output=True, text=True, timeout=30)
+        expect(run.returncode == 1 and "listening" not in run.stderr and all(w in run.stderr for w in words),
+               f"bad model list, {what}: exit {run.returncode}, {run.stderr.strip()!r} lacks {words}")
+    print(f"model list: two models from one TOML file; {len(bad_lists)} bad lists refused", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--leap", required=True)
@@ -525,11 +584,12 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         weights, second = os.path.join(tmp, "a.safetensors"), os.path.join(tmp, "b.safetensors")
         tensors = write_weights(weights, 1)
-        write_weights(second, 2)
+        second_tensors = write_weights(second, 2)
         images = np.random.default_rng(3).integers(0, 256, (64, FEATURES)).astype(np.uint8)
         images_file = os.path.join(tmp, "images.idx")
         write_idx_images(images_file, images.reshape(-1, 28, 28))
         reference = exact_logits(tensors, images)
+        second_reference = exact_logits(second_tensors, images)
         predicted = predict_logits(args.leap, weights, images_file, tmp).astype(np.float64)
         expect(close_enough(predicted, reference), "leap predict's logits differ from the float64 forward pass")
         server = Server(args.leap, ["--load", weights, "--model", SPEC, "--name", "fashion",
@@ -546,6 +606,7 @@ def main():
             if server.process.poll() is None:
                 server.process.kill()
         check_sigterm(args.leap, weights, images, reference, tmp)
+        check_model_list(args.leap, weights, second, images, (reference, second_reference), tmp)
     print(f"serve test: {time.time() - started:.1f} s", flush=True)
     print("serve_protocol:", "FAILED" if failures else "passed")
     sys.exit(1 if failures else 0)
