@@ -39,7 +39,7 @@ elif [ "$part" = short ]; then
     step kernel-ab 40 bash bench/steptime_ab.sh /tmp/leap/leap /tmp/leap-base/leap .carry/fashion-mnist 3
   fi
   step python 100 bash bench/device_run.sh python --epochs 3
-  step grid 90 bash bench/device_run.sh grid --epochs 2 --columns "leap fp32,leap grid,jax highest" --only \
+  step grid 70 bash bench/device_run.sh grid --epochs 2 --columns "leap fp32,leap grid,jax highest" --only \
     784-512-256-10-b64,784-256-10-b64,784-1024-1024-10-b64,784-128-128-10-b64,784-256-256-256-10-b64,784-1024-10-b64,784-128-10-b64 --part b64-short
   cp bench/results/*-mlp-grid-b64-short.* "$OUT/" 2>/dev/null && tar czf "$final/gpu-runs-$part.tgz" -C "$OUT" .
 else
