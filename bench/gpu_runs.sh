@@ -16,8 +16,13 @@ part=${1:-first}
 final=${OUT:-/tmp/leap-out}
 export OUT=/tmp/leap-runs
 mkdir -p "$OUT" "$final"
+# GPU_RUNS_SECONDS: the whole run's limit; each part gets its own limit or what is left of it.
+deadline=$(( $(date +%s) + ${GPU_RUNS_SECONDS:-100000} ))
 step() {  # step NAME SECONDS COMMAND...
   local name=$1 seconds=$2; shift 2
+  local left=$(( deadline - $(date +%s) ))
+  [ "$left" -lt "$seconds" ] && seconds=$left
+  [ "$seconds" -lt 10 ] && { echo "$name: not run (no time left)"; return; }
   timeout "$seconds" "$@" > "$OUT/$name-console.txt" 2>&1
   echo "$name: exit $?"
   # Packed after every part, so that a run cut short still brings back what it measured.
@@ -33,12 +38,12 @@ if [ "$part" = first ]; then
   fi
   step python 120 bash bench/device_run.sh python --epochs 3
 elif [ "$part" = short ]; then
-  step tests 180 bash bench/device_run.sh tests
+  step tests 170 bash bench/device_run.sh tests
   if [ -f .carry/leap-base.xz ]; then
     mkdir -p /tmp/leap-base && xz -dc .carry/leap-base.xz > /tmp/leap-base/leap && chmod +x /tmp/leap-base/leap
-    step kernel-ab 40 bash bench/steptime_ab.sh /tmp/leap/leap /tmp/leap-base/leap .carry/fashion-mnist 3
+    step kernel-ab 35 bash bench/steptime_ab.sh /tmp/leap/leap /tmp/leap-base/leap .carry/fashion-mnist 3
   fi
-  step python 100 bash bench/device_run.sh python --epochs 3
+  step python 90 bash bench/device_run.sh python --epochs 3
   step grid 70 bash bench/device_run.sh grid --epochs 2 --columns "leap fp32,leap grid,jax highest" --only \
     784-512-256-10-b64,784-256-10-b64,784-1024-1024-10-b64,784-128-128-10-b64,784-256-256-256-10-b64,784-1024-10-b64,784-128-10-b64 --part b64-short
   cp bench/results/*-mlp-grid-b64-short.* "$OUT/" 2>/dev/null && tar czf "$final/gpu-runs-$part.tgz" -C "$OUT" .
