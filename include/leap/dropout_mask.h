@@ -34,4 +34,20 @@ inline uint64_t dropout_key(uint64_t base, uint64_t call) {
 
 inline uint64_t dropout_key_base(uint64_t seed, uint64_t stream) { return seed + 0x9E3779B97F4A7C15ULL * stream; }
 
+// The scale of the elements Dropout keeps, 1 / (1 - p), which leaves each element's expected
+// value unchanged.
+#if defined(__CUDACC__)
+__host__ __device__
+#endif
+inline float dropout_scale(float p) { return 1.0f / (1.0f - p); }
+
+// Element `index` of a tensor through Dropout's mask `key`: x * scale where the element is
+// kept (its uniform number at least p), else 0. scale is dropout_scale(p), computed once.
+#if defined(__CUDACC__)
+__host__ __device__
+#endif
+inline float dropout_apply(float x, uint64_t key, uint64_t index, float p, float scale) {
+  return dropout_uniform(key, index) >= p ? x * scale : 0.0f;
+}
+
 }  // namespace leap

@@ -157,9 +157,9 @@ class CpuBackend final : public Backend {
   }
 
   void dropout(const float* x, float* y, size_t count, float p, uint64_t key) override {
-    const float scale = 1.0f / (1.0f - p);
+    const float scale = dropout_scale(p);
 #pragma omp parallel for simd if (count > kParallelThreshold)
-    for (size_t i = 0; i < count; ++i) y[i] = dropout_uniform(key, i) >= p ? x[i] * scale : 0.0f;
+    for (size_t i = 0; i < count; ++i) y[i] = dropout_apply(x[i], key, i, p, scale);
   }
 
   void relu_forward(const float* x, float* y, size_t count) override {

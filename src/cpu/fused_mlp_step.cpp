@@ -177,13 +177,13 @@ class FusedMlpStep final : public MlpEpochRunner {
   void drop(size_t l, int64_t k, int b0, int b1, int j0, int j1) {
     const Dropout& dropout = *plan_.layers[l].dropout;
     const uint64_t key = dropout_key(dropout.key_base(), dropout.calls() + uint64_t(k) + 1);
-    const float p = dropout.p(), scale = 1.0f / (1.0f - p);
+    const float p = dropout.p(), scale = dropout_scale(p);
     const int out = plan_.layers[l].out;
     float* y = activations_[l].data();
     for (int b = b0; b < b1; ++b)
       for (int j = j0; j < j1; ++j) {
         const size_t i = size_t(b) * out + j;
-        y[i] = dropout_uniform(key, i) >= p ? y[i] * scale : 0.0f;
+        y[i] = dropout_apply(y[i], key, i, p, scale);
       }
   }
 
@@ -198,7 +198,7 @@ class FusedMlpStep final : public MlpEpochRunner {
       kernels_.input_gradient(gradients_[l].data(), layer.weight, plan_.layers[l - 1].relu ? activations_[l - 1].data() : nullptr,
                               gradients_[l - 1].data(), layer.in, layer.out, b0, b1, k0, k1);
       if (const Dropout* dropout = plan_.layers[l - 1].dropout) {
-        const float scale = 1.0f / (1.0f - dropout->p());
+        const float scale = dropout_scale(dropout->p());
         float* dx = gradients_[l - 1].data();
         for (int b = b0; b < b1; ++b)
           for (int k = k0; k < k1; ++k) dx[size_t(b) * layer.in + k] *= scale;

@@ -13,10 +13,10 @@ __global__ void fill_kernel(float* target, size_t count, float value) {
 }
 
 __global__ void dropout_kernel(const float* x, float* y, size_t count, float p, uint64_t key) {
-  const float scale = 1.0f / (1.0f - p);
+  const float scale = dropout_scale(p);
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < count;
        i += size_t(gridDim.x) * blockDim.x)
-    y[i] = dropout_uniform(key, i) >= p ? x[i] * scale : 0.0f;
+    y[i] = dropout_apply(x[i], key, i, p, scale);
 }
 
 __global__ void relu_forward_kernel(const float* x, float* y, size_t count) {

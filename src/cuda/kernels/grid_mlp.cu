@@ -38,15 +38,15 @@ __device__ inline void load_batch(const GridMlpArgs& a, int64_t step, Shared& s)
 }
 
 // The mask of the Dropout after layer l in step `step` of the launch, as the layer draws it:
-// element e of the [rows, width] activations is kept when keep(e).
+// apply(x, e) is element e of the [rows, width] activations through it.
 struct DropoutMask {
   uint64_t key;
   float p, scale;
   __device__ DropoutMask(const GridLayer& layer, int64_t step)
       : key(dropout_key(layer.dropout_base, layer.dropout_calls + uint64_t(step) + 1)),
         p(layer.dropout),
-        scale(1.0f / (1.0f - layer.dropout)) {}
-  __device__ bool keep(int64_t element) const { return dropout_uniform(key, uint64_t(element)) >= p; }
+        scale(dropout_scale(layer.dropout)) {}
+  __device__ float apply(float x, int64_t element) const { return dropout_apply(x, key, uint64_t(element), p, scale); }
 };
 
 // activations[l + 1] = relu(input W^T + b) for a hidden layer l, through its Dropout if any.
@@ -72,7 +72,7 @@ __device__ void forward_phase(const GridMlpArgs& a, int l, int64_t step, Shared&
       float value = fmaxf(z.value[q] + bias[q], 0.0f);
       if (layer.dropout > 0.0f) {
         const DropoutMask mask(layer, step);
-        value = mask.keep(i * layer.out + j) ? value * mask.scale : 0.0f;
+        value = mask.apply(value, i * layer.out + j);
       }
       y[i * layer.out + j] = value;
     }
@@ -128,7 +128,7 @@ __device__ void count_loss(const GridMlpArgs& a, double* loss, long long* correc
 // mask and the Dropout's, whose kept elements the layer scales as it did going forward).
 __device__ void input_gradient_tile(const GridMlpArgs& a, int l, int t, Shared& s) {
   const GridLayer& layer = a.layers[l];
-  const float p = a.layers[l - 1].dropout, scale = 1.0f / (1.0f - p);
+  const float p = a.layers[l - 1].dropout, scale = dropout_scale(p);
   const Operand g{a.gradients[l + 1], layer.out, 1, a.batch, layer.out, nullptr, nullptr, false};
   const Operand w{layer.weight, 1, layer.in, layer.in, layer.out, nullptr, nullptr, false};
   const int column_tiles = tiles(layer.in, kTileN);
