@@ -14,8 +14,10 @@ for lib in libopenblas.so.0 libgfortran.so.5 libquadmath.so.0 libgomp.so.1; do
   cp -L "$(ldd build-cuda/leap | awk -v l="$lib" '$1 == l {print $3}')" "$stage/lib/"
 done
 # leap links NCCL and MPI: NCCL is there, MPI is not.
-ldd build-cuda/leap | grep -q libnccl || { echo "build-cuda/leap lacks NCCL: is nccl.h in the CUDA toolkit?"; exit 1; }
-ldd build-cuda/leap | grep -q libmpi || { echo "build-cuda/leap lacks MPI: install libopenmpi-dev"; exit 1; }
+# (ldd's list read whole first: grep -q stopping early would fail the pipe under pipefail.)
+linked=$(ldd build-cuda/leap)
+grep -q libnccl <<< "$linked" || { echo "build-cuda/leap lacks NCCL: is nccl.h in the CUDA toolkit?"; exit 1; }
+grep -q libmpi <<< "$linked" || { echo "build-cuda/leap lacks MPI: install libopenmpi-dev"; exit 1; }
 bash bench/pack_mpi_runtime.sh "$stage"
 # leap serve's simdjson, and its benchmark's load generator (wrk) with LuaJIT; wrk's OpenSSL apart
 # in ssl-lib/, which bench/device_run.sh uses only where the machine has no libssl.so.3.
