@@ -38,10 +38,10 @@ if [ "$part" = first ]; then
   fi
   step python 120 bash bench/device_run.sh python --epochs 3
 elif [ "$part" = short ]; then
-  step tests 170 bash bench/device_run.sh tests
+  step tests 140 bash bench/device_run.sh tests
   if [ -f .carry/leap-base.xz ]; then
     mkdir -p /tmp/leap-base && xz -dc .carry/leap-base.xz > /tmp/leap-base/leap && chmod +x /tmp/leap-base/leap
-    step kernel-ab 35 bash bench/steptime_ab.sh /tmp/leap/leap /tmp/leap-base/leap .carry/fashion-mnist 3
+    step kernel-ab 30 bash bench/steptime_ab.sh /tmp/leap/leap /tmp/leap-base/leap .carry/fashion-mnist 3
   fi
   step python 90 bash bench/device_run.sh python --epochs 3
   step grid 70 bash bench/device_run.sh grid --epochs 2 --columns "leap fp32,leap grid,jax highest" --only \
