@@ -8,6 +8,7 @@
 # usage: bench/build_python_gpu.sh [PREFIX=/tmp/leap]   (PYTHON, CXX choose the tools, JOBS the
 # compilers at a time)
 set -euo pipefail
+trap 'echo "build_python_gpu: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 prefix=${1:-/tmp/leap}
 python=${PYTHON:-python3}
@@ -18,7 +19,8 @@ suffix=$("$python" -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUF
 
 find_lib() {
   if [ -e "$prefix/lib/$1" ]; then echo "$prefix/lib/$1"; return; fi
-  find / -name "$1" -not -path '/proc/*' -not -path '/sys/*' 2>/dev/null | head -n1
+  # -quit, not `| head -n1`: find killed by the closed pipe would fail the script under pipefail.
+  find / -name "$1" -not -path '/proc/*' -not -path '/sys/*' -print -quit 2>/dev/null || true
 }
 # What libleap.a calls decides what it needs (a CPU-only build needs no CUDA).
 undefined=$(nm "$prefix/libleap.a" 2>/dev/null | awk '$1 == "U" {print $2}' | sort -u)
@@ -36,8 +38,10 @@ for lib in "${needed[@]}"; do
 done
 echo "Python module for $("$python" --version) against ${libs[*]}"
 # JOBS compilers at a time (every core by default), then one link.
-flags=(-O2 -std=c++20 -fPIC -fvisibility=hidden -fopenmp $("$python" -m pybind11 --includes)
-       -Iinclude -Icli -Ipython/bindings)
+# pip's pybind11 names its headers; Debian's (pybind11-dev) are in /usr/include already.
+includes=$("$python" -m pybind11 --includes 2>/dev/null) ||
+  includes=-I$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+flags=(-O2 -std=c++20 -fPIC -fvisibility=hidden -fopenmp $includes -Iinclude -Icli -Ipython/bindings)
 objects=$(mktemp -d)
 jobs=${JOBS:-$(nproc)} batch=()
 for source in python/bindings/*.cpp cli/progress.cpp; do

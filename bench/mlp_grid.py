@@ -188,10 +188,10 @@ def machine_name(device, args):
 
 
 def measured_peak(binary, device):
-    """leap info's fp32 peak in TFLOP/s for the device (measured on the CPU), or None."""
-    text = peers.leap_info(binary)
-    section = text.split("cpu", 1)[1] if device == "cpu" and "cpu" in text else text
-    found = re.search(r"peak dense TFLOP/s: fp32 ([0-9.eE+-]+)", section)
+    """leap info's fp32 peak in TFLOP/s for the device (measured on the CPU, the datasheet's
+    for a GPU), read from that device's own lines of `leap info`, or None."""
+    section = re.search(rf"^  {device}:.*?(?=^  \w+:|^\S|\Z)", peers.leap_info(binary), re.M | re.S)
+    found = section and re.search(r"peak dense TFLOP/s: fp32 ([0-9.eE+-]+)", section.group(0))
     return float(found.group(1)) if found else None
 
 
@@ -226,8 +226,7 @@ def main():
     terms, gpu_peak = None, None
     if args.device == "cuda" and args.barrier_bench:
         terms = measure_floor_terms(args.barrier_bench)
-        found = re.search(r"peak dense TFLOP/s: fp32 ([0-9.eE+-]+)", peers.leap_info(args.leap))
-        gpu_peak = float(found.group(1)) if found else None
+        gpu_peak = measured_peak(args.leap, "cuda")
 
     results = {}
     start = time.perf_counter()
