@@ -264,7 +264,7 @@ TEST(GridMlp, VariantsGiveTheSameBits) {
   }
 }
 
-// Until its tests have passed on a GPU (training_path.cpp: kGridByDefault) leap takes it only
+// Until it is faster than the graph (training_path.cpp: kGridByDefault) leap takes it only
 // when asked; then the first part of this test turns to expecting it for deeper and wider
 // MLPs in fp32 and tf32. Never in bf16; shapes past its limits are refused with the reason.
 TEST(GridMlp, TakenWhenAskedAndRefusedWithTheReason) {

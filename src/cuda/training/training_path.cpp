@@ -7,7 +7,8 @@
 //   2. grid: the persistent kernel over the whole GPU (kernels/grid_mlp.cu), any MLP of 2 to 5
 //      Linear layers whose weights and optimizer state fit L2, Dropout, cross-entropy or
 //      distillation, Adam or SGD, fp32 and tf32 (computed in fp32), 2L grid-wide barriers a
-//      step in place of a graph's launches; only when forced until kGridByDefault.
+//      step in place of a graph's launches; only when forced until kGridByDefault (it is
+//      not yet faster than 3 and 5 on most shapes).
 //   3. fused: three fused kernels a step, replayed as a graph; one hidden layer, any precision
 //      (it rounds its operands).
 //   4. bf16: cuBLASLt bf16 products with fp32 master weights (bf16_mlp_runner.h), any depth.
@@ -52,9 +53,10 @@ class NotedRunner final : public MlpEpochRunner {
   std::string note_;
 };
 
-// The whole-GPU kernel is written and checked on the CPU (its schedule), but its tests
-// (tests/test_grid_mlp.cpp) have not yet run on a GPU: leap takes it by default once they pass
-// there (bench/gpu_runs.sh first records them), and until then only with LEAP_TRAINING_PATH=grid.
+// The whole-GPU kernel passes its tests on an H100 (2026-12-07) but is not yet faster than the
+// graph on most shapes (37 us a step on 784-128-10, 44 on 784-256-10 against the graph's 50,
+// 79 on 784-1024-10 against 60, at batch 64): leap takes it by default once it is, and until
+// then only with LEAP_TRAINING_PATH=grid.
 constexpr bool kGridByDefault = false;
 
 std::string forced_training_path() {
@@ -83,7 +85,7 @@ std::unique_ptr<MlpEpochRunner> CudaBackend::plan_mlp_epoch(const MlpEpochPlan& 
     if (runner) return runner;
   }
   // 2. The whole-GPU kernel, likewise not in bf16 unless forced; taken only when asked for
-  //    until its GPU tests have passed on a device (kGridByDefault).
+  //    until it is faster than the paths below (kGridByDefault).
   std::string why_not_grid;
   if (forced == "grid" || (kGridByDefault && forced.empty() && plan.precision != Precision::bf16)) {
     runner = GridMlpRunner::create(*this, plan, &why_not_grid);
