@@ -4,7 +4,8 @@
 // kernel's time over the count. leap's barrier (kernels/grid_barrier.cuh) beside cooperative
 // groups' grid.sync(), and beside a block barrier. Then the rate at which the SMs read and
 // write a buffer that stays in L2 (8 MiB, the size of a wide MLP's weights and moments), the
-// other term of the kernel's floor.
+// other term of the kernel's floor. First, a check that leap's barrier orders what it must:
+// the program fails if any block reads a value its neighbour wrote before the barrier stale.
 #include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
@@ -66,6 +67,43 @@ __global__ void l2_pass_kernel(float4* buffer, int count, int passes) {
     }
 }
 
+// Round r: every thread of block b writes r to its slot, a barrier, then reads the slot of
+// the same thread of block b + 1 (and counts a value other than r), a barrier again, so that
+// the next round's writes come after every read of this one.
+__global__ void barrier_check_kernel(unsigned* word, int* slots, int rounds, unsigned long long* stale) {
+  const int threads = blockDim.x, next = (blockIdx.x + 1) % gridDim.x;
+  unsigned long long wrong = 0;
+  for (int round = 1; round <= rounds; ++round) {
+    __stcg(slots + blockIdx.x * threads + threadIdx.x, round);
+    leap::cuda_detail::grid_barrier(word);
+    wrong += __ldcg(slots + next * threads + threadIdx.x) != round;
+    leap::cuda_detail::grid_barrier(word);
+  }
+  if (wrong) atomicAdd(stale, wrong);
+}
+
+// Stale reads over `rounds` rounds of the check above, at `blocks` blocks.
+unsigned long long barrier_stale_reads(int blocks, int rounds) {
+  unsigned* word = nullptr;
+  int* slots = nullptr;
+  unsigned long long* stale = nullptr;
+  CHECK(cudaMalloc(&word, sizeof(unsigned)));
+  CHECK(cudaMalloc(&slots, size_t(blocks) * kThreads * sizeof(int)));
+  CHECK(cudaMalloc(&stale, sizeof(unsigned long long)));
+  CHECK(cudaMemset(word, 0, sizeof(unsigned)));
+  CHECK(cudaMemset(slots, 0, size_t(blocks) * kThreads * sizeof(int)));
+  CHECK(cudaMemset(stale, 0, sizeof(unsigned long long)));
+  void* arguments[] = {&word, &slots, &rounds, &stale};
+  CHECK(cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(barrier_check_kernel), blocks, kThreads,
+                                    arguments, 0, nullptr));
+  unsigned long long count = 0;
+  CHECK(cudaMemcpy(&count, stale, sizeof count, cudaMemcpyDeviceToHost));
+  CHECK(cudaFree(word));
+  CHECK(cudaFree(slots));
+  CHECK(cudaFree(stale));
+  return count;
+}
+
 double l2_bytes_per_second(int blocks) {
   const int count = (8 << 20) / 16, passes = 200;
   float4* buffer = nullptr;
@@ -94,6 +132,11 @@ int main() {
   CHECK(cudaGetDeviceProperties(&properties, 0));
   const int sms = properties.multiProcessorCount;
   std::printf("device: %s, %d SMs\n", properties.name, sms);
+  const int rounds = 20000;
+  const unsigned long long stale = barrier_stale_reads(sms, rounds);
+  std::printf("leap's barrier, checked: %llu stale reads in %d rounds of %d blocks x %d threads\n", stale, rounds,
+              sms, kThreads);
+  if (stale) return 1;
   std::printf("%d barriers a kernel, %d threads a block, median of 6 kernels\n", kBarriers, kThreads);
   std::printf("%8s | %16s | %20s | %20s\n", "blocks", "__syncthreads ns", "leap grid_barrier ns", "grid.sync() ns");
   for (int blocks : {sms / 4, sms / 2, sms})

@@ -59,7 +59,7 @@ struct GridMlpArgs {
   float* gradients[kGridMaxLayers + 1];
   float* row_loss;       // [batch]
   int32_t* row_correct;  // [batch]
-  unsigned* barrier;     // 2 words, zero before the first launch; left ready for the next
+  unsigned* barrier;     // 1 word, zero before the first launch; left ready for the next
   // Knowledge distillation: the teacher's logits [samples, classes], or null.
   const float* soft_targets;
   float temperature, alpha;

@@ -36,7 +36,7 @@ GridMlpRunner::GridMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan)
       backend_(backend),
       row_loss_({plan.batch}, DType::float32, Device::cuda),
       row_correct_({plan.batch}, DType::int32, Device::cuda),
-      barrier_(Tensor::zeros({2}, DType::int32, Device::cuda)) {
+      barrier_(Tensor::zeros({1}, DType::int32, Device::cuda)) {
   if (std::getenv("LEAP_PHASE_TIMING")) phase_ns_ = Tensor::zeros({4 * kGridMaxLayers}, DType::int32, Device::cuda);
   activations_.emplace_back();  // layer 0's input is the data set's rows
   gradients_.emplace_back();
