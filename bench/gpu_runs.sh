@@ -4,9 +4,9 @@
 # .carry/leap-base.xz: `xz -c build-cuda/leap > .carry/leap-base.xz` at the commit before the
 # change). Each part has a time limit; logs go to $OUT/runs, packed into $OUT/gpu-runs.tgz.
 # usage: bench/gpu_runs.sh [first|second|short]
-#   first: the whole-GPU kernel's tests and timing, the GPU suite, the cluster kernel's A/B
-#   step time, the Python module
-#   second: the MLP grid at batch 64 (leap, JAX, PyTorch), leap serve, leap sweep
+#   first: the GPU suite, the Python module (its tests, fit against the CLI), the whole-GPU
+#   kernel's barrier check, cost and phase times, leap serve on the GPU
+#   second: the MLP grid at batch 64 (leap, JAX, PyTorch) with its floors, leap sweep
 #   short (about 7 minutes, for a short lease): the GPU suite (the whole-GPU kernel's tests
 #   among it), the cluster kernel's A/B, the Python module, then what time is left of the grid
 #   at batch 64 for leap's paths and JAX at its highest precision, with the floors
@@ -30,13 +30,10 @@ step() {  # step NAME SECONDS COMMAND...
 }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 if [ "$part" = first ]; then
-  step grid-kernel 150 bash bench/device_run.sh grid-kernel
   step tests 200 bash bench/device_run.sh tests
-  if [ -f .carry/leap-base.xz ]; then
-    mkdir -p /tmp/leap-base && xz -dc .carry/leap-base.xz > /tmp/leap-base/leap && chmod +x /tmp/leap-base/leap
-    step kernel-ab 100 bash bench/steptime_ab.sh /tmp/leap/leap /tmp/leap-base/leap .carry/fashion-mnist 3
-  fi
-  step python 120 bash bench/device_run.sh python --epochs 3
+  step python 150 bash bench/device_run.sh python --epochs 3
+  step grid-kernel 150 bash bench/device_run.sh grid-kernel
+  step serve 60 bash bench/device_run.sh serve
 elif [ "$part" = short ]; then
   step tests 140 bash bench/device_run.sh tests
   if [ -f .carry/leap-base.xz ]; then
@@ -50,7 +47,7 @@ elif [ "$part" = short ]; then
 else
   step grid 420 bash bench/device_run.sh grid --epochs 3 --only \
     784-128-10-b64,784-256-10-b64,784-1024-10-b64,784-512-256-10-b64,784-128-128-10-b64,784-256-256-256-10-b64,784-1024-1024-10-b64 --part b64
-  step serve 60 bash bench/device_run.sh serve
+  cp bench/results/*-mlp-grid-b64.* "$OUT/" 2>/dev/null && tar czf "$final/gpu-runs-$part.tgz" -C "$OUT" .
   step sweep 100 bash bench/device_run.sh sweep
 fi
 [ -f "$OUT/grid-kernel-console.txt" ] && grep -hE '^\[  (PASSED|FAILED|SKIPPED) |Failure|Expected|Which is|us a step|layer [0-9]:|a step:|blocks|TB/s|^ +[0-9]+ \|' "$OUT/grid-kernel-console.txt" | head -n 80
