@@ -3,6 +3,7 @@
 #include <cblas.h>
 #include <omp.h>
 #include <pmmintrin.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <xmmintrin.h>
 
@@ -88,10 +89,16 @@ class CpuBackend final : public Backend {
     // 64-byte alignment suits AVX-512 loads and cache lines. A request beyond the machine's
     // physical memory is refused up front: where the kernel overcommits, malloc would
     // succeed and the first touch of the pages would bring the OOM killer instead.
-    void* pointer = bytes <= physical_host_bytes() ? std::aligned_alloc(64, (bytes + 63) / 64 * 64) : nullptr;
+    // Large tensors (a data set) are aligned to 2 MB huge pages and asked to use them: the
+    // 188 MB of Fashion-MNIST's images fault in about 94 times instead of 46,000.
+    constexpr size_t kHugePage = size_t{2} << 20;
+    const size_t alignment = bytes >= 16 * kHugePage ? kHugePage : 64;
+    const size_t rounded = (bytes + alignment - 1) / alignment * alignment;
+    void* pointer = bytes <= physical_host_bytes() ? std::aligned_alloc(alignment, rounded) : nullptr;
     if (!pointer)
       throw OutOfMemory("out of host memory allocating " + std::to_string(bytes) + " bytes (" +
                         std::to_string(available_host_bytes()) + " bytes available)");
+    if (alignment == kHugePage) madvise(pointer, rounded, MADV_HUGEPAGE);  // a hint: failure is harmless
     return pointer;
   }
   void release(void* pointer) override { std::free(pointer); }

@@ -64,13 +64,26 @@ class Inflater {
   z_stream stream_{};
 };
 
+// The buffer to inflate into first: the size a gzip stream states in its last 4 bytes
+// (ISIZE, the last member's size modulo 2^32, so a guess the loop below grows past when
+// wrong) where it is believable, else 4 times the packed size. A guess too large costs its
+// zeroing: 4 times Fashion-MNIST's training images was 105 MB for 47.
+size_t first_size_guess(const Bytes& packed) {
+  const size_t n = packed.size(), fallback = std::max<size_t>(n * 4, size_t{1} << 20);
+  if (n < 4) return fallback;
+  const size_t stated = size_t(packed[n - 4]) | size_t(packed[n - 3]) << 8 | size_t(packed[n - 2]) << 16 |
+                        size_t(packed[n - 1]) << 24;
+  const bool believable = stated > 0 && stated <= 64 * n + (size_t{1} << 20);  // a file's word is not trusted blindly
+  return believable ? stated + 1 : fallback;  // + 1: room to see the stream's end without growing
+}
+
 // Decompresses a gzip file (one or more members) in chunks into a growing buffer, never
 // past what deflate could produce from `packed`.
 Bytes gunzip(const Bytes& packed, const std::string& path) {
   const size_t cap = packed.size() * kDeflateMaxRatio + kInflateSlack;
   Inflater inflater(path);
   z_stream& stream = inflater.stream();
-  Bytes out(std::min(cap, std::max<size_t>(packed.size() * 4, size_t{1} << 20)));
+  Bytes out(std::min(cap, first_size_guess(packed)));
   size_t fed = 0, produced = 0;
   auto consumed = [&] { return fed - stream.avail_in; };
   for (;;) {
@@ -206,8 +219,12 @@ Tensor read_idx_images(const std::string& path) {
   Tensor images({count, features}, DType::float32, Device::cpu);
   const uint8_t* pixels = bytes.data() + 16;
   float* values = images.data();
-  const size_t total = static_cast<size_t>(count * features);
-  for (size_t i = 0; i < total; ++i) values[i] = static_cast<float>(pixels[i]) / 255.0f;
+  const int64_t total = count * features;
+  // u / 255 for each byte value, computed once: the same floats as dividing each pixel.
+  float scaled[256];
+  for (int u = 0; u < 256; ++u) scaled[u] = static_cast<float>(u) / 255.0f;
+#pragma omp parallel for simd if (total > (int64_t{1} << 20))
+  for (int64_t i = 0; i < total; ++i) values[i] = scaled[pixels[i]];
   return images;
 }
 
