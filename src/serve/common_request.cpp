@@ -121,6 +121,23 @@ bool read_input(od::value value, int features, size_t body_bytes, InferRequest& 
   return named && has_data;
 }
 
+// Parameters of one boolean, `name`, given at most once: the only parameters the common form
+// takes (the request's binary_data_output, an output's binary_data).
+bool read_flag(od::value value, std::string_view name, std::optional<bool>& flag) {
+  od::object parameters;
+  if (value.get_object().get(parameters)) return false;
+  for (auto item : parameters) {
+    od::field field;
+    std::string_view key;
+    bool given = false;
+    if (std::move(item).get(field) || field.unescaped_key().get(key) || key != name || flag ||
+        field.value().get_bool().get(given))
+      return false;
+    flag = given;
+  }
+  return true;
+}
+
 // outputs: objects of a name and, optionally, parameters holding binary_data alone.
 bool read_outputs(od::value value, std::vector<NamedOutput>& outputs) {
   od::array list;
@@ -140,17 +157,7 @@ bool read_outputs(od::value value, std::vector<NamedOutput>& outputs) {
         if (field.value().get_string().get(name) || (name != kLogitsName && name != kClassIdsName)) return false;
         named = NamedOutput{name == kLogitsName, {}};
       } else if (key == "parameters" && !has_parameters) {
-        od::object parameters;
-        if (field.value().get_object().get(parameters)) return false;
-        for (auto parameter : parameters) {
-          od::field entry;
-          std::string_view name;
-          bool flag = false;
-          if (std::move(parameter).get(entry) || entry.unescaped_key().get(name) || name != "binary_data" || binary ||
-              entry.value().get_bool().get(flag))
-            return false;
-          binary = flag;
-        }
+        if (!read_flag(field.value(), "binary_data", binary)) return false;
         has_parameters = true;
       } else {
         return false;
@@ -159,22 +166,6 @@ bool read_outputs(od::value value, std::vector<NamedOutput>& outputs) {
     if (!named) return false;
     named->binary = binary;
     outputs.push_back(*named);
-  }
-  return true;
-}
-
-// parameters: binary_data_output alone.
-bool read_parameters(od::value value, std::optional<bool>& binary_output) {
-  od::object parameters;
-  if (value.get_object().get(parameters)) return false;
-  for (auto item : parameters) {
-    od::field field;
-    std::string_view key;
-    bool flag = false;
-    if (std::move(item).get(field) || field.unescaped_key().get(key) || key != "binary_data_output" || binary_output ||
-        field.value().get_bool().get(flag))
-      return false;
-    binary_output = flag;
   }
   return true;
 }
@@ -219,7 +210,7 @@ std::optional<InferRequest> parse_common_infer_request(std::string_view body, in
       if (!read_outputs(field.value(), outputs)) return std::nullopt;
       has_outputs = true;
     } else if (key == "parameters" && !has_parameters) {
-      if (!read_parameters(field.value(), binary_output)) return std::nullopt;
+      if (!read_flag(field.value(), "binary_data_output", binary_output)) return std::nullopt;
       has_parameters = true;
     } else {
       return std::nullopt;
