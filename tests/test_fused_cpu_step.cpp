@@ -203,6 +203,17 @@ TEST(FusedCpuStep, ForcedPathThatCannotRunIsAnError) {
   unsetenv("LEAP_TRAINING_PATH");
 }
 
+// Where the fused step is not taken, leap's own choice says why: its precision here (with
+// AVX-512), or the missing AVX-512.
+TEST(FusedCpuStep, TheLayerPathSaysWhyNotTheFusedStep) {
+  Model model(Sequential::from_spec("8-4-3", 1, Device::cpu));
+  model.compile(adam({}));
+  model.fit(toy_data(10, 8, 3, 1), {.batch_size = 4, .precision = Precision::tf32});
+  const std::string reason = cpu_detail::avx512_step_kernels() ? "not the fused CPU step: it computes in fp32 only, not tf32"
+                                                               : "not the fused CPU step: without AVX-512";
+  EXPECT_NE(model.training_path().find(reason), std::string::npos) << model.training_path();
+}
+
 // The AVX-512 kernels against the plain loops on fresh random inputs.
 TEST(FusedCpuStepKernels, Avx512MatchesPlainLoops) {
   const cpu_detail::MlpStepKernels* fast = cpu_detail::avx512_step_kernels();

@@ -123,10 +123,11 @@ class Backend {
   // now, beside the work queued after this call (the CUDA backend does, on a stream of its own).
   virtual void prepare_shuffled_order(uint64_t seed, int64_t count) { (void)seed, (void)count; }
 
-  // A faster runner for this plan, or null when the backend has none (then the trainer
-  // calls the layers one by one).
-  virtual std::unique_ptr<MlpEpochRunner> plan_mlp_epoch(const MlpEpochPlan& plan) {
+  // A faster runner for this plan, or null with *why_not saying why there is none (then the
+  // trainer calls the layers one by one, and `leap train` prints the reason).
+  virtual std::unique_ptr<MlpEpochRunner> plan_mlp_epoch(const MlpEpochPlan& plan, std::string* why_not) {
     (void)plan;
+    *why_not = "the backend has no faster path";
     return nullptr;
   }
   // A faster path for repeated inference, or null (then the layers are called one by one).

@@ -324,13 +324,20 @@ class CpuBackend final : public Backend {
   // Without AVX-512 its plain loops, the kernels' reference, lose to OpenBLAS's layer calls on
   // wide layers (the teacher with dropout: 128 ms a step against 4.4 on a 2-core machine
   // without AVX-512, a portable build): leap takes them only when asked.
-  std::unique_ptr<MlpEpochRunner> plan_mlp_epoch(const MlpEpochPlan& plan) override {
+  std::unique_ptr<MlpEpochRunner> plan_mlp_epoch(const MlpEpochPlan& plan, std::string* why_not) override {
     const char* forced = std::getenv("LEAP_TRAINING_PATH");
     const std::string choice = forced ? forced : "";
-    if (choice == "layers" || (choice.empty() && !cpu_detail::avx512_step_kernels())) return nullptr;
-    std::string why_not;
-    std::unique_ptr<MlpEpochRunner> runner = plan_fused_cpu_step(plan, &why_not);
-    check(runner != nullptr || choice != "fused", "LEAP_TRAINING_PATH=fused: the fused CPU step cannot run: " + why_not);
+    if (choice == "layers") {
+      *why_not = "LEAP_TRAINING_PATH=layers";
+      return nullptr;
+    }
+    if (choice.empty() && !cpu_detail::avx512_step_kernels()) {
+      *why_not = "not the fused CPU step: without AVX-512 its plain loops are slower than OpenBLAS's products";
+      return nullptr;
+    }
+    std::unique_ptr<MlpEpochRunner> runner = plan_fused_cpu_step(plan, why_not);
+    check(runner != nullptr || choice != "fused", "LEAP_TRAINING_PATH=fused: the fused CPU step cannot run: " + *why_not);
+    if (!runner) *why_not = "not the fused CPU step: " + *why_not;
     return runner;
   }
 

@@ -246,11 +246,11 @@ class FusedMlpStep final : public MlpEpochRunner {
 
 std::unique_ptr<MlpEpochRunner> plan_fused_cpu_step(const MlpEpochPlan& plan, std::string* why_not) {
   if (plan.precision != Precision::fp32) {
-    *why_not = "the fused CPU step computes in fp32 only, not " + to_string(plan.precision);
+    *why_not = "it computes in fp32 only, not " + to_string(plan.precision);
     return nullptr;
   }
   if (!adam_plan(plan)) {
-    *why_not = "the fused CPU step knows Adam only";
+    *why_not = "it knows Adam only";
     return nullptr;
   }
   return std::make_unique<FusedMlpStep>(plan);

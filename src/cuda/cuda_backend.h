@@ -66,7 +66,7 @@ class CudaBackend final : public Backend {
   void gather_labels(const int32_t* src, const int32_t* index, int32_t* dst,
                      int count) override;
   // The fastest training path that takes the plan (training/training_path.cpp).
-  std::unique_ptr<MlpEpochRunner> plan_mlp_epoch(const MlpEpochPlan& plan) override;
+  std::unique_ptr<MlpEpochRunner> plan_mlp_epoch(const MlpEpochPlan& plan, std::string* why_not) override;
   // Copy in, forward and copy out as one replayed CUDA graph (inference/inference_graph.cpp).
   std::unique_ptr<InferenceRunner> plan_inference(const InferencePlan& plan) override;
 

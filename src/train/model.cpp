@@ -131,12 +131,11 @@ std::unique_ptr<MlpEpochRunner> Model::plan_runner(const DataLoader& loader,
       plan->alpha = distillation_->alpha();
     }
     if (plan) {
-      std::unique_ptr<MlpEpochRunner> runner = backend(device()).plan_mlp_epoch(*plan);
+      std::unique_ptr<MlpEpochRunner> runner = backend(device()).plan_mlp_epoch(*plan, &why_not);
       if (runner) {
         training_path_ = runner->describe();
         return runner;
       }
-      why_not = "the " + to_string(device()) + " backend has no fast path";
     }
   }
   training_path_ = "layer by layer (" + why_not + ")";

@@ -69,7 +69,7 @@ std::string forced_training_path() {
 
 }  // namespace
 
-std::unique_ptr<MlpEpochRunner> CudaBackend::plan_mlp_epoch(const MlpEpochPlan& plan) {
+std::unique_ptr<MlpEpochRunner> CudaBackend::plan_mlp_epoch(const MlpEpochPlan& plan, std::string* why_not_any) {
   using namespace cuda_detail;
   const std::string forced = forced_training_path();
   auto allowed = [&](const std::string& path) { return forced.empty() || forced == path; };
@@ -111,9 +111,17 @@ std::unique_ptr<MlpEpochRunner> CudaBackend::plan_mlp_epoch(const MlpEpochPlan& 
     runner = std::make_unique<LayerStepRunner>(*this, plan);
 
   std::string why_not;
-  if (!why_not_cluster.empty()) why_not += "not the cluster kernel: " + why_not_cluster;
-  if (!why_not_grid.empty()) why_not += std::string(why_not.empty() ? "" : "; ") + "not the whole-GPU kernel: " + why_not_grid;
+  auto note = [&](const std::string& reason) { why_not += (why_not.empty() ? "" : "; ") + reason; };
+  if (!why_not_cluster.empty()) note("not the cluster kernel: " + why_not_cluster);
+  if (!why_not_grid.empty()) note("not the whole-GPU kernel: " + why_not_grid);
   if (runner && !why_not.empty()) return std::make_unique<NotedRunner>(std::move(runner), why_not);
+  if (!runner) {
+    note(has_dropout(plan) ? "the CUDA graphs take no Dropout"
+         : !adam_plan(plan) ? "the CUDA graphs know Adam only"
+                            : "more layers than the layer graph's Adam launch takes");
+    if (forced.empty() && !kGridByDefault) note("the whole-GPU kernel is taken only when asked (LEAP_TRAINING_PATH=grid)");
+    *why_not_any = why_not;
+  }
   return runner;
 }
 
