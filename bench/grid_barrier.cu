@@ -76,7 +76,9 @@ __global__ void barrier_check_kernel(unsigned* word, int* slots, int rounds, uns
   for (int round = 1; round <= rounds; ++round) {
     __stcg(slots + blockIdx.x * threads + threadIdx.x, round);
     leap::cuda_detail::grid_barrier(word);
-    wrong += __ldcg(slots + next * threads + threadIdx.x) != round;
+    // A plain load, which may hit a line this SM's L1 kept from the round before: the
+    // barrier's acquire must leave none stale (the kernel's cp.async.ca reads rely on it).
+    wrong += slots[next * threads + threadIdx.x] != round;
     leap::cuda_detail::grid_barrier(word);
   }
   if (wrong) atomicAdd(stale, wrong);

@@ -37,8 +37,11 @@ class TeamSize {
  public:
   explicit TeamSize(int most) : most_(std::max(most, 1)) {}
   int most() const { return most_; }
-  int choose() {
+  // The team for the next call; `counted`: whether record() will time it (a partial batch is
+  // not timed, so it runs on the last call's team and neither starts nor uses up a probe).
+  int choose(bool counted) {
     if (most_ == 1) return 1;
+    if (!counted) return last_team_ > 0 ? last_team_ : 1;
     if (probe_calls_left_ > 0) {
       --probe_calls_left_;
       return probe_;
@@ -127,7 +130,7 @@ class FusedMlpStep final : public MlpEpochRunner {
   // `steps` batches of `rows` samples, batch k at order[k * rows ...], on one team of threads.
   void run_steps(const int32_t* order, int rows, int64_t steps, int64_t adam_step, float lr, double* loss_sum,
                  int64_t* correct) {
-    const int team = team_.choose();
+    const int team = team_.choose(rows == plan_.batch);
     const auto start = std::chrono::steady_clock::now();
 #pragma omp parallel num_threads(team)
     {

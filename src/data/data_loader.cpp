@@ -23,7 +23,7 @@ void check_dataset(const Dataset& data, int64_t input_width, int classes, const 
   // and page faults had cost about a second a check. From another device, a copy.
   std::vector<int32_t> label_copy;
   std::vector<float> image_copy;
-  const bool host = data.images.device() == Device::cpu;
+  const bool host = data.images.device() == Device::cpu && data.labels.device() == Device::cpu;
   const std::span<const int32_t> labels =
       host ? std::span(data.labels.labels(), size_t(data.labels.numel())) : (label_copy = data.labels.to_label_vector());
   const std::span<const float> images =
