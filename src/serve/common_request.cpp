@@ -79,6 +79,18 @@ bool read_values(od::value data, bool uint8, size_t count, std::vector<float>& o
   return out.size() == count;
 }
 
+// Calls take(key, value) on each member of `object` in order; false as soon as a member is
+// malformed or take declines it (the common form reads the members it knows, each once).
+template <class Take>
+bool each_member(od::object& object, Take&& take) {
+  for (auto item : object) {
+    od::field field;
+    std::string_view key;
+    if (std::move(item).get(field) || field.unescaped_key().get(key) || !take(key, field.value())) return false;
+  }
+  return true;
+}
+
 // inputs[0]: name, shape and datatype before data, no parameters (binary data).
 bool read_input(od::value value, int features, size_t body_bytes, InferRequest& request) {
   od::object input;
@@ -86,39 +98,34 @@ bool read_input(od::value value, int features, size_t body_bytes, InferRequest& 
   bool named = false, shaped = false, has_data = false;
   std::string_view datatype;
   uint64_t rows = 0;
-  for (auto item : input) {
-    od::field field;
-    std::string_view key;
-    if (std::move(item).get(field) || field.unescaped_key().get(key)) return false;
+  const bool read = each_member(input, [&](std::string_view key, od::value& field) {
     if (key == "name" && !named) {
       std::string_view name;
-      if (field.value().get_string().get(name) || name != kInputName) return false;
-      named = true;
-    } else if (key == "shape" && !shaped) {
+      named = !field.get_string().get(name) && name == kInputName;
+      return named;
+    }
+    if (key == "shape" && !shaped) {
       od::array dims;
-      if (field.value().get_array().get(dims)) return false;
+      if (field.get_array().get(dims)) return false;
       uint64_t shape[2] = {0, 0};
       size_t rank = 0;
       for (auto dim : dims)
         if (rank >= 2 || dim.get_uint64().get(shape[rank++])) return false;
       rows = shape[0];
       // As the DOM reading checks: a larger shape cannot match the body's values.
-      if (rank != 2 || shape[1] != uint64_t(features) || rows == 0 || rows > body_bytes / uint64_t(features) + 1)
-        return false;
-      shaped = true;
-    } else if (key == "datatype" && datatype.empty()) {
-      if (field.value().get_string().get(datatype)) return false;
-      if (datatype != "FP32" && datatype != "FP64" && datatype != "UINT8") return false;
-    } else if (key == "data" && !has_data && shaped && !datatype.empty()) {
-      if (!read_values(field.value(), datatype == "UINT8", size_t(rows) * size_t(features), request.inputs))
-        return false;
-      has_data = true;
-    } else {
-      return false;
+      shaped = rank == 2 && shape[1] == uint64_t(features) && rows > 0 && rows <= body_bytes / uint64_t(features) + 1;
+      return shaped;
     }
-  }
+    if (key == "datatype" && datatype.empty())
+      return !field.get_string().get(datatype) && (datatype == "FP32" || datatype == "FP64" || datatype == "UINT8");
+    if (key == "data" && !has_data && shaped && !datatype.empty()) {
+      has_data = read_values(field, datatype == "UINT8", size_t(rows) * size_t(features), request.inputs);
+      return has_data;
+    }
+    return false;
+  });
   request.rows = int(rows);
-  return named && has_data;
+  return read && named && has_data;
 }
 
 // Parameters of one boolean, `name`, given at most once: the only parameters the common form
@@ -126,16 +133,12 @@ bool read_input(od::value value, int features, size_t body_bytes, InferRequest& 
 bool read_flag(od::value value, std::string_view name, std::optional<bool>& flag) {
   od::object parameters;
   if (value.get_object().get(parameters)) return false;
-  for (auto item : parameters) {
-    od::field field;
-    std::string_view key;
+  return each_member(parameters, [&](std::string_view key, od::value& field) {
     bool given = false;
-    if (std::move(item).get(field) || field.unescaped_key().get(key) || key != name || flag ||
-        field.value().get_bool().get(given))
-      return false;
+    if (key != name || flag || field.get_bool().get(given)) return false;
     flag = given;
-  }
-  return true;
+    return true;
+  });
 }
 
 // outputs: objects of a name and, optionally, parameters holding binary_data alone.
@@ -148,22 +151,20 @@ bool read_outputs(od::value value, std::vector<NamedOutput>& outputs) {
     std::optional<NamedOutput> named;
     std::optional<bool> binary;
     bool has_parameters = false;
-    for (auto member : output) {
-      od::field field;
-      std::string_view key;
-      if (std::move(member).get(field) || field.unescaped_key().get(key)) return false;
+    const bool read = each_member(output, [&](std::string_view key, od::value& field) {
       if (key == "name" && !named) {
         std::string_view name;
-        if (field.value().get_string().get(name) || (name != kLogitsName && name != kClassIdsName)) return false;
+        if (field.get_string().get(name) || (name != kLogitsName && name != kClassIdsName)) return false;
         named = NamedOutput{name == kLogitsName, {}};
-      } else if (key == "parameters" && !has_parameters) {
-        if (!read_flag(field.value(), "binary_data", binary)) return false;
-        has_parameters = true;
-      } else {
-        return false;
+        return true;
       }
-    }
-    if (!named) return false;
+      if (key == "parameters" && !has_parameters) {
+        has_parameters = true;
+        return read_flag(field, "binary_data", binary);
+      }
+      return false;
+    });
+    if (!read || !named) return false;
     named->binary = binary;
     outputs.push_back(*named);
   }
@@ -187,35 +188,36 @@ std::optional<InferRequest> parse_common_infer_request(std::string_view body, in
   bool has_id = false, has_inputs = false, has_outputs = false, has_parameters = false;
   std::vector<NamedOutput> outputs;
   std::optional<bool> binary_output;
-  for (auto item : root) {
-    od::field field;
-    std::string_view key;
-    if (std::move(item).get(field) || field.unescaped_key().get(key)) return std::nullopt;
+  const bool read = each_member(root, [&](std::string_view key, od::value& field) {
     if (key == "id" && !has_id) {
       std::string_view id;
-      if (field.value().get_string().get(id)) return std::nullopt;
+      if (field.get_string().get(id)) return false;
       request.id = id;
       has_id = true;
-    } else if (key == "inputs" && !has_inputs) {
+      return true;
+    }
+    if (key == "inputs" && !has_inputs) {
       od::array inputs;
-      if (field.value().get_array().get(inputs)) return std::nullopt;
+      if (field.get_array().get(inputs)) return false;
       size_t count = 0;
       for (auto input : inputs) {
         od::value value;
-        if (count++ > 0 || input.get(value) || !read_input(value, features, body.size(), request)) return std::nullopt;
+        if (count++ > 0 || input.get(value) || !read_input(value, features, body.size(), request)) return false;
       }
-      if (count != 1) return std::nullopt;
-      has_inputs = true;
-    } else if (key == "outputs" && !has_outputs) {
-      if (!read_outputs(field.value(), outputs)) return std::nullopt;
-      has_outputs = true;
-    } else if (key == "parameters" && !has_parameters) {
-      if (!read_flag(field.value(), "binary_data_output", binary_output)) return std::nullopt;
-      has_parameters = true;
-    } else {
-      return std::nullopt;
+      has_inputs = count == 1;
+      return has_inputs;
     }
-  }
+    if (key == "outputs" && !has_outputs) {
+      has_outputs = true;
+      return read_outputs(field, outputs);
+    }
+    if (key == "parameters" && !has_parameters) {
+      has_parameters = true;
+      return read_flag(field, "binary_data_output", binary_output);
+    }
+    return false;
+  });
+  if (!read) return std::nullopt;
   // Nothing after the object: On-Demand stops at its closing brace.
   if (!has_inputs || document.current_location().error() != simdjson::OUT_OF_BOUNDS) return std::nullopt;
   // The outputs as the DOM reading sets them: the request's binary_data_output, unless an
