@@ -9,6 +9,7 @@
 
 #include "leap/leap.h"
 #include "toy_data.h"
+#include "weights_compare.h"
 
 namespace leap {
 namespace {
@@ -129,13 +130,6 @@ Trained train_in(const std::string& spec, Device device, Precision precision, co
   for (Parameter* p : model.network().parameters())
     for (float v : p->value.to_vector()) out.weights.push_back(v);
   return out;
-}
-
-// ||a - b|| / ||b||
-double relative_l2(const std::vector<float>& a, const std::vector<float>& b) {
-  double diff = 0, norm = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff += std::pow(a[i] - b[i], 2.0), norm += std::pow(b[i], 2.0);
-  return std::sqrt(diff / norm);
 }
 
 // Tolerances for N Adam steps in bf16 against fp32 from the same start (see test_precision.cpp

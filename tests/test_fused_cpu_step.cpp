@@ -47,7 +47,6 @@ Trained train(const std::string& spec, const Dataset& data, int batch, int epoch
   return out;
 }
 
-
 // The gradients of the mean cross-entropy over all of `data`, in float64: weight then bias of
 // each layer, as parameters() lists them.
 std::vector<std::vector<double>> reference_gradients(const std::vector<int>& width, const Dataset& data,
@@ -98,7 +97,6 @@ std::vector<std::vector<double>> reference_gradients(const std::vector<int>& wid
   return grads;
 }
 
-
 struct Shape {
   std::string spec;
   int batch;
@@ -110,7 +108,7 @@ class FusedCpuStepShapes : public ::testing::TestWithParam<Shape> {};
 
 TEST_P(FusedCpuStepShapes, OneStepMatchesFloat64) {
   const Shape shape = GetParam();
-  const std::vector<int> width = widths_of(shape.spec);
+  const std::vector<int> width = parse_spec(shape.spec);
   const Dataset data = pattern_data(shape.batch, width.front(), width.back(), 5);
   const Trained fused = train(shape.spec, data, shape.batch, 1, "fused");
   ASSERT_NE(fused.path.find("fused CPU step"), std::string::npos) << fused.path;
@@ -130,7 +128,7 @@ TEST_P(FusedCpuStepShapes, OneStepMatchesFloat64) {
 
 TEST_P(FusedCpuStepShapes, ThousandStepsFollowTheGeneralPath) {
   const Shape shape = GetParam();
-  const std::vector<int> width = widths_of(shape.spec);
+  const std::vector<int> width = parse_spec(shape.spec);
   // Samples that leave a last partial batch of about a third.
   const int per_epoch = 64, samples = per_epoch * shape.batch + shape.batch / 3 + 1;
   const Dataset data = pattern_data(samples, width.front(), width.back(), 7);
@@ -154,7 +152,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, FusedCpuStepShapes,
 TEST(FusedCpuStep, SameBitsOnAnyNumberOfThreads) {
   const int before = omp_get_max_threads();
   for (const Shape& shape : {Shape{"784-128-10", 64}, Shape{"37-19-13-5", 23}}) {
-    const std::vector<int> width = widths_of(shape.spec);
+    const std::vector<int> width = parse_spec(shape.spec);
     const Dataset data = pattern_data(20 * shape.batch + 5, width.front(), width.back(), 9);
     std::vector<Trained> runs;
     for (int threads : {1, 2, 3}) {
@@ -176,7 +174,7 @@ TEST(FusedCpuStep, SameBitsOnAnyNumberOfThreads) {
 TEST(FusedCpuStep, DropoutDrawsTheLayersMasks) {
   const int before = omp_get_max_threads();
   for (const auto& [spec, batch, p] : {std::tuple{"784-64-32-10", 32, 0.2f}, std::tuple{"37-19-13-5", 23, 0.5f}}) {
-    const std::vector<int> width = widths_of(spec);
+    const std::vector<int> width = parse_spec(spec);
     const Dataset data = pattern_data(30 * batch + 7, width.front(), width.back(), 12);
     const Trained fused = train(spec, data, batch, 2, "fused", p);
     const Trained general = train(spec, data, batch, 2, "layers", p);

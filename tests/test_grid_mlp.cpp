@@ -26,7 +26,7 @@ namespace leap {
 namespace {
 
 Dataset data_for(const Recipe& recipe, int64_t samples, uint64_t seed) {
-  const std::vector<int> widths = widths_of(recipe.spec);
+  const std::vector<int> widths = parse_spec(recipe.spec);
   Dataset data = pattern_data(samples, widths.front(), widths.back(), seed);
   if (recipe.distill) {
     Random random(seed + 1);
@@ -111,7 +111,7 @@ std::vector<std::vector<double>> reference_gradients(const std::vector<float>& x
 }
 
 void expect_one_step_equals_reference(const Recipe& recipe) {
-  const std::vector<int> widths = widths_of(recipe.spec);
+  const std::vector<int> widths = parse_spec(recipe.spec);
   const Dataset data = data_for(recipe, recipe.batch, 21);
   std::vector<std::vector<float>> initial;
   Sequential network = Sequential::from_spec(recipe.spec, 11, Device::cpu);

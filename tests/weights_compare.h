@@ -1,5 +1,5 @@
-// What the training-path tests share: a spec's widths, and how far one path's weights are
-// from another's (the L2 norm of the difference over the reference's norm).
+// What the training-path tests share: how far one path's weights are from another's (the L2
+// norm of the difference over the reference's norm).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -12,17 +12,6 @@
 #include "leap/sequential.h"
 
 namespace leap {
-
-// The widths of a spec "784-512-256-10".
-inline std::vector<int> widths_of(const std::string& spec) {
-  std::vector<int> out;
-  for (size_t at = 0; at <= spec.size();) {
-    const size_t dash = std::min(spec.find('-', at), spec.size());
-    out.push_back(std::stoi(spec.substr(at, dash - at)));
-    at = dash + 1;
-  }
-  return out;
-}
 
 // ||a - b|| / ||b||
 inline double relative_l2(const std::vector<float>& a, const std::vector<float>& b) {
