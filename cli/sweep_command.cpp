@@ -67,7 +67,9 @@ void check_grid(const SweepGrid& grid, const Dataset& train, Device device) {
     check(widths.back() >= train.classes,
           "--model " + c.model + ": " + std::to_string(widths.back()) + " outputs for data of " +
               std::to_string(train.classes) + " classes");
-    const int64_t bytes = training_bytes(c.model, c.batch_size, train.size());
+    int64_t bytes = training_bytes(c.model, c.batch_size, train.size());
+    // On a GPU, the persistent kernel's own copy of the data, a byte a value.
+    if (device != Device::cpu) bytes += train.size() * int64_t(widths.front());
     needs += bytes * int64_t(grid.seeds.size());
     largest = std::max(largest, bytes);
   }
@@ -163,13 +165,19 @@ int sweep(const SweepCommandOptions& o, const CLI::App* command) {
       members.push_back({model.get(), nullptr, fit_options(o, c, seed, validation)});
       models.push_back({&c, seed, std::move(model), nullptr, ""});
     }
-  const int workers = device == Device::cpu ? sweep_workers(members.size(), o.workers) : 1;
   const std::string run_dir = open_run_directory(o.run, command);
+  std::string how;
+  if (device == Device::cpu) {
+    const int workers = sweep_workers(members.size(), o.workers);
+    how = workers > 1 ? std::to_string(workers) + " at once, one a core" : "one after another, each on every core";
+  } else {
+    const size_t at_once = o.workers > 0 ? std::min<size_t>(size_t(o.workers), members.size()) : members.size();
+    how = at_once > 1 ? std::to_string(at_once) +
+                            " at once, the persistent kernel's steps of all of them in one launch (a cluster a model)"
+                      : "one after another";
+  }
   std::printf("Sweep: %zu configurations x %zu seeds = %zu models on %s, %s\n", grid.configurations.size(),
-              grid.seeds.size(), grid.models(), backend(device).describe().c_str(),
-              device != Device::cpu ? "one after another (the batched GPU path is not there yet)"
-              : workers > 1         ? (std::to_string(workers) + " at once, one a core").c_str()
-                                    : "one after another, each on every core");
+              grid.seeds.size(), grid.models(), backend(device).describe().c_str(), how.c_str());
   for (size_t i = 0; i < models.size(); ++i) {
     if (run_dir.empty()) continue;
     const fs::path dir = fs::path(run_dir) / directory_name(models[i].configuration->name) /
@@ -272,8 +280,8 @@ Command add_sweep_command(CLI::App& app) {
       ->capture_default_str()->check(CLI::IsMember({"auto", "fp32", "tf32", "bf16"}));
   cmd->add_flag("--drop-last", o->drop_last, "Drop the last incomplete batch of each epoch");
   cmd->add_option("--workers", o->workers,
-                  "CPU: models trained at once, each on one core (0: one a core; 1: one after another, "
-                  "each on every core)")
+                  "Models trained at once. CPU: each on one core (0: one a core; 1: one after another, each "
+                  "on every core). GPU: 0: all, their persistent-kernel steps in one launch; 1: one after another")
       ->capture_default_str()->check(CLI::Range(0, 4096));
   cmd->add_flag("--save-all", o->save_all,
                 "Save every model's weights (RUN_DIR/CONFIGURATION/seed-N/model.safetensors); the best "

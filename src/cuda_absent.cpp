@@ -10,6 +10,8 @@ void use_cuda_device(int) {
   throw Error("this leap was built without CUDA; it has no GPU to choose");
 }
 
+int current_cuda_device() { return 0; }
+
 std::vector<DeviceInfo> cuda_device_infos() { return {}; }
 
 std::string cuda_build_description() { return "off (built without a CUDA toolkit)"; }

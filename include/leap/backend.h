@@ -145,6 +145,8 @@ bool available(Device device);
 // The GPU that Device::cuda means on the calling thread, from now on (GPU 0 until a thread
 // chooses): a data-parallel rank takes its own. Throws leap::Error when there is no such GPU.
 void use_cuda_device(int index);
+// The GPU that Device::cuda means on the calling thread (0 without CUDA).
+int current_cuda_device();
 // The number of usable GPUs (0 without CUDA).
 int cuda_device_count();
 

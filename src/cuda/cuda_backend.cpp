@@ -128,6 +128,8 @@ void use_cuda_device(int index) {
   this_thread_device = index;
 }
 
+int current_cuda_device() { return this_thread_device; }
+
 std::string cuda_build_description() {
   int runtime = 0;
   cudaRuntimeGetVersion(&runtime);  // a static runtime answers without a driver

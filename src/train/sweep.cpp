@@ -9,10 +9,12 @@
 #include <exception>
 #include <fstream>
 #include <mutex>
+#include <thread>
 
 #include "leap/backend.h"
 #include "leap/error.h"
 #include "leap/sequential.h"
+#include "train/model_group.h"
 
 namespace leap {
 namespace {
@@ -57,6 +59,35 @@ void fit_side_by_side(std::span<SweepMember> members, int workers,
     if (failure) std::rethrow_exception(failure);
 }
 
+// Trains `workers` models at once on a GPU, a host thread each, their step launches gathered
+// into one (ModelGroup): the persistent kernel runs them a cluster each. Models on other
+// paths take the device in turns.
+void fit_in_one_group(std::span<SweepMember> members, int workers,
+                      const std::function<void(size_t)>& fit_member) {
+  ModelGroup group{size_t(workers)};
+  const int gpu = current_cuda_device();
+  std::vector<std::exception_ptr> failures(members.size());
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < workers; ++w)
+    threads.emplace_back([&] {
+      ModelGroup::Member member(group);
+      for (size_t i; !failed.load() && (i = next.fetch_add(1)) < members.size();) {
+        try {
+          use_cuda_device(gpu);  // this thread's Device::cuda: the sweep's GPU
+          fit_member(i);
+        } catch (...) {
+          failures[i] = std::current_exception();
+          failed = true;
+        }
+      }
+    });
+  for (std::thread& thread : threads) thread.join();
+  for (const std::exception_ptr& failure : failures)
+    if (failure) std::rethrow_exception(failure);
+}
+
 }  // namespace
 
 int sweep_workers(size_t models, int requested) {
@@ -92,13 +123,16 @@ std::vector<History> fit_many(std::span<SweepMember> members, const Dataset& tra
       options.on_model_end(i, histories[i]);
     }
   };
-  // A GPU trains them one after another through the single-model paths until the batched
-  // path lands here (one launch of the persistent kernel, a cluster per model).
-  const int workers = device == Device::cpu ? sweep_workers(members.size(), options.workers) : 1;
-  if (workers <= 1)
-    fit_one_after_another(members, fit_member);
-  else
-    fit_side_by_side(members, workers, fit_member);
+  if (device == Device::cpu) {
+    const int workers = sweep_workers(members.size(), options.workers);
+    if (workers <= 1) fit_one_after_another(members, fit_member);
+    else fit_side_by_side(members, workers, fit_member);
+  } else {
+    const size_t wanted = options.workers > 0 ? size_t(options.workers) : members.size();
+    const int workers = int(std::min(wanted, members.size()));
+    if (workers <= 1) fit_one_after_another(members, fit_member);
+    else fit_in_one_group(members, workers, fit_member);
+  }
   return histories;
 }
 

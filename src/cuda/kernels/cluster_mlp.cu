@@ -1,7 +1,9 @@
 #include <cooperative_groups.h>
 #include <cuda_fp16.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "cuda/kernels/adam_math.cuh"
 #include "cuda/kernels/cluster_mlp.h"
@@ -34,7 +36,7 @@ namespace {
 // kTimed: the instance that times its phases (LEAP_PHASE_TIMING); its counters take
 // registers that the plain instance keeps for the loop.
 template <bool kTimed>
-__global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterMlpArgs a) {
+__device__ __forceinline__ void train_steps(const ClusterMlpArgs& a) {
   extern __shared__ __align__(16) float shared[];
   cg::cluster_group cluster = cg::this_cluster();
   const Block b(a, cluster);
@@ -114,6 +116,17 @@ __global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterM
   add_loss_totals(b, m, cluster, loss_total, correct_total);
 }
 
+template <bool kTimed>
+__global__ void __launch_bounds__(kThreads, 1) cluster_mlp_kernel(const ClusterMlpArgs a) {
+  train_steps<kTimed>(a);
+}
+
+// Several models, one cluster each: cluster k trains model k. The arguments stay in the
+// kernel's parameter space (__grid_constant__: read in place, never copied per thread).
+__global__ void __launch_bounds__(kThreads, 1) cluster_mlps_kernel(const __grid_constant__ ClusterMlpModels models) {
+  train_steps<false>(models.model[blockIdx.x / cg::this_cluster().num_blocks()]);
+}
+
 // byte_images[n][stored_column(k)] = u where images[n][k] == u / 255 exactly (0 for k past
 // the input width); counts the values that are not of that form.
 __global__ void byte_images_kernel(const float* images, int64_t samples, int in, uint8_t* byte_images,
@@ -139,19 +152,23 @@ __global__ void byte_images_kernel(const float* images, int64_t samples, int in,
 constexpr size_t kSharedBytes = size_t(layout().total_bytes);
 
 // Sets both instances' shared-memory limit and, past 8 blocks, the permission for the cluster.
-void configure(int cluster) {
-  for (auto kernel : {cluster_mlp_kernel<false>, cluster_mlp_kernel<true>}) {
-    LEAP_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         int(kSharedBytes)));
-    if (cluster > 8)
-      LEAP_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
-  }
+template <typename Kernel>
+void configure(Kernel kernel, int cluster) {
+  LEAP_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSharedBytes)));
+  if (cluster > 8) LEAP_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
 }
 
-cudaLaunchConfig_t launch_config(int cluster, cudaLaunchAttribute* attribute,
-                                 cudaStream_t stream) {
+void configure(int cluster) {
+  configure(cluster_mlp_kernel<false>, cluster);
+  configure(cluster_mlp_kernel<true>, cluster);
+  configure(cluster_mlps_kernel, cluster);
+}
+
+// `clusters` clusters of `cluster` blocks.
+cudaLaunchConfig_t launch_config(int cluster, cudaLaunchAttribute* attribute, cudaStream_t stream,
+                                 int clusters = 1) {
   cudaLaunchConfig_t config = {};
-  config.gridDim = dim3(unsigned(cluster));
+  config.gridDim = dim3(unsigned(cluster * clusters));
   config.blockDim = dim3(kThreads);
   config.dynamicSmemBytes = kSharedBytes;
   config.stream = stream;
@@ -214,6 +231,29 @@ void launch_cluster_mlp(const ClusterMlpArgs& args, cudaStream_t stream) {
   const cudaLaunchConfig_t config = launch_config(cluster, &attribute, stream);
   if (args.phase_cycles) LEAP_CUDA_CHECK(cudaLaunchKernelEx(&config, cluster_mlp_kernel<true>, args));
   else LEAP_CUDA_CHECK(cudaLaunchKernelEx(&config, cluster_mlp_kernel<false>, args));
+}
+
+void launch_cluster_mlps(const ClusterMlpArgs* models, int count, cudaStream_t stream) {
+  // A model with no steps left, and one timed by phase, launch alone (the first not at all).
+  std::vector<ClusterMlpArgs> together;
+  for (int i = 0; i < count; ++i) {
+    const ClusterMlpArgs& args = models[i];
+    if (args.phase_cycles) launch_cluster_mlp(args, stream);
+    else if (args.run.steps > 0) together.push_back(args);
+  }
+  // One launch for each hidden width (a cluster's size), kMaxClusterModels models at most.
+  std::stable_sort(together.begin(), together.end(),
+                   [](const ClusterMlpArgs& x, const ClusterMlpArgs& y) { return x.hid < y.hid; });
+  for (size_t first = 0; first < together.size();) {
+    ClusterMlpModels launch{};
+    const int hid = together[first].hid;
+    while (first < together.size() && together[first].hid == hid && launch.count < kMaxClusterModels)
+      launch.model[launch.count++] = together[first++];
+    const int cluster = hid / kUnits;
+    cudaLaunchAttribute attribute;
+    const cudaLaunchConfig_t config = launch_config(cluster, &attribute, stream, launch.count);
+    LEAP_CUDA_CHECK(cudaLaunchKernelEx(&config, cluster_mlps_kernel, launch));
+  }
 }
 
 }  // namespace leap::cuda_detail

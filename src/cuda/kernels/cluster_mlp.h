@@ -62,4 +62,17 @@ int64_t make_byte_images(const float* images, int64_t samples, int in, uint8_t* 
 // Runs args.steps training steps as one cluster launch on the stream.
 void launch_cluster_mlp(const ClusterMlpArgs& args, cudaStream_t stream);
 
+// Several models side by side: a cluster a model, each its own weights, moments, order,
+// steps and hyper-parameters, reading the same byte images or others. Models of one hidden
+// width share a launch (kMaxClusterModels at most); each ends with the bits that
+// launch_cluster_mlp gives it alone.
+constexpr int kMaxClusterModels = 32;
+struct ClusterMlpModels {
+  int count;
+  ClusterMlpArgs model[kMaxClusterModels];
+};
+// Kernel parameters may take 32,764 bytes (CUDA 12.1 and later).
+static_assert(sizeof(ClusterMlpModels) <= 32764, "the models' arguments must fit a launch's parameters");
+void launch_cluster_mlps(const ClusterMlpArgs* models, int count, cudaStream_t stream);
+
 }  // namespace leap::cuda_detail

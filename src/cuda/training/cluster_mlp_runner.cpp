@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "cuda/cuda_backend.h"
 #include "cuda/training/mlp_plan_weights.h"
 #include "leap/error.h"
+#include "train/model_group.h"
 
 namespace leap::cuda_detail {
 
@@ -115,7 +117,15 @@ void ClusterMlpRunner::launch(const int32_t* order, int64_t first_batch, int64_t
                       {0.0f, 1.0f, plan_.beta1, plan_.beta2, plan_.eps, plan_.weight_decay},
                       phase_cycles_.defined() ? reinterpret_cast<long long*>(phase_cycles_.labels()) : nullptr};
   steps_run_ += steps;
-  launch_cluster_mlp(args, backend_.stream());
+  const cudaStream_t stream = backend_.stream();
+  ModelGroup* group = ModelGroup::current();
+  if (!group) return launch_cluster_mlp(args, stream);
+  // Trained beside other models: one launch for them all, a cluster a model.
+  group->gather(&args, [stream](std::span<const void* const> requests) {
+    std::vector<ClusterMlpArgs> models;
+    for (const void* request : requests) models.push_back(*static_cast<const ClusterMlpArgs*>(request));
+    launch_cluster_mlps(models.data(), int(models.size()), stream);
+  });
 }
 
 }  // namespace leap::cuda_detail

@@ -1,0 +1,67 @@
+// Models that train side by side on one GPU, each on a host thread of its own, with their
+// kernel launches gathered into one. The threads take turns: a member holds the turn while
+// its host code runs and queues work on the device's one stream, so the backend sees one
+// caller at a time, as with one model. A member whose runner would launch a step kernel
+// gathers instead: it hands over its launch's arguments and gives up the turn until every
+// member still training has done the same (or ended); the last one launches them all at once.
+// Each model's work is what it would have been alone, in the same order on the stream.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <span>
+#include <vector>
+
+namespace leap {
+
+class ModelGroup {
+ public:
+  // Runs every requests' launch at once; the requests are the gathering members' arguments.
+  using LaunchAll = std::function<void(std::span<const void* const> requests)>;
+
+  explicit ModelGroup(size_t members) : training_(members) {}
+
+  // The group of the calling thread's model (set by Member), or null when it trains alone.
+  static ModelGroup* current();
+
+  // A member's turn for its thread's lifetime: taken on construction (the group becomes the
+  // thread's current()), given back when the member ends, even by an exception.
+  class Member {
+   public:
+    explicit Member(ModelGroup& group);
+    ~Member();
+    Member(const Member&) = delete;
+    Member& operator=(const Member&) = delete;
+
+   private:
+    ModelGroup& group_;
+  };
+
+  // Called with the turn held: adds `request` (which must live until this returns) to the
+  // next gathered launch and returns once that launch is queued. The last member to gather
+  // calls `launch_all` with every request; all members pass the same kind of request.
+  void gather(const void* request, const LaunchAll& launch_all);
+
+  // The gathered launches that ran in this process, and the requests they took in all.
+  static int64_t launches();
+  static int64_t requests();
+
+ private:
+  void take_turn(std::unique_lock<std::mutex>& lock);
+  // With the turn held: launches what is gathered once no training member is left out.
+  void launch_if_complete();
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool turn_taken_ = false;
+  size_t training_;  // members not yet ended
+  std::vector<const void*> gathered_;
+  LaunchAll launch_all_;
+  uint64_t generation_ = 0;  // launches so far: a gathering member waits for the next
+  std::exception_ptr failure_;  // the last launch's error, rethrown by each of its members
+};
+
+}  // namespace leap
