@@ -153,12 +153,15 @@ TEST(Sweep, BadSweepsAreRefusedBeforeTraining) {
   expect_contains(error_of([&] { fit_many(members, train); }), {"model 1 is null"});
 }
 
-TEST(Sweep, AFailingModelIsReportedAfterTheOthersEnd) {
+TEST(Sweep, BadDataIsRefusedBeforeAnyModelTrains) {
   const Dataset train = pattern_data(100, 48, 6, 1), wrong = pattern_data(100, 20, 6, 1);
   auto a = compiled(0, 1e-3f), b = compiled(1, 1e-3f);
   std::vector<SweepMember> members{{a.get(), nullptr, fit_options(0, nullptr)},
                                    {b.get(), &wrong, fit_options(1, nullptr)}};
-  expect_contains(error_of([&] { fit_many(members, train, {.workers = 2}); }), {"training data"});
+  expect_contains(error_of([&] { fit_many(members, train, {.workers = 2}); }), {"model 1's training data", "20 features"});
+  EXPECT_TRUE(weights(*a) == weights(*compiled(0, 1e-3f))) << "a model trained before the check";
+  members[1] = {b.get(), nullptr, fit_options(1, &wrong)};
+  expect_contains(error_of([&] { fit_many(members, train, {.workers = 2}); }), {"model 1's validation data"});
 }
 
 TEST(Sweep, SpreadOverSeeds) {

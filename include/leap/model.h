@@ -70,6 +70,11 @@ struct FitOptions {
   // stop training belong on every rank (they see the same figures), loggers on rank 0.
   // Null: this process trains alone.
   Communicator* communicator = nullptr;
+
+  // The caller has checked the training and validation data against this model's input
+  // width and classes (check_dataset), as fit_many does once for the models that share them:
+  // fit checks them again otherwise (on a GPU, a copy of the data to the host).
+  bool data_checked = false;
 };
 
 struct Evaluation {

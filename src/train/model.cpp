@@ -43,12 +43,12 @@ History Model::fit(const Dataset& train, const FitOptions& options) {
   check(options.checkpoint_every >= 0 && (options.checkpoint_every == 0 || !options.checkpoint_path.empty()),
         "fit: checkpoint_every needs a checkpoint_path and must not be negative");
   const int classes = network_.output_width();
-  check_dataset(train, network_.input_width(), classes, "training data");
+  if (!options.data_checked) check_dataset(train, network_.input_width(), classes, "training data");
   check(!distillation_ || (train.soft_targets.defined() &&
                            train.soft_targets.shape() == Shape{train.size(), classes}),
         "distillation needs the teacher's logits [" + std::to_string(train.size()) + ", " +
             std::to_string(classes) + "] as the training data's soft targets");
-  if (options.validation_data)
+  if (options.validation_data && !options.data_checked)
     check_dataset(*options.validation_data, network_.input_width(), classes, "validation data");
 
   TrainingProgress progress;
