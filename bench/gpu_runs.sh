@@ -6,7 +6,8 @@
 # usage: bench/gpu_runs.sh [first|second|short]
 #   first: the GPU suite, the Python module (its tests, fit against the CLI), the whole-GPU
 #   kernel's barrier check, cost and phase times, leap serve on the GPU
-#   second: the MLP grid at batch 64 (leap, JAX, PyTorch) with its floors, leap sweep
+#   second: many models at once (fit_many's GPU tests, leap sweep, against JAX and PyTorch vmap),
+#   then the MLP grid (leap, JAX, PyTorch) with its floors, as many entries as time allows
 #   short (about 7 minutes, for a short lease): the GPU suite (the whole-GPU kernel's tests
 #   among it), the cluster kernel's A/B, the Python module, then what time is left of the grid
 #   at batch 64 for leap's paths and JAX at its highest precision, with the floors
@@ -45,10 +46,9 @@ elif [ "$part" = short ]; then
     784-512-256-10-b64,784-256-10-b64,784-1024-1024-10-b64,784-128-128-10-b64,784-256-256-256-10-b64,784-1024-10-b64,784-128-10-b64 --part b64-short
   cp bench/results/*-mlp-grid-b64-short.* "$OUT/" 2>/dev/null && tar czf "$final/gpu-runs-$part.tgz" -C "$OUT" .
 else
-  step grid 420 bash bench/device_run.sh grid --epochs 3 --only \
-    784-128-10-b64,784-256-10-b64,784-1024-10-b64,784-512-256-10-b64,784-128-128-10-b64,784-256-256-256-10-b64,784-1024-1024-10-b64 --part b64
-  cp bench/results/*-mlp-grid-b64.* "$OUT/" 2>/dev/null && tar czf "$final/gpu-runs-$part.tgz" -C "$OUT" .
-  step sweep 100 bash bench/device_run.sh sweep
+  step sweep 170 bash bench/device_run.sh sweep
+  step grid 380 bash bench/device_run.sh grid --epochs 2
+  cp bench/results/*-mlp-grid.* "$OUT/" 2>/dev/null && tar czf "$final/gpu-runs-$part.tgz" -C "$OUT" .
 fi
 [ -f "$OUT/grid-kernel-console.txt" ] && grep -hE '^\[  (PASSED|FAILED|SKIPPED) |Failure|Expected|Which is|us a step|layer [0-9]:|a step:|blocks|TB/s|^ +[0-9]+ \|' "$OUT/grid-kernel-console.txt" | head -n 80
 grep -hE '^\[  (PASSED|FAILED) |PASS|FAIL' "$OUT"/*-console.txt | tail -n 30
