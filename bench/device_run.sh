@@ -3,11 +3,12 @@
 # (bench/pack_gpu_build.sh), runs the whole test suite on the GPU, PyTorch parity, batch-1
 # latency and the side-by-side seed benchmark. Logs and JSON go to $OUT.
 # multigpu (two GPUs): data-parallel parity and leap against PyTorch DDP (bench/multi_gpu.py).
-# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|fused|steptime|cluster-profile|onnx|multigpu|precision|wide-profile|serve|sweep|python|grid|grid-kernel] [script options...]
+# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|dropout-path|fused|steptime|cluster-profile|onnx|multigpu|precision|wide-profile|serve|sweep|python|grid|grid-kernel] [script options...]
 # serve: leap serve against its HTTP floor at 1 and 64 clients, and --max-batch 1024 on the GPU
 # under 64 clients sending 256 rows a request (bench/serve_bench.py --device cuda; options passed on).
 # sweep: fit_many's GPU tests, a leap sweep of 2 x 20 seeds (its table and run directory), and
 # bench/sweep_bench.py (1-32 models against JAX and PyTorch vmap; options passed on).
+# dropout-path: the teacher with Dropout, leap's path against layer by layer; leap distill, timed.
 # python: the Python module built there (bench/build_python_gpu.sh), its tests, and
 # bench/python_seed.py on the GPU and the CPU (fit against the CLI; PyTorch and JAX scripts).
 # grid: the MLP grid of issue 19 (bench/mlp_grid.py --device cuda; options passed on).
@@ -138,6 +139,18 @@ fi
 if [ "$what" = grid ]; then
   echo "== the MLP grid: leap against JAX (jit + lax.scan) and PyTorch's CUDA graph"
   python3 bench/mlp_grid.py --leap /tmp/leap/leap --device cuda --data "$LEAP_DATA_DIR" --barrier-bench /tmp/leap/bench_grid_barrier "$@" 2>&1 | tee "$OUT/mlp-grid-console.txt"
+  exit 0
+fi
+if [ "$what" = dropout-path ]; then
+  echo "== the teacher with Dropout: leap's choice (the whole-GPU kernel) against layer by layer; then leap distill's recipe, start to exit"
+  for path in "" layers; do
+    echo "-- LEAP_TRAINING_PATH=${path:-unset}"
+    LEAP_TRAINING_PATH=$path /tmp/leap/leap train --no-run-dir --model 784-512-256-10 --dropout 0.5 --epochs 3 \
+      --device cuda --data "$LEAP_DATA_DIR" 2>&1 | grep -vE '^ *[0-9]+/[0-9]+ \['
+  done
+  TIMEFORMAT='leap distill (default recipe): %R s start to exit'
+  time /tmp/leap/leap distill --no-run-dir --device cuda --data "$LEAP_DATA_DIR" > "$OUT/distill-console.txt" 2>&1
+  grep -vE '^ *[0-9]+/[0-9]+ \[' "$OUT/distill-console.txt" | tail -n 30
   exit 0
 fi
 if [ "$what" = distill ]; then

@@ -6,8 +6,10 @@
 # usage: bench/gpu_runs.sh [first|second|short]
 #   first: the GPU suite, the Python module (its tests, fit against the CLI), the whole-GPU
 #   kernel's barrier check, cost and phase times, leap serve on the GPU
-#   second: many models at once (fit_many's GPU tests, leap sweep, against JAX and PyTorch vmap),
-#   then the MLP grid (leap, JAX, PyTorch) with its floors, as many entries as time allows
+#   second: many models at once (fit_many's and the persistent kernel's GPU tests, leap sweep,
+#   against JAX and PyTorch vmap), the teacher with Dropout on the whole-GPU kernel against
+#   layer by layer and leap distill's recipe start to exit, then the MLP grid (leap, JAX,
+#   PyTorch) with its floors, as many entries as time allows
 #   short (about 7 minutes, for a short lease): the GPU suite (the whole-GPU kernel's tests
 #   among it), the cluster kernel's A/B, the Python module, then what time is left of the grid
 #   at batch 64 for leap's paths and JAX at its highest precision, with the floors
@@ -47,6 +49,7 @@ elif [ "$part" = short ]; then
   cp bench/results/*-mlp-grid-b64-short.* "$OUT/" 2>/dev/null && tar czf "$final/gpu-runs-$part.tgz" -C "$OUT" .
 else
   step sweep 170 bash bench/device_run.sh sweep
+  step dropout-path 60 bash bench/device_run.sh dropout-path
   step grid 380 bash bench/device_run.sh grid --epochs 2
   cp bench/results/*-mlp-grid.* "$OUT/" 2>/dev/null && tar czf "$final/gpu-runs-$part.tgz" -C "$OUT" .
 fi

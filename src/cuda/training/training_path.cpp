@@ -7,8 +7,8 @@
 //   2. grid: the persistent kernel over the whole GPU (kernels/grid_mlp.cu), any MLP of 2 to 5
 //      Linear layers whose weights and optimizer state fit L2, Dropout, cross-entropy or
 //      distillation, Adam or SGD, fp32 and tf32 (computed in fp32), 2L grid-wide barriers a
-//      step in place of a graph's launches; only when forced until kGridByDefault (it is
-//      not yet faster than 3 and 5 on most shapes).
+//      step in place of a graph's launches; before 3 and 5 once kGridByDefault (it is not yet
+//      faster than they are on most shapes), and until then for the models they do not take.
 //   3. fused: three fused kernels a step, replayed as a graph; one hidden layer, any precision
 //      (it rounds its operands).
 //   4. bf16: cuBLASLt bf16 products with fp32 master weights (bf16_mlp_runner.h), any depth.
@@ -55,8 +55,8 @@ class NotedRunner final : public MlpEpochRunner {
 
 // The whole-GPU kernel passes its tests on an H100 (2026-12-07) but is not yet faster than the
 // graph on most shapes (37 us a step on 784-128-10, 44 on 784-256-10 against the graph's 50,
-// 79 on 784-1024-10 against 60, at batch 64): leap takes it by default once it is, and until
-// then only with LEAP_TRAINING_PATH=grid.
+// 79 on 784-1024-10 against 60, at batch 64): leap takes it before the graphs once it is, and
+// until then only where no graph takes the model (or with LEAP_TRAINING_PATH=grid).
 constexpr bool kGridByDefault = false;
 
 std::string forced_training_path() {
@@ -84,10 +84,16 @@ std::unique_ptr<MlpEpochRunner> CudaBackend::plan_mlp_epoch(const MlpEpochPlan& 
           "LEAP_TRAINING_PATH=cluster: the persistent kernel cannot run: " + why_not_cluster);
     if (runner) return runner;
   }
-  // 2. The whole-GPU kernel, likewise not in bf16 unless forced; taken only when asked for
-  //    until it is faster than the paths below (kGridByDefault).
+  // 2. The whole-GPU kernel, likewise not in bf16 unless forced; taken before the graphs
+  //    once it is faster than they are (kGridByDefault), and until then where no graph takes
+  //    the model (Dropout, distillation past one hidden layer, SGD): one launch a chunk of
+  //    steps instead of a dozen launches and a loss read a step, layer by layer.
+  const bool fused = FusedMlpRunner::fits(plan);
+  const bool layer_graph = !plan.layers.empty() && 2 * plan.layers.size() <= size_t(kMaxSlots) &&
+                           !has_dropout(plan) && adam_plan(plan);
+  const bool graph_takes = fused || layer_graph;
   std::string why_not_grid;
-  if (forced == "grid" || (kGridByDefault && forced.empty() && plan.precision != Precision::bf16)) {
+  if (forced == "grid" || (forced.empty() && plan.precision != Precision::bf16 && (kGridByDefault || !graph_takes))) {
     runner = GridMlpRunner::create(*this, plan, &why_not_grid);
     check(runner != nullptr || forced.empty(), "LEAP_TRAINING_PATH=grid: the whole-GPU kernel cannot run: " + why_not_grid);
     if (runner && !why_not_cluster.empty())
@@ -95,7 +101,6 @@ std::unique_ptr<MlpEpochRunner> CudaBackend::plan_mlp_epoch(const MlpEpochPlan& 
     if (runner) return runner;
   }
   // 3. The fused graph.
-  const bool fused = FusedMlpRunner::fits(plan);
   check(forced != "fused" || fused, "LEAP_TRAINING_PATH=fused: the fused step does not fit this model");
   if (fused && allowed("fused")) runner = std::make_unique<FusedMlpRunner>(*this, plan);
   // 4. The bf16 step.
@@ -106,9 +111,7 @@ std::unique_ptr<MlpEpochRunner> CudaBackend::plan_mlp_epoch(const MlpEpochPlan& 
   }
   check(runner != nullptr || forced != "bf16", "LEAP_TRAINING_PATH=bf16 needs --precision bf16");
   // 5. The layer graph: one multi-tensor Adam launch takes every parameter, two slots a layer.
-  if (!runner && !plan.layers.empty() && 2 * plan.layers.size() <= size_t(kMaxSlots) && !has_dropout(plan) &&
-      adam_plan(plan))
-    runner = std::make_unique<LayerStepRunner>(*this, plan);
+  if (!runner && layer_graph) runner = std::make_unique<LayerStepRunner>(*this, plan);
 
   std::string why_not;
   auto note = [&](const std::string& reason) { why_not += (why_not.empty() ? "" : "; ") + reason; };
@@ -119,7 +122,6 @@ std::unique_ptr<MlpEpochRunner> CudaBackend::plan_mlp_epoch(const MlpEpochPlan& 
     note(has_dropout(plan) ? "the CUDA graphs take no Dropout"
          : !adam_plan(plan) ? "the CUDA graphs know Adam only"
                             : "more layers than the layer graph's Adam launch takes");
-    if (forced.empty() && !kGridByDefault) note("the whole-GPU kernel is taken only when asked (LEAP_TRAINING_PATH=grid)");
     *why_not_any = why_not;
   }
   return runner;
