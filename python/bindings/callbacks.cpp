@@ -19,8 +19,7 @@ bool call(const py::object& target, const char* method, Args&&... args) {
   try {
     return py::bool_(target.attr(method)(std::forward<Args>(args)...));
   } catch (py::error_already_set& error) {
-    error.restore();
-    throw PythonRaised{};
+    throw PythonRaised{std::make_shared<py::error_already_set>(std::move(error))};
   }
 }
 

@@ -10,9 +10,12 @@
 
 namespace leap::python {
 
-// Thrown through the engine when a Python callback raised: the Python exception is kept as
-// the thread's error indicator and raised again once fit() returns to Python.
-struct PythonRaised {};
+// Thrown through the engine when a Python callback raised: the Python exception travels
+// with it (from whichever thread ran the callback) and is raised again once fit() returns to
+// Python.
+struct PythonRaised {
+  std::shared_ptr<py::error_already_set> error;
+};
 
 // Calls `target`'s on_train_begin(), on_epoch_begin(epoch, epochs, steps),
 // on_epoch_end(logs: dict) -> bool (True stops training) and on_train_end().

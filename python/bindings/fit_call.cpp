@@ -1,5 +1,6 @@
 #include "fit_call.h"
 
+#include <algorithm>
 #include <csignal>
 
 #include "callbacks.h"
@@ -75,6 +76,15 @@ FitOptions fit_options(const py::dict& o) {
   return fit;
 }
 
+// The (x_val, y_val) pair of validation_data as a Dataset for models of these widths.
+Dataset validation_from(const py::object& validation_data, int64_t inputs, int classes) {
+  if (!py::isinstance<py::tuple>(validation_data) && !py::isinstance<py::list>(validation_data))
+    throw py::type_error("validation_data must be a tuple (x_val, y_val)");
+  const py::sequence pair = validation_data;
+  if (pair.size() != 2) throw py::value_error("validation_data must be a pair (x_val, y_val)");
+  return dataset_from_numpy(pair[0], pair[1], inputs, classes, "validation_data[0]", "validation_data[1]");
+}
+
 }  // namespace
 
 History run_fit(Model& model, const Trainer& trainer, const py::handle& x, const py::handle& y,
@@ -84,12 +94,7 @@ History run_fit(Model& model, const Trainer& trainer, const py::handle& x, const
   const Dataset train = dataset_from_numpy(x, y, network.input_width(), network.output_width(), "x", "y");
   Dataset validation;
   if (!validation_data.is_none()) {
-    if (!py::isinstance<py::tuple>(validation_data) && !py::isinstance<py::list>(validation_data))
-      throw py::type_error("validation_data must be a tuple (x_val, y_val)");
-    const py::sequence pair = validation_data;
-    if (pair.size() != 2) throw py::value_error("validation_data must be a pair (x_val, y_val)");
-    validation = dataset_from_numpy(pair[0], pair[1], network.input_width(), network.output_width(),
-                                    "validation_data[0]", "validation_data[1]");
+    validation = validation_from(validation_data, network.input_width(), network.output_width());
     fit.validation_data = &validation;
   }
   std::vector<std::unique_ptr<Callback>> owned;
@@ -99,10 +104,56 @@ History run_fit(Model& model, const Trainer& trainer, const py::handle& x, const
     StopSignalsWhileTraining signals(get(options, "handle_signals", false));
     py::gil_scoped_release release;
     history = trainer(train, fit);
-  } catch (const PythonRaised&) {
-    throw py::error_already_set();
+  } catch (const PythonRaised& raised) {
+    throw *raised.error;
   }
   return history;
+}
+
+std::vector<History> run_fit_many(const std::vector<Model*>& models, const py::handle& x, const py::handle& y,
+                                  const py::list& options, const py::object& validation_data,
+                                  const py::list& callbacks, int workers) {
+  if (models.empty()) throw py::value_error("models is empty: give at least one model");
+  if (options.size() != models.size() || callbacks.size() != models.size())
+    throw py::value_error("one options dict and one callback list a model");
+  if (workers < 0) throw py::value_error("workers must not be negative, got " + std::to_string(workers));
+  // The data's widths: every model must take them (labels below the fewest classes).
+  const int64_t inputs = models[0]->network().input_width();
+  int classes = models[0]->network().output_width();
+  for (size_t i = 0; i < models.size(); ++i) {
+    if (models[i]->network().input_width() != inputs)
+      throw py::value_error("models[" + std::to_string(i) + "] takes " +
+                            std::to_string(models[i]->network().input_width()) + " inputs, models[0] " +
+                            std::to_string(inputs) + ": the models share the data");
+    classes = std::min(classes, models[i]->network().output_width());
+    for (size_t j = 0; j < i; ++j)
+      if (models[j] == models[i])
+        throw py::value_error("models[" + std::to_string(i) + "] is models[" + std::to_string(j) +
+                              "]: each model trains once");
+  }
+  const Dataset train = dataset_from_numpy(x, y, inputs, classes, "x", "y");
+  Dataset validation;
+  if (!validation_data.is_none()) validation = validation_from(validation_data, inputs, classes);
+  std::vector<SweepMember> members;
+  std::vector<std::vector<std::unique_ptr<Callback>>> owned(models.size());
+  for (size_t i = 0; i < models.size(); ++i) {
+    FitOptions fit = fit_options(options[i].cast<py::dict>());
+    if (fit.communicator) throw py::value_error("fit_many trains each model alone: no communicator");
+    if (!validation_data.is_none()) fit.validation_data = &validation;
+    fit.callbacks = engine_callbacks(callbacks[i].cast<py::list>(), owned[i]);
+    members.push_back({models[i], nullptr, std::move(fit)});
+  }
+  std::vector<History> histories;
+  try {
+    StopSignalsWhileTraining signals(get(options[0].cast<py::dict>(), "handle_signals", false));
+    py::gil_scoped_release release;
+    SweepOptions sweep;
+    sweep.workers = workers;
+    histories = fit_many(members, train, sweep);
+  } catch (const PythonRaised& raised) {
+    throw *raised.error;
+  }
+  return histories;
 }
 
 }  // namespace leap::python

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <vector>
 
 #include "bindings.h"
 #include "leap/leap.h"
@@ -18,5 +19,12 @@ using Trainer = std::function<History(const Dataset& train, const FitOptions& op
 // communicator, handle_signals), validation_data an (x, y) pair or None.
 History run_fit(Model& model, const Trainer& trainer, const py::handle& x, const py::handle& y,
                 const py::dict& options, const py::object& validation_data, const py::list& callbacks);
+
+// fit_many from Python: `models` trained at once over one copy of (x, y), each with its own
+// options dict (fit()'s keyword arguments as above) and callbacks, all validated on the same
+// validation_data; `workers` as SweepOptions::workers. The GIL is released while they train.
+std::vector<History> run_fit_many(const std::vector<Model*>& models, const py::handle& x, const py::handle& y,
+                                  const py::list& options, const py::object& validation_data,
+                                  const py::list& callbacks, int workers);
 
 }  // namespace leap::python

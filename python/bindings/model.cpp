@@ -77,6 +77,11 @@ void bind_model(py::module_& m) {
       .def_property_readonly("precision", [](const Model& model) { return to_string(model.precision()); })
       .def_property_readonly("device", [](const Model& model) { return to_string(model.device()); })
       .def_property_readonly("energy_source", &Model::energy_source);
+  m.def("fit_many", &run_fit_many, py::arg("models"), py::arg("x"), py::arg("y"), py::arg("options"),
+        py::arg("validation_data"), py::arg("callbacks"), py::arg("workers") = 0,
+        "Trains the models at once over one copy of (x, y) (leap::fit_many): on the CPU a core a "
+        "model, on a GPU the persistent kernel's steps of all of them in one launch. One options "
+        "dict and one callback list a model; returns their Histories in order.");
 }
 
 }  // namespace leap::python

@@ -6,6 +6,7 @@ Keras:   model = leap.Sequential([leap.layers.Dense(128, activation="relu", inpu
                        loss=leap.losses.SparseCategoricalCrossentropy(from_logits=True),
                        metrics=["accuracy"])
          history = model.fit(x_train, y_train, epochs=10, batch_size=64)
+Many:    histories = leap.fit_many([model_a, model_b], x_train, y_train, epochs=10, batch_size=64)
 PyTorch: model = leap.nn.Sequential(leap.nn.Linear(784, 128), leap.nn.ReLU(), leap.nn.Linear(128, 10))
          optimizer = leap.optim.Adam(model.parameters(), lr=1e-3)
 """
@@ -14,6 +15,7 @@ from . import callbacks, data, datasets, distributed, layers, losses, nn, optim,
 from ._core import LeapError, build_info, cuda_available, device_info
 from ._random import manual_seed
 from .distill import Distiller
+from .many import fit_many
 from .models import Sequential
 
 __version__ = build_info()["version"]
@@ -39,5 +41,5 @@ class utils:  # keras.utils' set_random_seed
 
 
 __all__ = ["Distiller", "LeapError", "Sequential", "build_info", "callbacks", "cuda_available",
-           "data", "datasets", "device_info", "distributed", "inspect", "layers", "load_safetensors",
+           "data", "datasets", "device_info", "distributed", "fit_many", "inspect", "layers", "load_safetensors",
            "losses", "manual_seed", "nn", "optim", "optimizers", "save_safetensors", "utils"]

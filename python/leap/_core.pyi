@@ -124,6 +124,10 @@ class Model:
     device: str
     energy_source: str
 
+def fit_many(models: List[Model], x: np.ndarray, y: np.ndarray, options: List[Dict[str, Any]],
+             validation_data: Optional[Tuple[np.ndarray, np.ndarray]], callbacks: List[List[Any]],
+             workers: int = 0) -> List[History]: ...
+
 class Distiller:
     def __init__(self, teacher: Model, student: Model, temperature: float = 2.0, alpha: float = 0.5) -> None: ...
     def compile(self, optimizer: str, settings: Dict[str, Any]) -> None: ...

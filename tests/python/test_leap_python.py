@@ -305,6 +305,64 @@ def test_fit_releases_the_gil(data):
     assert ticks[0] > 1000
 
 
+# Many models at once ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_fit_many_gives_each_model_the_weights_of_its_own_fit(data, device):
+    if device == "cuda" and not leap.cuda_available():
+        pytest.skip("no cuda device")
+    x, y, x_test, y_test = data
+
+    def models():
+        made = [keras_model(seed, device) for seed in (0, 1, 2)]
+        made[2].compile(optimizer=leap.optimizers.Adam(3e-3),
+                        loss=leap.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+        return made
+
+    together = models()
+    histories = leap.fit_many(together, x, y, epochs=2, batch_size=64, validation_data=(x_test, y_test),
+                              workers=2)
+    assert [len(h.history["val_accuracy"]) for h in histories] == [2, 2, 2]
+    assert all(model.history is history for model, history in zip(together, histories))
+    for i, alone in enumerate(models()):
+        history = alone.fit(x, y, epochs=2, batch_size=64, verbose=0, validation_data=(x_test, y_test))
+        assert_same_bits(together[i].state_dict(), alone.state_dict())
+        assert history.history["val_loss"] == histories[i].history["val_loss"]
+
+
+def test_fit_many_refuses_bad_arguments_before_training(data):
+    x, y, _, _ = data
+    a, b = keras_model(0), keras_model(1)
+    before = a.state_dict()
+    with pytest.raises(ValueError, match="empty"):
+        leap.fit_many([], x, y)
+    with pytest.raises(TypeError, match=r"models\[1\] must be a leap.Sequential"):
+        leap.fit_many([a, "b"], x, y)
+    with pytest.raises(ValueError, match="seeds has 1 values for 2 models"):
+        leap.fit_many([a, b], x, y, seeds=[3])
+    with pytest.raises(ValueError, match=r"models\[1\] is models\[0\]"):
+        leap.fit_many([a, a], x, y)
+    with pytest.raises(ValueError, match="one list a model"):
+        leap.fit_many([a, b], x, y, callbacks=[[]])
+    uncompiled = leap.Sequential("784-128-10", seed=0, device="cpu")
+    with pytest.raises(RuntimeError, match=r"models\[1\] is not compiled"):
+        leap.fit_many([a, uncompiled], x, y)
+    with pytest.raises(ValueError, match=r"y\[0\] is 10, outside \[0, 10\)"):
+        leap.fit_many([a, b], x, np.full(len(y), 10))
+    assert_same_bits(a.state_dict(), before)
+
+
+def test_fit_many_raises_what_a_models_callback_raised(data):
+    x, y, _, _ = data
+
+    class Failing(leap.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise ZeroDivisionError("from model 1's callback")
+
+    with pytest.raises(ZeroDivisionError, match="from model 1's callback"):
+        leap.fit_many([keras_model(0), keras_model(1)], x, y, epochs=2, callbacks=[[], [Failing()]], workers=2)
+
+
 # Everything else the CLI does ----------------------------------------------------------------
 
 def test_files_reports_and_run_directory(data, tmp_path):
