@@ -143,7 +143,25 @@ def floor_of(spec, batch, peak_tflops, terms):
             "barriers_us": barriers_us, "floor_us": max(compute_us, bytes_us) + barriers_us}
 
 
-def report(device, machine, columns, results, checks, epochs):
+def cpu_floor_lines(results, peak_tflops):
+    """For each CPU shape: its FLOPs a step, the compute floor at the measured peak (all cores),
+    leap's share of that peak on 2 cores, and the share that CPU_SPEEDUP x PyTorch's fastest loop
+    on 2 cores would take: above 100%, the target lies past the peak."""
+    lines = []
+    for (spec, batch), row in results.items():
+        us = {name: r["us_per_step"] for name, r in row.items() if "us_per_step" in r}
+        fastest = min((us[t] for t in ("torch 2t", "torch 1t") if t in us), default=None)
+        if "leap 2t" not in us or not fastest:
+            continue
+        flops = batch * peers.sample_flops(peers.widths_of(spec))
+        floor_us = flops / (peak_tflops * 1e12) * 1e6
+        lines.append(f"  {spec} b{batch}: {flops / 1e6:.1f} MFLOP a step, floor {floor_us:.1f} us; leap 2t "
+                     f"{floor_us / us['leap 2t']:.0%} of the peak; {CPU_SPEEDUP:g}x PyTorch ({fastest / CPU_SPEEDUP:.1f} us) "
+                     f"would take {floor_us / (fastest / CPU_SPEEDUP):.0%}")
+    return lines
+
+
+def report(device, machine, columns, results, checks, epochs, peak_tflops=None):
     out = io.StringIO()
     out.write(f"MLP grid on {machine}, {epochs} timed epochs after a warm-up, Adam 1e-3, Fashion-MNIST\n")
     out.write("us/step (median epoch) and test accuracy; the targets' ratios: the fastest peer's us/step over leap's "
@@ -171,6 +189,10 @@ def report(device, machine, columns, results, checks, epochs):
             ratio = f"{leap / f['floor_us']:.1f}x the floor" if leap else "leap grid not run"
             out.write(f"  {spec} b{batch}: {f['compute_us']:.2f} us compute, {f['bytes_us']:.2f} us L2, "
                       f"{f['barriers_us']:.2f} us barriers: floor {f['floor_us']:.2f} us; the kernel {ratio}\n")
+    cpu_floors = cpu_floor_lines(results, peak_tflops) if device == "cpu" and peak_tflops else []
+    if cpu_floors:
+        out.write(f"\nthe CPU's compute floor (FLOPs at the measured fp32 peak, {peak_tflops * 1e3:.0f} GFLOP/s on all "
+                  "cores; Adam's memory traffic adds to it on the wide layers):\n" + "\n".join(cpu_floors) + "\n")
     out.write("\ntargets:\n")
     for t in checks:
         value = "n/a" if t["value"] is None else f"{t['value']:.3g}"
@@ -256,7 +278,7 @@ def write(args, machine, peak, columns, results, seconds, final):
     """The table and targets so far into the results files (after every entry, so that a run
     cut short keeps what it measured); printed at the end."""
     checks = targets(args.device, results, peak)
-    text = report(args.device, machine, [c for c, _ in columns], results, checks, args.epochs)
+    text = report(args.device, machine, [c for c, _ in columns], results, checks, args.epochs, peak)
     text += f"(grid ran in {seconds:.0f} s{'' if final else '; still running'}; load average {os.getloadavg()[0]:.1f} " \
             f"on {os.cpu_count()} cores when written: other work on the machine slows every column)\n"
     date = datetime.date.today().isoformat()
