@@ -143,25 +143,46 @@ def floor_of(spec, batch, peak_tflops, terms):
             "barriers_us": barriers_us, "floor_us": max(compute_us, bytes_us) + barriers_us}
 
 
-def cpu_floor_lines(results, peak_tflops):
-    """For each CPU shape: its FLOPs a step, the compute floor at the measured peak (all cores),
-    leap's share of that peak on 2 cores, and the share that CPU_SPEEDUP x PyTorch's fastest loop
-    on 2 cores would take: above 100%, the target lies past the peak."""
+def memory_bytes_per_second(megabytes=256, rounds=3):
+    """The machine's memory rate as one thread of numpy sees it: the best of a few copies of an
+    array far larger than the caches, bytes read plus bytes written."""
+    import numpy as np
+    a = np.ones(megabytes << 18, dtype=np.float32)
+    b = np.empty_like(a)
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        np.copyto(b, a)
+        best = min(best, time.perf_counter() - start)
+    return 2 * a.nbytes / best
+
+
+def cpu_floor_lines(results, peak_tflops, memory_rate):
+    """For each CPU shape: its FLOPs a step at the measured peak (all cores) and Adam's memory
+    traffic (each weight and its two moments read and written: 24 bytes a parameter) at the
+    measured memory rate; the floor is the longer of the two. Then leap's time on 2 cores over
+    that floor, and what CPU_SPEEDUP x PyTorch's fastest loop on 2 cores would take of it:
+    above 100%, the target lies past the floor."""
     lines = []
     for (spec, batch), row in results.items():
         us = {name: r["us_per_step"] for name, r in row.items() if "us_per_step" in r}
         fastest = min((us[t] for t in ("torch 2t", "torch 1t") if t in us), default=None)
         if "leap 2t" not in us or not fastest:
             continue
-        flops = batch * peers.sample_flops(peers.widths_of(spec))
-        floor_us = flops / (peak_tflops * 1e12) * 1e6
-        lines.append(f"  {spec} b{batch}: {flops / 1e6:.1f} MFLOP a step, floor {floor_us:.1f} us; leap 2t "
-                     f"{floor_us / us['leap 2t']:.0%} of the peak; {CPU_SPEEDUP:g}x PyTorch ({fastest / CPU_SPEEDUP:.1f} us) "
-                     f"would take {floor_us / (fastest / CPU_SPEEDUP):.0%}")
+        widths = peers.widths_of(spec)
+        flops = batch * peers.sample_flops(widths)
+        params = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+        compute_us = flops / (peak_tflops * 1e12) * 1e6
+        memory_us = 24 * params / memory_rate * 1e6 if memory_rate else 0.0
+        floor_us = max(compute_us, memory_us)
+        wanted = fastest / CPU_SPEEDUP
+        lines.append(f"  {spec} b{batch}: {flops / 1e6:.1f} MFLOP {compute_us:.0f} us, Adam {24 * params / 1e6:.1f} MB "
+                     f"{memory_us:.0f} us: floor {floor_us:.0f} us; leap 2t at {floor_us / us['leap 2t']:.0%} of it; "
+                     f"{CPU_SPEEDUP:g}x PyTorch ({wanted:.0f} us) would be at {floor_us / wanted:.0%}")
     return lines
 
 
-def report(device, machine, columns, results, checks, epochs, peak_tflops=None):
+def report(device, machine, columns, results, checks, epochs, peak_tflops=None, memory_rate=None):
     out = io.StringIO()
     out.write(f"MLP grid on {machine}, {epochs} timed epochs after a warm-up, Adam 1e-3, Fashion-MNIST\n")
     out.write("us/step (median epoch) and test accuracy; the targets' ratios: the fastest peer's us/step over leap's "
@@ -189,10 +210,11 @@ def report(device, machine, columns, results, checks, epochs, peak_tflops=None):
             ratio = f"{leap / f['floor_us']:.1f}x the floor" if leap else "leap grid not run"
             out.write(f"  {spec} b{batch}: {f['compute_us']:.2f} us compute, {f['bytes_us']:.2f} us L2, "
                       f"{f['barriers_us']:.2f} us barriers: floor {f['floor_us']:.2f} us; the kernel {ratio}\n")
-    cpu_floors = cpu_floor_lines(results, peak_tflops) if device == "cpu" and peak_tflops else []
+    cpu_floors = cpu_floor_lines(results, peak_tflops, memory_rate) if device == "cpu" and peak_tflops else []
     if cpu_floors:
-        out.write(f"\nthe CPU's compute floor (FLOPs at the measured fp32 peak, {peak_tflops * 1e3:.0f} GFLOP/s on all "
-                  "cores; Adam's memory traffic adds to it on the wide layers):\n" + "\n".join(cpu_floors) + "\n")
+        out.write(f"\nthe CPU's floor: FLOPs at the measured fp32 peak ({peak_tflops * 1e3:.0f} GFLOP/s on all cores) or "
+                  f"Adam's traffic at the measured memory rate ({(memory_rate or 0) / 1e9:.1f} GB/s, one thread's copy), "
+                  "whichever is longer:\n" + "\n".join(cpu_floors) + "\n")
     out.write("\ntargets:\n")
     for t in checks:
         value = "n/a" if t["value"] is None else f"{t['value']:.3g}"
@@ -242,8 +264,10 @@ def main():
         columns = [c for c in columns if c[0] in args.columns.split(",")]
     machine = machine_name(args.device, args)
     peak = measured_peak(args.leap, args.device) if args.device == "cpu" else None
+    memory_rate = memory_bytes_per_second() if args.device == "cpu" else None
     print(f"device: {machine}; data {args.data}; {args.epochs} timed epochs"
-          + (f"; measured fp32 peak {peak * 1e3:.0f} GFLOP/s" if peak else ""), flush=True)
+          + (f"; measured fp32 peak {peak * 1e3:.0f} GFLOP/s" if peak else "")
+          + (f", memory {memory_rate / 1e9:.1f} GB/s" if memory_rate else ""), flush=True)
     data = peers.load_data(args.data)
     terms, gpu_peak = None, None
     if args.device == "cuda" and args.barrier_bench:
@@ -270,15 +294,15 @@ def main():
             if args.device == "cuda" and not name.startswith("leap"):
                 import torch
                 torch.cuda.empty_cache()
-        write(args, machine, peak, columns, results, time.perf_counter() - start, final=False)
-    write(args, machine, peak, columns, results, time.perf_counter() - start, final=True)
+        write(args, machine, peak, memory_rate, columns, results, time.perf_counter() - start, final=False)
+    write(args, machine, peak, memory_rate, columns, results, time.perf_counter() - start, final=True)
 
 
-def write(args, machine, peak, columns, results, seconds, final):
+def write(args, machine, peak, memory_rate, columns, results, seconds, final):
     """The table and targets so far into the results files (after every entry, so that a run
     cut short keeps what it measured); printed at the end."""
     checks = targets(args.device, results, peak)
-    text = report(args.device, machine, [c for c, _ in columns], results, checks, args.epochs, peak)
+    text = report(args.device, machine, [c for c, _ in columns], results, checks, args.epochs, peak, memory_rate)
     text += f"(grid ran in {seconds:.0f} s{'' if final else '; still running'}; load average {os.getloadavg()[0]:.1f} " \
             f"on {os.cpu_count()} cores when written: other work on the machine slows every column)\n"
     date = datetime.date.today().isoformat()
@@ -288,7 +312,7 @@ def write(args, machine, peak, columns, results, seconds, final):
     with open(base + ".txt", "w") as f:
         f.write(text)
     record = {"benchmark": "mlp_grid", "date": date, "device": machine, "epochs": args.epochs,
-              "measured_fp32_peak_tflops": peak, "torch": peers.package_version("torch"),
+              "measured_fp32_peak_tflops": peak, "memory_bytes_per_second": memory_rate, "torch": peers.package_version("torch"),
               "jax": peers.package_version("jax"), "python": sys.version.split()[0], "targets": checks,
               "results": {f"{spec} b{batch}": row for (spec, batch), row in results.items()}}
     with open(base + ".json", "w") as f:
