@@ -66,6 +66,32 @@ TEST(ModelGroup, AMemberThatNeverGathersHoldsNoOneBack) {
   EXPECT_EQ(launched[1], std::vector<int>{1});
 }
 
+TEST(ModelGroup, AMemberThatFailsHoldsNoOneBack) {
+  ModelGroup group{3};
+  std::vector<std::vector<int>> launched;
+  auto launch = [&](std::span<const void* const> requests) {
+    std::vector<int> ids;
+    for (const void* request : requests) ids.push_back(*static_cast<const int*>(request));
+    std::sort(ids.begin(), ids.end());
+    launched.push_back(ids);
+  };
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 3; ++k)
+    threads.emplace_back([&, k] {
+      try {
+        ModelGroup::Member member(group);
+        for (int r = 0; r < 3; ++r) {
+          group.gather(&k, launch);
+          if (k == 1) throw std::runtime_error("model 1 failed");  // ends its membership on the way out
+        }
+      } catch (const std::runtime_error&) {
+      }
+    });
+  for (std::thread& thread : threads) thread.join();
+  const std::vector<std::vector<int>> expected = {{0, 1, 2}, {0, 2}, {0, 2}};
+  EXPECT_EQ(launched, expected);
+}
+
 TEST(ModelGroup, AFailedLaunchFailsEachOfItsMembers) {
   ModelGroup group{3};
   std::atomic<int> failed{0};

@@ -70,11 +70,6 @@ struct FitOptions {
   // stop training belong on every rank (they see the same figures), loggers on rank 0.
   // Null: this process trains alone.
   Communicator* communicator = nullptr;
-
-  // The caller has checked the training and validation data against this model's input
-  // width and classes (check_dataset), as fit_many does once for the models that share them:
-  // fit checks them again otherwise (on a GPU, a copy of the data to the host).
-  bool data_checked = false;
 };
 
 struct Evaluation {
@@ -97,7 +92,7 @@ class Model {
   // Trains on the training data's soft targets (a teacher's logits) with this loss.
   void compile(OptimizerFactory optimizer, DistillationLoss loss,
                std::vector<std::string> metrics = {"accuracy"});
-  History fit(const Dataset& train, const FitOptions& options);
+  History fit(const Dataset& train, const FitOptions& options) { return fit(train, options, DataChecked::no); }
   // With a communicator, each rank evaluates its shard of the data and every rank gets the
   // figures of the whole.
   Evaluation evaluate(const Dataset& data, int batch_size = 1024,
@@ -116,6 +111,11 @@ class Model {
   const std::string& energy_source() const { return energy_source_; }
 
  private:
+  // fit_many checks each data set once for the models that read it (on a GPU a check copies
+  // the data to the host) and calls fit with DataChecked::yes; a program cannot skip the check.
+  enum class DataChecked { no, yes };
+  friend class SweepFit;
+  History fit(const Dataset& train, const FitOptions& options, DataChecked checked);
   std::unique_ptr<MlpEpochRunner> plan_runner(const DataLoader& loader, const FitOptions& options);
   EpochLogs train_epoch(DataLoader& loader, MlpEpochRunner* runner, const FitOptions& options,
                         TrainingProgress& progress, DataParallel& parallel);

@@ -117,20 +117,11 @@ std::vector<History> run_fit_many(const std::vector<Model*>& models, const py::h
   if (options.size() != models.size() || callbacks.size() != models.size())
     throw py::value_error("one options dict and one callback list a model");
   if (workers < 0) throw py::value_error("workers must not be negative, got " + std::to_string(workers));
-  // The data's widths: every model must take them (labels below the fewest classes).
+  // The data as models[0] reads it, labels below the fewest classes; fit_many checks it
+  // against every model.
   const int64_t inputs = models[0]->network().input_width();
   int classes = models[0]->network().output_width();
-  for (size_t i = 0; i < models.size(); ++i) {
-    if (models[i]->network().input_width() != inputs)
-      throw py::value_error("models[" + std::to_string(i) + "] takes " +
-                            std::to_string(models[i]->network().input_width()) + " inputs, models[0] " +
-                            std::to_string(inputs) + ": the models share the data");
-    classes = std::min(classes, models[i]->network().output_width());
-    for (size_t j = 0; j < i; ++j)
-      if (models[j] == models[i])
-        throw py::value_error("models[" + std::to_string(i) + "] is models[" + std::to_string(j) +
-                              "]: each model trains once");
-  }
+  for (Model* model : models) classes = std::min(classes, model->network().output_width());
   const Dataset train = dataset_from_numpy(x, y, inputs, classes, "x", "y");
   Dataset validation;
   if (!validation_data.is_none()) validation = validation_from(validation_data, inputs, classes);

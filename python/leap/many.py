@@ -33,6 +33,9 @@ def fit_many(models: Sequence[Sequential], x: np.ndarray, y: np.ndarray, *, epoc
     for i, model in enumerate(models):
         if not isinstance(model, Sequential):
             raise TypeError(f"models[{i}] must be a leap.Sequential, got {type(model).__name__}")
+        for j in range(i):
+            if models[j] is model:
+                raise ValueError(f"models[{i}] is models[{j}]: each model trains once")
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs <= 0:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:

@@ -37,18 +37,18 @@ LoaderOptions loader_options(const FitOptions& options) {
 
 }  // namespace
 
-History Model::fit(const Dataset& train, const FitOptions& options) {
+History Model::fit(const Dataset& train, const FitOptions& options, DataChecked checked) {
   Optimizer& optimizer = this->optimizer();
   check(options.epochs > 0, "fit: epochs must be positive, got " + std::to_string(options.epochs));
   check(options.checkpoint_every >= 0 && (options.checkpoint_every == 0 || !options.checkpoint_path.empty()),
         "fit: checkpoint_every needs a checkpoint_path and must not be negative");
   const int classes = network_.output_width();
-  if (!options.data_checked) check_dataset(train, network_.input_width(), classes, "training data");
+  if (checked == DataChecked::no) check_dataset(train, network_.input_width(), classes, "training data");
   check(!distillation_ || (train.soft_targets.defined() &&
                            train.soft_targets.shape() == Shape{train.size(), classes}),
         "distillation needs the teacher's logits [" + std::to_string(train.size()) + ", " +
             std::to_string(classes) + "] as the training data's soft targets");
-  if (options.validation_data && !options.data_checked)
+  if (options.validation_data && checked == DataChecked::no)
     check_dataset(*options.validation_data, network_.input_width(), classes, "validation data");
 
   TrainingProgress progress;

@@ -19,7 +19,7 @@ void ModelGroup::take_turn(std::unique_lock<std::mutex>& lock) {
   turn_taken_ = true;
 }
 
-ModelGroup::Member::Member(ModelGroup& group) : group_(group) {
+ModelGroup::Member::Member(ModelGroup& group) : group_(group), outer_(this_thread_group) {
   std::unique_lock lock(group_.mutex_);
   group_.take_turn(lock);
   this_thread_group = &group_;
@@ -27,7 +27,7 @@ ModelGroup::Member::Member(ModelGroup& group) : group_(group) {
 
 // A member that ends (or fails) no longer holds back the others' launch.
 ModelGroup::Member::~Member() {
-  this_thread_group = nullptr;
+  this_thread_group = outer_;
   std::unique_lock lock(group_.mutex_);
   --group_.training_;
   group_.launch_if_complete();
@@ -53,8 +53,8 @@ void ModelGroup::launch_if_complete() {
 
 void ModelGroup::gather(const void* request, const LaunchAll& launch_all) {
   std::unique_lock lock(mutex_);
-  gathered_.push_back(request);
   launch_all_ = launch_all;
+  gathered_.push_back(request);
   const uint64_t mine = generation_;
   launch_if_complete();
   if (generation_ == mine) {

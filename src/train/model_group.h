@@ -38,6 +38,7 @@ class ModelGroup {
 
    private:
     ModelGroup& group_;
+    ModelGroup* outer_;  // the thread's group before, again its own once this member ends
   };
 
   // Called with the turn held: adds `request` (which must live until this returns) to the

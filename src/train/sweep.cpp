@@ -38,27 +38,62 @@ void fit_one_after_another(std::span<SweepMember> members, const std::function<v
   for (size_t i = 0; i < members.size(); ++i) fit_member(i);
 }
 
+// The members' queue that workers take models from, one at a time, until it is empty or a
+// model has failed: the others end the model they train and take no new one.
+class MemberQueue {
+ public:
+  explicit MemberQueue(size_t models) : failures_(models), models_(models) {}
+  // Trains the models this worker takes, each with fit_member(index).
+  void work(const std::function<void(size_t)>& fit_member) {
+    for (size_t i; !failed_.load() && (i = next_.fetch_add(1)) < models_;) {
+      try {
+        fit_member(i);
+      } catch (...) {
+        failures_[i] = std::current_exception();
+        failed_ = true;
+      }
+    }
+  }
+  // Runs a worker's set-up; a failure stops the queue as a model's would. Says whether it ran.
+  bool set_up(const std::function<void()>& set_up_worker) {
+    try {
+      set_up_worker();
+      return true;
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      if (!set_up_failure_) set_up_failure_ = std::current_exception();
+      failed_ = true;
+      return false;
+    }
+  }
+  // The first failure (a set-up's, else the first in the members' order), rethrown once every
+  // worker has ended.
+  void rethrow_first() const {
+    if (set_up_failure_) std::rethrow_exception(set_up_failure_);
+    for (const std::exception_ptr& failure : failures_)
+      if (failure) std::rethrow_exception(failure);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::exception_ptr set_up_failure_;
+  std::vector<std::exception_ptr> failures_;
+  const size_t models_;
+  std::atomic<size_t> next_{0};
+  std::atomic<bool> failed_{false};
+};
+
 // Trains `workers` models at once, one a core: each worker is a thread of OpenMP's pool, and
 // inside a parallel region OpenBLAS and leap's own loops run on the calling thread alone.
 void fit_side_by_side(std::span<SweepMember> members, int workers,
                       const std::function<void(size_t)>& fit_member) {
-  std::vector<std::exception_ptr> failures(members.size());
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
+  MemberQueue queue(members.size());
 #pragma omp parallel num_threads(workers)
   {
     omp_set_num_threads(1);  // this worker's nested loops: its own thread only
-    for (size_t i; !failed.load() && (i = next.fetch_add(1)) < members.size();) {
-      try {
-        fit_member(i);
-      } catch (...) {
-        failures[i] = std::current_exception();
-        failed = true;  // the other workers end their model and take no new one
-      }
-    }
+    queue.work(fit_member);
   }
-  for (const std::exception_ptr& failure : failures)
-    if (failure) std::rethrow_exception(failure);
+  queue.rethrow_first();
 }
 
 // Trains `workers` models at once on a GPU, a host thread each, their step launches gathered
@@ -68,26 +103,17 @@ void fit_in_one_group(std::span<SweepMember> members, int workers,
                       const std::function<void(size_t)>& fit_member) {
   ModelGroup group{size_t(workers)};
   const int gpu = current_cuda_device();
-  std::vector<std::exception_ptr> failures(members.size());
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
+  MemberQueue queue(members.size());
   std::vector<std::thread> threads;
   for (int w = 0; w < workers; ++w)
     threads.emplace_back([&] {
       ModelGroup::Member member(group);
-      for (size_t i; !failed.load() && (i = next.fetch_add(1)) < members.size();) {
-        try {
-          use_cuda_device(gpu);  // this thread's Device::cuda: the sweep's GPU
-          fit_member(i);
-        } catch (...) {
-          failures[i] = std::current_exception();
-          failed = true;
-        }
-      }
+      // The sweep's GPU for this thread, whether or not it takes a model: one that takes
+      // none may still run the others' gathered launch as it leaves.
+      if (queue.set_up([&] { use_cuda_device(gpu); })) queue.work(fit_member);
     });
   for (std::thread& thread : threads) thread.join();
-  for (const std::exception_ptr& failure : failures)
-    if (failure) std::rethrow_exception(failure);
+  queue.rethrow_first();
 }
 
 // Checks every member's training and validation data before any model trains, each data set
@@ -110,6 +136,14 @@ void check_data_once(std::span<SweepMember> members, const Dataset& train) {
 
 }  // namespace
 
+// Model::fit on data that check_data_once has checked.
+class SweepFit {
+ public:
+  static History fit(Model& model, const Dataset& train, const FitOptions& options) {
+    return model.fit(train, options, Model::DataChecked::yes);
+  }
+};
+
 int sweep_workers(size_t models, int requested) {
   const size_t wanted = requested > 0 ? size_t(requested) : size_t(std::max(1, omp_get_max_threads()));
   return int(std::max<size_t>(1, std::min(models, wanted)));
@@ -119,8 +153,12 @@ std::vector<History> fit_many(std::span<SweepMember> members, const Dataset& tra
                               const SweepOptions& options) {
   check(!members.empty(), "fit_many: no models to train");
   check(options.workers >= 0, "fit_many: workers must not be negative, got " + std::to_string(options.workers));
-  for (size_t i = 0; i < members.size(); ++i)
+  for (size_t i = 0; i < members.size(); ++i) {
     check(members[i].model != nullptr, "fit_many: model " + std::to_string(i) + " is null");
+    for (size_t j = 0; j < i; ++j)
+      check(members[j].model != members[i].model, "fit_many: model " + std::to_string(i) + " is model " +
+                                                      std::to_string(j) + " (each model trains once)");
+  }
   const Device device = members[0].model->device();
   for (size_t i = 0; i < members.size(); ++i) {
     check(members[i].model->device() == device,
@@ -138,9 +176,7 @@ std::vector<History> fit_many(std::span<SweepMember> members, const Dataset& tra
   std::mutex ended;
   auto fit_member = [&](size_t i) {
     SweepMember& member = members[i];
-    FitOptions fit = member.fit;
-    fit.data_checked = true;
-    histories[i] = member.model->fit(member.train ? *member.train : shared, fit);
+    histories[i] = SweepFit::fit(*member.model, member.train ? *member.train : shared, member.fit);
     if (options.on_model_end) {
       std::lock_guard<std::mutex> lock(ended);
       options.on_model_end(i, histories[i]);
