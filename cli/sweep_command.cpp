@@ -58,7 +58,9 @@ std::string spread_text(const Spread& s) {
 
 // The cheap checks of every configuration against the data and the device, before training.
 void check_grid(const SweepGrid& grid, const Dataset& train, Device device) {
-  int64_t needs = 0, largest = 0;
+  // On a GPU, the persistent kernel's copy of the data (784 bytes a sample), one for the models
+  // that share it.
+  int64_t needs = device != Device::cpu ? train.size() * 784 : 0, largest = 0;
   for (const SweepConfiguration& c : grid.configurations) {
     const std::vector<int> widths = parse_spec(c.model);
     check(widths.front() == train.features(),
@@ -67,9 +69,7 @@ void check_grid(const SweepGrid& grid, const Dataset& train, Device device) {
     check(widths.back() >= train.classes,
           "--model " + c.model + ": " + std::to_string(widths.back()) + " outputs for data of " +
               std::to_string(train.classes) + " classes");
-    int64_t bytes = training_bytes(c.model, c.batch_size, train.size());
-    // On a GPU, the persistent kernel's own copy of the data, a byte a value.
-    if (device != Device::cpu) bytes += train.size() * int64_t(widths.front());
+    const int64_t bytes = training_bytes(c.model, c.batch_size, train.size());
     needs += bytes * int64_t(grid.seeds.size());
     largest = std::max(largest, bytes);
   }

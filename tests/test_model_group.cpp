@@ -109,6 +109,26 @@ TEST(ModelGroup, AFailedLaunchFailsEachOfItsMembers) {
   EXPECT_EQ(failed, 3);
 }
 
+TEST(ModelGroup, MembersShareWhatIsMadeFromOneSource) {
+  ModelGroup group{2};
+  int made = 0;
+  const float source[1] = {0.0f}, other[1] = {0.0f};
+  auto make = [&] {
+    ++made;
+    return Tensor::zeros({4});
+  };
+  const Tensor first = group.shared_tensor(source, 784, make), again = group.shared_tensor(source, 784, make);
+  EXPECT_EQ(made, 1);
+  EXPECT_EQ(first.data(), again.data()) << "the same storage";
+  group.shared_tensor(source, 100, make);  // another variant of the source
+  group.shared_tensor(other, 784, make);
+  EXPECT_EQ(made, 3);
+  // What could not be made is asked for again.
+  EXPECT_FALSE(group.shared_tensor(source, 1, [] { return Tensor(); }).defined());
+  EXPECT_TRUE(group.shared_tensor(source, 1, make).defined());
+  EXPECT_EQ(made, 4);
+}
+
 TEST(ModelGroup, OnlyMembersKnowTheirGroup) {
   EXPECT_EQ(ModelGroup::current(), nullptr);
   ModelGroup group{1};

@@ -51,6 +51,15 @@ void ModelGroup::launch_if_complete() {
   }
 }
 
+Tensor ModelGroup::shared_tensor(const void* source, int64_t variant, const std::function<Tensor()>& make) {
+  std::unique_lock lock(mutex_);
+  const auto key = std::pair(source, variant);
+  if (const auto found = shared_.find(key); found != shared_.end()) return found->second;
+  Tensor made = make();  // with the turn held: no other member asks meanwhile
+  if (made.defined()) shared_.emplace(key, made);
+  return made;
+}
+
 void ModelGroup::gather(const void* request, const LaunchAll& launch_all) {
   std::unique_lock lock(mutex_);
   launch_all_ = launch_all;

@@ -11,9 +11,13 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <span>
+#include <utility>
 #include <vector>
+
+#include "leap/tensor.h"
 
 namespace leap {
 
@@ -46,6 +50,12 @@ class ModelGroup {
   // calls `launch_all` with every request; all members pass the same kind of request.
   void gather(const void* request, const LaunchAll& launch_all);
 
+  // A tensor made once for the group from `source` (`variant` telling apart what is made from
+  // one source), by the first member that asks, with `make`; an undefined tensor from `make`
+  // is not kept. The persistent kernel's byte copy of the data set is one: every member reads
+  // the same data, which lives as long as the group.
+  Tensor shared_tensor(const void* source, int64_t variant, const std::function<Tensor()>& make);
+
   // The gathered launches that ran in this process, and the requests they took in all.
   static int64_t launches();
   static int64_t requests();
@@ -63,6 +73,7 @@ class ModelGroup {
   LaunchAll launch_all_;
   uint64_t generation_ = 0;  // launches so far: a gathering member waits for the next
   std::exception_ptr failure_;  // the last launch's error, rethrown by each of its members
+  std::map<std::pair<const void*, int64_t>, Tensor> shared_;
 };
 
 }  // namespace leap

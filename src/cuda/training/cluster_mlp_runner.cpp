@@ -41,6 +41,17 @@ std::unique_ptr<ClusterMlpRunner> ClusterMlpRunner::create(CudaBackend& backend,
   const int in = plan.layers[0].in;
   *why_not = cluster_mlp_rejection(plan.batch, in, plan.layers[0].out, plan.layers[1].out);
   if (!why_not->empty()) return nullptr;
+  // Models trained side by side share one copy of the data they share.
+  auto make = [&] { return byte_images_of(backend, plan, why_not); };
+  ModelGroup* group = ModelGroup::current();
+  Tensor byte_images = group ? group->shared_tensor(plan.images, in, make) : make();
+  if (!byte_images.defined()) return nullptr;
+  return std::unique_ptr<ClusterMlpRunner>(new ClusterMlpRunner(backend, plan, std::move(byte_images)));
+}
+
+// The kernel's copy of the data set, a byte a value (4 to an int32 element), or an undefined
+// tensor with *why_not saying why there is none.
+Tensor ClusterMlpRunner::byte_images_of(CudaBackend& backend, const MlpEpochPlan& plan, std::string* why_not) {
   const int64_t count = plan.samples * kClusterImageBytes;
   Tensor byte_images, inexact;
   try {  // a quarter more than the resident data set; without room, the next path runs
@@ -48,16 +59,16 @@ std::unique_ptr<ClusterMlpRunner> ClusterMlpRunner::create(CudaBackend& backend,
     inexact = Tensor({2}, DType::int32, Device::cuda);
   } catch (const OutOfMemory& error) {
     *why_not = "no GPU memory for its byte copy of the data (" + std::string(error.what()) + ")";
-    return nullptr;
+    return {};
   }
   const int64_t misses = make_byte_images(
-      plan.images, plan.samples, in, reinterpret_cast<uint8_t*>(byte_images.labels()),
+      plan.images, plan.samples, plan.layers[0].in, reinterpret_cast<uint8_t*>(byte_images.labels()),
       reinterpret_cast<unsigned long long*>(inexact.labels()), backend.stream());
   if (misses > 0) {
     *why_not = std::to_string(misses) + " input values are not bytes / 255";
-    return nullptr;
+    return {};
   }
-  return std::unique_ptr<ClusterMlpRunner>(new ClusterMlpRunner(backend, plan, std::move(byte_images)));
+  return byte_images;
 }
 
 ClusterMlpRunner::ClusterMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan, Tensor byte_images)

@@ -25,6 +25,7 @@ class ClusterMlpRunner final : public PersistentMlpRunner {
 
  private:
   ClusterMlpRunner(CudaBackend& backend, const MlpEpochPlan& plan, Tensor byte_images);
+  static Tensor byte_images_of(CudaBackend& backend, const MlpEpochPlan& plan, std::string* why_not);
   // A last batch of 16, 32 or 48 rows runs in a launch of its own (the layer-by-layer step
   // it replaces had cost about 400 us an epoch on an H100).
   bool takes_partial_batch(int rows) const override { return rows % 16 == 0 && rows >= 16; }
@@ -32,7 +33,7 @@ class ClusterMlpRunner final : public PersistentMlpRunner {
               double* loss_sum, int64_t* correct) override;
 
   CudaBackend& backend_;
-  Tensor byte_images_;  // the data set as bytes, 4 to an int32 element
+  Tensor byte_images_;  // the data set as bytes, 4 to an int32 element (shared in a ModelGroup)
   Tensor phase_cycles_;  // with LEAP_PHASE_TIMING: the kernel's phase timing
   int64_t steps_run_ = 0;
 };
