@@ -87,8 +87,8 @@ TEST(Sweep, EachModelEndsWithTheBitsOfItsRunAlone) {
 
 // On a GPU the models that the persistent kernel takes train side by side, their steps in
 // one launch a cluster each (seeds, a learning rate, a batch size; another hidden width in a
-// launch of its own); the deeper MLP takes the general path in turns with them. Each ends
-// with the bits of its run alone.
+// launch of its own); the graphs of the others (two deeper MLPs, a wider one) replay beside
+// them on streams of their own. Each ends with the bits of its run alone.
 TEST(Sweep, OnTheGpuEachModelEndsWithTheBitsOfItsRunAlone) {
   if (!available(Device::cuda)) GTEST_SKIP() << "no cuda device";
   const Dataset train = byte_pattern_data(700, 784, 10, 3), validation = byte_pattern_data(200, 784, 10, 4);
@@ -99,7 +99,8 @@ TEST(Sweep, OnTheGpuEachModelEndsWithTheBitsOfItsRunAlone) {
     int batch;
   };
   const Config configs[] = {{"784-128-10", 0, 1e-3f, 64}, {"784-128-10", 1, 1e-3f, 64}, {"784-128-10", 2, 1e-3f, 64},
-                            {"784-128-10", 0, 3e-3f, 48}, {"784-64-10", 0, 1e-3f, 64}, {"784-64-32-10", 0, 1e-3f, 64}};
+                            {"784-128-10", 0, 3e-3f, 48}, {"784-64-10", 0, 1e-3f, 64}, {"784-64-32-10", 0, 1e-3f, 64},
+                            {"784-64-32-10", 1, 1e-3f, 64}, {"784-256-10", 0, 1e-3f, 64}};
   auto make = [&](const Config& c) {
     auto model = std::make_unique<Model>(Sequential::from_spec(c.spec, c.seed, Device::cuda));
     model->compile(adam({.lr = c.lr}));

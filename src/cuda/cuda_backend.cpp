@@ -76,7 +76,17 @@ CudaBackend::~CudaBackend() {
     allocator_.empty_cache();
   } catch (const Error&) {
   }
+  for (cudaStream_t side : side_streams_) cudaStreamDestroy(side);
   cudaStreamDestroy(stream_);
+}
+
+cudaStream_t CudaBackend::side_stream(size_t i) {
+  while (side_streams_.size() <= i) {
+    cudaStream_t stream = nullptr;
+    LEAP_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    side_streams_.push_back(stream);
+  }
+  return side_streams_[i];
 }
 
 void CudaBackend::copy_to_host(void* host, const void* source, size_t bytes) {

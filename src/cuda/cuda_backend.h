@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cuda/caching_allocator.h"
 #include "cuda/kernels/matmul.h"
@@ -32,6 +33,9 @@ class CudaBackend final : public Backend {
   // products on the tensor cores (fp16 halves, high + low); wide models ask for tf32 or bf16.
   Precision default_precision() const override { return Precision::fp32; }
   cuda_detail::Matmul& matmul() { return *matmul_; }
+  // Side stream i (made on first use, non-blocking): work that runs beside the stream's, such
+  // as the graphs of models trained side by side (training/gathered_launch.h).
+  cudaStream_t side_stream(size_t i);
 
   void* allocate(size_t bytes) override { return allocator_.allocate(bytes); }
   void release(void* pointer) override { allocator_.release(pointer); }
@@ -78,6 +82,7 @@ class CudaBackend final : public Backend {
   CachingAllocator allocator_;
   std::unique_ptr<cuda_detail::Matmul> matmul_;  // built once the stream exists
   std::unique_ptr<cuda_detail::PreparedOrder> prepared_order_;  // made by the first prepare
+  std::vector<cudaStream_t> side_streams_;
 };
 
 // The stream of the CUDA backend, for other CUDA code (graph capture, custom kernels).

@@ -1,10 +1,11 @@
 // Models that train side by side on one GPU, each on a host thread of its own, with their
-// kernel launches gathered into one. The threads take turns: a member holds the turn while
-// its host code runs and queues work on the device's one stream, so the backend sees one
-// caller at a time, as with one model. A member whose runner would launch a step kernel
-// gathers instead: it hands over its launch's arguments and gives up the turn until every
-// member still training has done the same (or ended); the last one launches them all at once.
-// Each model's work is what it would have been alone, in the same order on the stream.
+// launches gathered into one. The threads take turns: a member holds the turn while its host
+// code runs and queues work on the device's one stream, so the backend sees one caller at a
+// time, as with one model. A member whose runner would launch its steps gathers instead: it
+// hands over its launch and gives up the turn until every member still training has done the
+// same (or ended); the last one launches them all at once (on a GPU: the persistent kernel's
+// in one launch, a cluster a model, and the graphs' beside it on streams of their own, in
+// cuda/training/gathered_launch.h). Each model's work is what it would have been alone.
 #pragma once
 
 #include <condition_variable>

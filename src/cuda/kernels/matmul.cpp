@@ -12,7 +12,6 @@ namespace leap::cuda_detail {
 namespace {
 
 // cuBLAS's advice for Hopper; split-K and stream-K algorithms need scratch space.
-constexpr size_t kWorkspaceBytes = size_t(32) << 20;
 constexpr int kTimedRuns = 5;  // per candidate, after one warm-up
 
 cublasLtEpilogue_t to_cublas(Epilogue epilogue) {

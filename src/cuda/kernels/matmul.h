@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "leap/precision.h"
 
@@ -76,6 +77,15 @@ class Matmul {
 
   // The largest of 4, 8, 16 that divides the address.
   static int alignment(const void* pointer);
+
+  // Scratch bytes a product may use (split-K and other algorithms).
+  static constexpr size_t kWorkspaceBytes = size_t(32) << 20;
+  // Products queued from now on use `workspace` (kWorkspaceBytes) instead of the scratch they
+  // used so far, which is returned: a graph replayed beside other graphs needs its own.
+  void* use_workspace(void* workspace) {
+    std::swap(workspace_, workspace);
+    return workspace;
+  }
 
  private:
   // Owns its cuBLASLt descriptors.

@@ -3,12 +3,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <span>
 #include <utility>
 #include <vector>
 
 #include "cuda/kernels/cluster_mlp.h"
 #include "cuda/cuda_backend.h"
+#include "cuda/training/gathered_launch.h"
 #include "cuda/training/mlp_plan_weights.h"
 #include "leap/error.h"
 #include "train/model_group.h"
@@ -128,15 +128,8 @@ void ClusterMlpRunner::launch(const int32_t* order, int64_t first_batch, int64_t
                       {0.0f, 1.0f, plan_.beta1, plan_.beta2, plan_.eps, plan_.weight_decay},
                       phase_cycles_.defined() ? reinterpret_cast<long long*>(phase_cycles_.labels()) : nullptr};
   steps_run_ += steps;
-  const cudaStream_t stream = backend_.stream();
-  ModelGroup* group = ModelGroup::current();
-  if (!group) return launch_cluster_mlp(args, stream);
   // Trained beside other models: one launch for them all, a cluster a model.
-  group->gather(&args, [stream](std::span<const void* const> requests) {
-    std::vector<ClusterMlpArgs> models;
-    for (const void* request : requests) models.push_back(*static_cast<const ClusterMlpArgs*>(request));
-    launch_cluster_mlps(models.data(), int(models.size()), stream);
-  });
+  launch_or_gather(backend_, {&args, {}});
 }
 
 }  // namespace leap::cuda_detail

@@ -5,6 +5,8 @@
 
 #include "cuda/cuda_backend.h"
 #include "cuda/cuda_check.h"
+#include "cuda/training/gathered_launch.h"
+#include "train/model_group.h"
 #include "leap/error.h"
 
 namespace leap::cuda_detail {
@@ -24,14 +26,22 @@ GraphRunner::~GraphRunner() {
 cudaGraphExec_t GraphRunner::capture(int steps) {
   cudaGraph_t graph = nullptr;
   cudaGraphExec_t exec = nullptr;
+  // Beside other models, this graph may run while theirs do: its products get scratch of
+  // their own.
+  if (ModelGroup::current() && !workspace_.defined())
+    workspace_ = Tensor({int64_t(Matmul::kWorkspaceBytes / 4)}, DType::int32, Device::cuda);
+  Matmul& matmul = backend_.matmul();
+  void* shared_workspace = workspace_.defined() ? matmul.use_workspace(workspace_.labels()) : nullptr;
   LEAP_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
   try {
     for (int i = 0; i < steps; ++i) queue_step();
   } catch (...) {
     cudaStreamEndCapture(stream_, &graph);
     if (graph) cudaGraphDestroy(graph);
+    if (shared_workspace) matmul.use_workspace(shared_workspace);
     throw;
   }
+  if (shared_workspace) matmul.use_workspace(shared_workspace);
   LEAP_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
   const cudaError_t status = cudaGraphInstantiate(&exec, graph, 0);
   cudaGraphDestroy(graph);
@@ -50,16 +60,16 @@ void GraphRunner::run(const int32_t* order, int64_t first_batch, int64_t steps, 
     warmed_up_ = true;
     ++done;
   }
-  while (steps - done >= kStepsPerGraph) {
-    if (!many_steps_) many_steps_ = capture(kStepsPerGraph);
-    LEAP_CUDA_CHECK(cudaGraphLaunch(many_steps_, stream_));
-    done += kStepsPerGraph;
-  }
-  for (; done < steps; ++done) {
-    if (!one_step_) one_step_ = capture(1);
-    LEAP_CUDA_CHECK(cudaGraphLaunch(one_step_, stream_));
-  }
-  launch_collect(state_, loss_sum, correct, stream_);
+  const int64_t graphs = (steps - done) / kStepsPerGraph, single_steps = (steps - done) % kStepsPerGraph;
+  if (graphs > 0 && !many_steps_) many_steps_ = capture(kStepsPerGraph);
+  if (single_steps > 0 && !one_step_) one_step_ = capture(1);
+  // Trained beside other models, the replays run on a stream of their own.
+  launch_or_gather(backend_, {nullptr, [&](cudaStream_t stream) {
+                                for (int64_t i = 0; i < graphs; ++i) LEAP_CUDA_CHECK(cudaGraphLaunch(many_steps_, stream));
+                                for (int64_t i = 0; i < single_steps; ++i)
+                                  LEAP_CUDA_CHECK(cudaGraphLaunch(one_step_, stream));
+                                launch_collect(state_, loss_sum, correct, stream);
+                              }});
 }
 
 }  // namespace leap::cuda_detail

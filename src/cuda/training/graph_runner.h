@@ -43,6 +43,7 @@ class GraphRunner : public MlpEpochRunner {
   cudaGraphExec_t capture(int steps);
 
   bool warmed_up_ = false;  // the first step runs eagerly, so that capture allocates nothing
+  Tensor workspace_;  // the products' scratch in the graphs, when they run beside others'
   cudaGraphExec_t one_step_ = nullptr, many_steps_ = nullptr;
 };
 
