@@ -111,6 +111,13 @@ if [ "$what" = sweep ]; then
   /tmp/leap/leap sweep --device cuda --data "$LEAP_DATA_DIR" --model 784-128-10 --seeds 0-19 --lr 1e-3,3e-4 \
     --epochs 10 --run-dir "$OUT/sweep-run" 2>&1 | tee "$OUT/sweep-table.txt" | grep -vE '^\[[0-9]+/'
   python3 bench/sweep_bench.py --leap /tmp/leap/leap --device cuda "$@" 2>&1 | tee "$OUT/sweep-bench.txt"
+  # Models the persistent kernel does not take (the teacher: its graph): 8 seeds side by side
+  # (graphs on side streams) against one after another, start to exit.
+  for workers in 1 0; do
+    TIMEFORMAT="8 teachers, --workers $workers: %R s start to exit"
+    time /tmp/leap/leap sweep --no-run-dir --device cuda --data "$LEAP_DATA_DIR" --model 784-512-256-10 \
+      --seeds 0-7 --epochs 2 --workers "$workers" 2>&1 | grep -vE '^\[[0-9]+/' | tail -n 8
+  done 2>&1 | tee "$OUT/sweep-teachers.txt"
   exit 0
 fi
 if [ "$what" = grid-kernel ]; then
