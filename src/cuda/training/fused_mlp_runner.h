@@ -18,6 +18,7 @@ class FusedMlpRunner final : public GraphRunner {
 
  private:
   void queue_step() override;
+  bool uses_matmul() const override { return false; }  // its own kernels
 
   Tensor hidden_, grad_hidden_, grad_logits_, row_loss_, row_correct_, blocks_done_;
 };

@@ -23,31 +23,50 @@ GraphRunner::~GraphRunner() {
   cudaStreamSynchronize(stream_);
 }
 
+namespace {
+
+// The products queued while it lives use `workspace` (none: the Matmul's own scratch).
+class WorkspaceInUse {
+ public:
+  WorkspaceInUse(Matmul& matmul, void* workspace)
+      : matmul_(matmul), before_(workspace ? matmul.use_workspace(workspace) : nullptr) {}
+  ~WorkspaceInUse() {
+    if (before_) matmul_.use_workspace(before_);
+  }
+  WorkspaceInUse(const WorkspaceInUse&) = delete;
+  WorkspaceInUse& operator=(const WorkspaceInUse&) = delete;
+
+ private:
+  Matmul& matmul_;
+  void* before_;
+};
+
+}  // namespace
+
 cudaGraphExec_t GraphRunner::capture(int steps) {
   cudaGraph_t graph = nullptr;
   cudaGraphExec_t exec = nullptr;
   // Beside other models, this graph may run while theirs do: its products get scratch of
   // their own.
-  if (ModelGroup::current() && !workspace_.defined())
+  if (ModelGroup::current() && uses_matmul() && !workspace_.defined())
     workspace_ = Tensor({int64_t(Matmul::kWorkspaceBytes / 4)}, DType::int32, Device::cuda);
-  Matmul& matmul = backend_.matmul();
-  void* shared_workspace = workspace_.defined() ? matmul.use_workspace(workspace_.labels()) : nullptr;
   LEAP_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
   try {
+    const WorkspaceInUse scratch(backend_.matmul(), workspace_.defined() ? workspace_.labels() : nullptr);
     for (int i = 0; i < steps; ++i) queue_step();
   } catch (...) {
     cudaStreamEndCapture(stream_, &graph);
     if (graph) cudaGraphDestroy(graph);
-    if (shared_workspace) matmul.use_workspace(shared_workspace);
     throw;
   }
-  if (shared_workspace) matmul.use_workspace(shared_workspace);
   LEAP_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
   const cudaError_t status = cudaGraphInstantiate(&exec, graph, 0);
   cudaGraphDestroy(graph);
   LEAP_CUDA_CHECK(status);
   return exec;
 }
+
+int64_t GraphRunner::chunk_steps() const { return ModelGroup::current() ? 1024 : MlpEpochRunner::chunk_steps(); }
 
 void GraphRunner::run(const int32_t* order, int64_t first_batch, int64_t steps, int64_t adam_step,
                       float lr, double* loss_sum, int64_t* correct) {

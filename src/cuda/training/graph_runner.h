@@ -24,6 +24,9 @@ class GraphRunner : public MlpEpochRunner {
 
   void run(const int32_t* order, int64_t first_batch, int64_t steps, int64_t adam_step, float lr,
            double* loss_sum, int64_t* correct) override;
+  // Beside other models (ModelGroup), as many steps a call as the persistent kernel takes:
+  // every gathered launch waits for its slowest part.
+  int64_t chunk_steps() const override;
 
  protected:
   // Queues one training step on the stream (eagerly, or into a graph being captured); it
@@ -32,6 +35,8 @@ class GraphRunner : public MlpEpochRunner {
   // Queued eagerly at the start of every run, before its steps (the weights may have
   // changed in between: a partial batch trained layer by layer, weights loaded).
   virtual void before_run() {}
+  // Whether a step's products go through the backend's cuBLASLt Matmul (and its scratch).
+  virtual bool uses_matmul() const { return true; }
 
   CudaBackend& backend_;
   MlpEpochPlan plan_;
