@@ -58,7 +58,8 @@ struct FitOptions {
   // Continue the run this checkpoint file was written by; its loader settings must match.
   std::string resume_from;
   // Checked every step, except on the backend's fast path (per chunk of up to 64 steps,
-  // 1024 on the persistent kernel: the granularity of its loss sum) and on a GPU under
+  // 1024 on the persistent kernel and on a graph trained beside other models by fit_many:
+  // the granularity of its loss sum) and on a GPU under
   // `stop` (every 64 steps, so as not to wait for the device each step). `skip` checks
   // every step and so turns the fast path off.
   NanPolicy on_nan = NanPolicy::stop;
