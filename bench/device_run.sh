@@ -8,7 +8,7 @@
 # under 64 clients sending 256 rows a request (bench/serve_bench.py --device cuda; options passed on).
 # sweep: fit_many's GPU tests, a leap sweep of 2 x 20 seeds (its table and run directory), and
 # bench/sweep_bench.py (1-32 models against JAX and PyTorch vmap; options passed on).
-# dropout-path: the teacher with Dropout, leap's path against layer by layer; leap distill, timed.
+# dropout-path: the teacher with Dropout, the whole-GPU kernel against layer by layer; leap distill, timed.
 # python: the Python module built there (bench/build_python_gpu.sh), its tests, and
 # bench/python_seed.py on the GPU and the CPU (fit against the CLI; PyTorch and JAX scripts).
 # grid: the MLP grid of issue 19 (bench/mlp_grid.py --device cuda; options passed on).
@@ -110,7 +110,6 @@ if [ "$what" = sweep ]; then
   /tmp/leap/leap_tests --gtest_filter='Sweep.*:ModelGroup.*:ClusterMlp*' 2>&1 | tee "$OUT/sweep-tests.txt" | grep -vE '^\[ RUN|^\[       OK'
   /tmp/leap/leap sweep --device cuda --data "$LEAP_DATA_DIR" --model 784-128-10 --seeds 0-19 --lr 1e-3,3e-4 \
     --epochs 10 --run-dir "$OUT/sweep-run" 2>&1 | tee "$OUT/sweep-table.txt" | grep -vE '^\[[0-9]+/'
-  python3 bench/sweep_bench.py --leap /tmp/leap/leap --device cuda "$@" 2>&1 | tee "$OUT/sweep-bench.txt"
   # Models the persistent kernel does not take (the teacher: its graph): 8 seeds side by side
   # (graphs on side streams) against one after another, start to exit.
   for workers in 1 0; do
@@ -118,6 +117,7 @@ if [ "$what" = sweep ]; then
     time /tmp/leap/leap sweep --no-run-dir --device cuda --data "$LEAP_DATA_DIR" --model 784-512-256-10 \
       --seeds 0-7 --epochs 2 --workers "$workers" 2>&1 | grep -vE '^\[[0-9]+/' | tail -n 8
   done 2>&1 | tee "$OUT/sweep-teachers.txt"
+  python3 bench/sweep_bench.py --leap /tmp/leap/leap --device cuda "$@" 2>&1 | tee "$OUT/sweep-bench.txt"
   exit 0
 fi
 if [ "$what" = grid-kernel ]; then
@@ -149,9 +149,9 @@ if [ "$what" = grid ]; then
   exit 0
 fi
 if [ "$what" = dropout-path ]; then
-  echo "== the teacher with Dropout: leap's choice (the whole-GPU kernel) against layer by layer; then leap distill's recipe, start to exit"
-  for path in "" layers; do
-    echo "-- LEAP_TRAINING_PATH=${path:-unset}"
+  echo "== the teacher with Dropout: the whole-GPU kernel against layer by layer (leap's choice today); then leap distill's recipe, start to exit"
+  for path in grid layers; do
+    echo "-- LEAP_TRAINING_PATH=$path"
     LEAP_TRAINING_PATH=$path /tmp/leap/leap train --no-run-dir --model 784-512-256-10 --dropout 0.5 --epochs 3 \
       --device cuda --data "$LEAP_DATA_DIR" 2>&1 | grep -vE '^ *[0-9]+/[0-9]+ \['
   done
