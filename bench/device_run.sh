@@ -109,10 +109,10 @@ if [ "$what" = sweep ]; then
   # The persistent kernel's own tests with them: its body is shared with the models' kernel.
   /tmp/leap/leap_tests --gtest_filter='Sweep.*:ModelGroup.*:ClusterMlp*' 2>&1 | tee "$OUT/sweep-tests.txt" | grep -vE '^\[ RUN|^\[       OK'
   /tmp/leap/leap sweep --device cuda --data "$LEAP_DATA_DIR" --model 784-128-10 --seeds 0-19 --lr 1e-3,3e-4 \
-    --epochs 10 --run-dir "$OUT/sweep-run" 2>&1 | tee "$OUT/sweep-table.txt" | grep -vE '^\[[0-9]+/'
+    --epochs 10 --workers 40 --run-dir "$OUT/sweep-run" 2>&1 | tee "$OUT/sweep-table.txt" | grep -vE '^\[[0-9]+/'
   # Models the persistent kernel does not take (the teacher: its graph): 8 seeds side by side
   # (graphs on side streams) against one after another, start to exit.
-  for workers in 1 0; do
+  for workers in 1 8; do
     TIMEFORMAT="8 teachers, --workers $workers: %R s start to exit"
     time /tmp/leap/leap sweep --no-run-dir --device cuda --data "$LEAP_DATA_DIR" --model 784-512-256-10 \
       --seeds 0-7 --epochs 2 --workers "$workers" 2>&1 | grep -vE '^\[[0-9]+/' | tail -n 8

@@ -166,16 +166,13 @@ int sweep(const SweepCommandOptions& o, const CLI::App* command) {
       models.push_back({&c, seed, std::move(model), nullptr, ""});
     }
   const std::string run_dir = open_run_directory(o.run, command);
-  std::string how;
-  if (device == Device::cpu) {
-    const int workers = sweep_workers(members.size(), o.workers);
-    how = workers > 1 ? std::to_string(workers) + " at once, one a core" : "one after another, each on every core";
-  } else {
-    const size_t at_once = o.workers > 0 ? std::min<size_t>(size_t(o.workers), members.size()) : members.size();
-    how = at_once > 1 ? std::to_string(at_once) +
-                            " at once, the persistent kernel's steps of all of them in one launch (a cluster a model)"
-                      : "one after another";
-  }
+  const int workers = sweep_workers(device, members.size(), o.workers);
+  const std::string how =
+      workers <= 1 ? (device == Device::cpu ? "one after another, each on every core" : "one after another")
+      : device == Device::cpu
+          ? std::to_string(workers) + " at once, one a core"
+          : std::to_string(workers) + " at once, the persistent kernel's steps in one launch (a cluster a model), "
+                                      "graphs on side streams";
   std::printf("Sweep: %zu configurations x %zu seeds = %zu models on %s, %s\n", grid.configurations.size(),
               grid.seeds.size(), grid.models(), backend(device).describe().c_str(), how.c_str());
   for (size_t i = 0; i < models.size(); ++i) {
@@ -281,7 +278,8 @@ Command add_sweep_command(CLI::App& app) {
   cmd->add_flag("--drop-last", o->drop_last, "Drop the last incomplete batch of each epoch");
   cmd->add_option("--workers", o->workers,
                   "Models trained at once. CPU: each on one core (0: one a core; 1: one after another, each "
-                  "on every core). GPU: 0: all, their persistent-kernel steps in one launch; 1: one after another")
+                  "on every core). GPU: N > 1: N at once, their persistent-kernel steps in one launch (not yet "
+                  "run on a GPU); 0 or 1: one after another")
       ->capture_default_str()->check(CLI::Range(0, 4096));
   cmd->add_flag("--save-all", o->save_all,
                 "Save every model's weights (RUN_DIR/CONFIGURATION/seed-N/model.safetensors); the best "

@@ -116,7 +116,7 @@ TEST(Sweep, OnTheGpuEachModelEndsWithTheBitsOfItsRunAlone) {
     members.push_back({models.back().get(), nullptr, fit(c)});
   }
   const int64_t launches = ModelGroup::launches(), requests = ModelGroup::requests();
-  fit_many(members, train);
+  fit_many(members, train, {.workers = int(members.size())});
   int cluster_models = 0, graph_models = 0;
   for (size_t i = 0; i < std::size(configs); ++i) {
     std::unique_ptr<Model> alone = make(configs[i]);

@@ -30,7 +30,8 @@ struct SweepOptions {
   // loops single-threaded, so its bits do not depend on the count). 0: one a core, up to the
   // number of models; 1: one after another, each on every core.
   // GPU: how many models train at once, their persistent-kernel steps in one launch (a
-  // cluster a model) and their graphs on side streams. 0: all of them; 1: one after another.
+  // cluster a model) and their graphs on side streams. 0: one after another for now (see
+  // sweep_workers); 1: one after another.
   int workers = 0;
   // Called after each model ends (from the thread that trained it, one at a time), with its
   // index and History: progress lines, saving weights as soon as they are done.
@@ -39,16 +40,18 @@ struct SweepOptions {
 
 // Trains every member and returns their Histories in the members' order. All members must
 // be on one device. On the CPU the models spread over the cores (SweepOptions::workers);
-// on a GPU every model trains at once: the persistent kernel runs the steps of the models it
-// takes in one launch, a cluster each, and the other models' CUDA graphs replay beside it on
-// streams of their own (models trained layer by layer take the GPU in turns). The first failure
+// on a GPU, with workers > 1, that many train at once: the persistent kernel runs the steps of
+// the models it takes in one launch, a cluster each, and the other models' CUDA graphs replay
+// beside it on streams of their own (models trained layer by layer take the GPU in turns). The first failure
 // is rethrown once the models under way have ended; a stop request (interrupt.h) stops every
 // model.
 std::vector<History> fit_many(std::span<SweepMember> members, const Dataset& train,
                               const SweepOptions& options = {});
 
-// How many CPU workers fit_many uses for `models` models with `requested` workers (0: auto).
-int sweep_workers(size_t models, int requested);
+// How many models fit_many trains at once on `device` for `models` models with `requested`
+// workers (0: its choice; on a GPU one after another until the side-by-side path has run on a
+// GPU, so ask for it with a count).
+int sweep_workers(Device device, size_t models, int requested);
 
 // Bytes one model of `spec` needs while it trains with batches of `batch` over `samples`
 // samples, beyond the shared data: weights, gradients, two optimizer moments, the

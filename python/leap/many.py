@@ -1,8 +1,8 @@
 """Many models at once: seeds, sweeps and ensembles of leap.Sequential trained side by side over
 one copy of the data (leap::fit_many, what `leap sweep` runs). Each model keeps its own weights,
 optimizer state, shuffling seed and callbacks, and ends with the weights its own fit() would
-give it: on the CPU the models spread over the cores, one a core; on a GPU the persistent
-kernel runs every model's steps in one launch, a cluster of blocks a model."""
+give it: on the CPU the models spread over the cores, one a core; on a GPU (workers=N) the
+persistent kernel runs every model's steps in one launch, a cluster of blocks a model."""
 import threading
 from typing import List, Optional, Sequence, Tuple
 
@@ -25,8 +25,8 @@ def fit_many(models: Sequence[Sequential], x: np.ndarray, y: np.ndarray, *, epoc
     seeds: each model's shuffling seed (default: each model's own, as fit() takes it).
     callbacks: one list a model (callbacks keep state, so each model has its own), or None.
     workers: CPU: models at once, a core each (0: one a core; 1: one after another, each on
-    every core); GPU: models at once (0: all; 1: one after another). The other arguments are
-    fit()'s."""
+    every core); GPU: N > 1 models at once, the persistent kernel's steps in one launch (0 or 1:
+    one after another, until that path has run on a GPU). The other arguments are fit()'s."""
     models = list(models)
     if not models:
         raise ValueError("models is empty: give at least one compiled leap.Sequential")
