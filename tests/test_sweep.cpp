@@ -134,6 +134,17 @@ TEST(Sweep, OnTheGpuEachModelEndsWithTheBitsOfItsRunAlone) {
   EXPECT_LT(ModelGroup::launches() - launches, ModelGroup::requests() - requests);
 }
 
+TEST(Sweep, WorkerCountsOnEachDevice) {
+  EXPECT_EQ(sweep_workers(Device::cpu, 8, 0), std::min(8, std::max(1, omp_get_max_threads())));
+  EXPECT_EQ(sweep_workers(Device::cpu, 8, 3), 3);
+  EXPECT_EQ(sweep_workers(Device::cpu, 2, 5), 2) << "no more workers than models";
+  // A GPU trains models side by side only when asked for, until that path has run on one.
+  EXPECT_EQ(sweep_workers(Device::cuda, 8, 0), 1);
+  EXPECT_EQ(sweep_workers(Device::cuda, 8, 1), 1);
+  EXPECT_EQ(sweep_workers(Device::cuda, 8, 4), 4);
+  EXPECT_EQ(sweep_workers(Device::cuda, 3, 8), 3);
+}
+
 TEST(Sweep, MembersMayBringTheirOwnData) {
   const Dataset train = pattern_data(300, 48, 6, 1), other = pattern_data(300, 48, 6, 7);
   auto a = compiled(0, 1e-3f), b = compiled(0, 1e-3f), alone = compiled(0, 1e-3f);

@@ -344,6 +344,8 @@ def test_fit_many_refuses_bad_arguments_before_training(data):
         leap.fit_many([a, a], x, y)
     with pytest.raises(ValueError, match="one list a model"):
         leap.fit_many([a, b], x, y, callbacks=[[]])
+    with pytest.raises(ValueError, match="workers must be an int >= 0"):
+        leap.fit_many([a, b], x, y, workers=-1)
     uncompiled = leap.Sequential("784-128-10", seed=0, device="cpu")
     with pytest.raises(RuntimeError, match=r"models\[1\] is not compiled"):
         leap.fit_many([a, uncompiled], x, y)
