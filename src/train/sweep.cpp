@@ -54,29 +54,13 @@ class MemberQueue {
       }
     }
   }
-  // Runs a worker's set-up; a failure stops the queue as a model's would. Says whether it ran.
-  bool set_up(const std::function<void()>& set_up_worker) {
-    try {
-      set_up_worker();
-      return true;
-    } catch (...) {
-      std::lock_guard lock(mutex_);
-      if (!set_up_failure_) set_up_failure_ = std::current_exception();
-      failed_ = true;
-      return false;
-    }
-  }
-  // The first failure (a set-up's, else the first in the members' order), rethrown once every
-  // worker has ended.
+  // The first failure in the members' order, rethrown once every worker has ended.
   void rethrow_first() const {
-    if (set_up_failure_) std::rethrow_exception(set_up_failure_);
     for (const std::exception_ptr& failure : failures_)
       if (failure) std::rethrow_exception(failure);
   }
 
  private:
-  std::mutex mutex_;
-  std::exception_ptr set_up_failure_;
   std::vector<std::exception_ptr> failures_;
   const size_t models_;
   std::atomic<size_t> next_{0};
@@ -108,9 +92,10 @@ void fit_in_one_group(std::span<SweepMember> members, int workers,
   for (int w = 0; w < workers; ++w)
     threads.emplace_back([&] {
       ModelGroup::Member member(group);
-      // The sweep's GPU for this thread, whether or not it takes a model: one that takes
-      // none may still run the others' gathered launch as it leaves.
-      if (queue.set_up([&] { use_cuda_device(gpu); })) queue.work(fit_member);
+      queue.work([&](size_t i) {
+        use_cuda_device(gpu);  // this thread's Device::cuda: the sweep's GPU
+        fit_member(i);
+      });
     });
   for (std::thread& thread : threads) thread.join();
   queue.rethrow_first();

@@ -43,6 +43,9 @@ void launch_all(CudaBackend& backend, std::span<const void* const> requests) {
     if (part->cluster) clusters.push_back(*part->cluster);
     else beside.push_back(part);
   }
+  // The last member to gather, or one leaving, launches: its thread may not have chosen this
+  // GPU (a worker that took no model).
+  LEAP_CUDA_CHECK(cudaSetDevice(backend.device_index()));
   const cudaStream_t stream = backend.stream();
   std::vector<cudaStream_t> sides;
   cudaEvent_t queued = nullptr;

@@ -6,6 +6,7 @@
 #include "cuda/cuda_backend.h"
 #include "cuda/cuda_check.h"
 #include "cuda/training/gathered_launch.h"
+#include "cuda/training/persistent_mlp_runner.h"
 #include "train/model_group.h"
 #include "leap/error.h"
 
@@ -66,7 +67,9 @@ cudaGraphExec_t GraphRunner::capture(int steps) {
   return exec;
 }
 
-int64_t GraphRunner::chunk_steps() const { return ModelGroup::current() ? 1024 : MlpEpochRunner::chunk_steps(); }
+int64_t GraphRunner::chunk_steps() const {
+  return ModelGroup::current() ? kPersistentLaunchSteps : MlpEpochRunner::chunk_steps();
+}
 
 void GraphRunner::run(const int32_t* order, int64_t first_batch, int64_t steps, int64_t adam_step,
                       float lr, double* loss_sum, int64_t* correct) {

@@ -10,15 +10,17 @@
 
 namespace leap::cuda_detail {
 
+// A launch, with the loss read after it, costs tens of microseconds, several steps' time:
+// a whole epoch of Fashion-MNIST at batch 64 to a launch.
+constexpr int64_t kPersistentLaunchSteps = 1024;
+
 class PersistentMlpRunner : public MlpEpochRunner {
  public:
   void run(const int32_t* order, int64_t first_batch, int64_t steps, int64_t adam_step, float lr,
            double* loss_sum, int64_t* correct) final {
     launch(order, first_batch, steps, plan_.batch, adam_step, lr, loss_sum, correct);
   }
-  // A launch, with the loss read after it, costs tens of microseconds, several steps' time:
-  // a whole epoch of Fashion-MNIST at batch 64 to a launch.
-  int64_t chunk_steps() const final { return 1024; }
+  int64_t chunk_steps() const final { return kPersistentLaunchSteps; }
   bool run_partial_batch(const int32_t* order, int64_t first_row, int64_t rows, int64_t adam_step, float lr,
                          double* loss_sum, int64_t* correct) final {
     if (rows < 1 || rows >= plan_.batch || !takes_partial_batch(int(rows))) return false;

@@ -127,7 +127,7 @@ std::unique_ptr<MlpEpochRunner> CudaBackend::plan_mlp_epoch(const MlpEpochPlan& 
     note(has_dropout(plan) ? "the CUDA graphs take no Dropout"
          : !adam_plan(plan) ? "the CUDA graphs know Adam only"
                             : "more layers than the layer graph's Adam launch takes");
-    if (forced.empty() && !kGridWhereNoGraph && why_not_grid.empty())
+    if (forced.empty() && why_not_grid.empty())  // it was not tried
       note("the whole-GPU kernel is taken only when asked (LEAP_TRAINING_PATH=grid)");
     *why_not_any = why_not;
   }
