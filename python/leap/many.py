@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _core
 from . import callbacks as callbacks_module
-from .models import Sequential
+from .models import Sequential, check_positive_int
 
 
 def fit_many(models: Sequence[Sequential], x: np.ndarray, y: np.ndarray, *, epochs: int = 1,
@@ -36,10 +36,8 @@ def fit_many(models: Sequence[Sequential], x: np.ndarray, y: np.ndarray, *, epoc
         for j in range(i):
             if models[j] is model:
                 raise ValueError(f"models[{i}] is models[{j}]: each model trains once")
-    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs <= 0:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    check_positive_int("epochs", epochs)
+    check_positive_int("batch_size", batch_size)
     if seeds is not None and len(seeds) != len(models):
         raise ValueError(f"seeds has {len(seeds)} values for {len(models)} models")
     if callbacks is not None and len(callbacks) != len(models):

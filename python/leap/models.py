@@ -16,6 +16,12 @@ from . import losses as losses_module
 from . import optimizers as optimizers_module
 
 
+def check_positive_int(name: str, value: Any) -> None:
+    """fit()'s counts: an int above zero (not a bool), else a ValueError naming the argument."""
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
 class Sequential:
     """keras.Sequential: Sequential([Dense(128, activation="relu", input_shape=(784,)),
     Dense(10)]), or Sequential("784-128-10") (Linear layers of those widths, ReLU between).
@@ -128,12 +134,10 @@ class Sequential:
         metrics.jsonl, checkpoint.safetensors and report.html there), checkpoint_every
         (epochs, or "500steps"; needs run_dir), resume_from (a checkpoint or run directory),
         on_nan ("stop" or "skip"), fast_path (False: layer by layer)."""
-        if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs <= 0:
-            raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+        check_positive_int("epochs", epochs)
         if batch_size is None:
             batch_size = 32
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        check_positive_int("batch_size", batch_size)
         if verbose not in (0, 1, 2, "auto"):
             raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
         model = self._engine_model(x)
