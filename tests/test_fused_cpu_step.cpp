@@ -212,7 +212,8 @@ TEST(FusedCpuStep, TheLayerPathSaysWhyNotTheFusedStep) {
   EXPECT_NE(model.training_path().find(reason), std::string::npos) << model.training_path();
 }
 
-// The AVX-512 kernels against the plain loops on fresh random inputs.
+// The AVX-512 kernels against the plain loops on fresh random inputs, with rows a padded
+// stride apart (as the fused step keeps its own buffers) and dense.
 TEST(FusedCpuStepKernels, Avx512MatchesPlainLoops) {
   const cpu_detail::MlpStepKernels* fast = cpu_detail::avx512_step_kernels();
   if (!fast) GTEST_SKIP() << "no AVX-512 on this CPU";
@@ -227,22 +228,25 @@ TEST(FusedCpuStepKernels, Avx512MatchesPlainLoops) {
     for (float e : b) largest = std::max(largest, std::abs(e));
     for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-5f * largest) << what << " at " << i;
   };
-  for (auto [rows, in, out] : {std::tuple{7, 37, 13}, {64, 784, 128}, {5, 200, 97}, {1, 16, 1}, {9, 15, 6}}) {
+  for (auto [rows, in, out, pad] : {std::tuple{7, 37, 13, 0}, {64, 784, 128, 16}, {5, 200, 97, 3}, {1, 16, 1, 0},
+                                    {9, 15, 6, 1}}) {
+    const int in_stride = in + pad, out_stride = out + pad;
     std::vector<float> x, w, bias, dy, h;
-    fill(x, size_t(rows) * in), fill(w, size_t(out) * in), fill(bias, out), fill(dy, size_t(rows) * out);
-    fill(h, size_t(rows) * in);
+    fill(x, size_t(rows) * in), fill(w, size_t(out) * in), fill(bias, out), fill(dy, size_t(rows) * out_stride);
+    fill(h, size_t(rows) * in_stride);
     std::vector<const float*> x_rows(rows);
     for (int b = 0; b < rows; ++b) x_rows[b] = x.data() + size_t(b) * in;
-    std::vector<float> y_fast(size_t(rows) * out), y_plain(y_fast.size());
+    std::vector<float> y_fast(size_t(rows) * out_stride), y_plain(y_fast.size());
     // Split ranges, as threads take them.
-    fast->forward(x_rows.data(), w.data(), bias.data(), y_fast.data(), in, out, true, 0, rows, 0, out / 2);
-    fast->forward(x_rows.data(), w.data(), bias.data(), y_fast.data(), in, out, true, 0, rows, out / 2, out);
-    plain.forward(x_rows.data(), w.data(), bias.data(), y_plain.data(), in, out, true, 0, rows, 0, out);
+    fast->forward(x_rows.data(), w.data(), bias.data(), y_fast.data(), out_stride, in, true, 0, rows, 0, out / 2);
+    fast->forward(x_rows.data(), w.data(), bias.data(), y_fast.data(), out_stride, in, true, 0, rows, out / 2, out);
+    plain.forward(x_rows.data(), w.data(), bias.data(), y_plain.data(), out_stride, in, true, 0, rows, 0, out);
     close(y_fast, y_plain, "forward");
-    std::vector<float> dx_fast(size_t(rows) * in), dx_plain(dx_fast.size());
-    fast->input_gradient(dy.data(), w.data(), h.data(), dx_fast.data(), in, out, 0, rows / 2, 0, in);
-    fast->input_gradient(dy.data(), w.data(), h.data(), dx_fast.data(), in, out, rows / 2, rows, 0, in);
-    plain.input_gradient(dy.data(), w.data(), h.data(), dx_plain.data(), in, out, 0, rows, 0, in);
+    std::vector<float> dx_fast(size_t(rows) * in_stride), dx_plain(dx_fast.size());
+    fast->input_gradient(dy.data(), out_stride, w.data(), h.data(), dx_fast.data(), in_stride, in, out, 0, rows / 2, 0, in);
+    fast->input_gradient(dy.data(), out_stride, w.data(), h.data(), dx_fast.data(), in_stride, in, out, rows / 2, rows,
+                         0, in);
+    plain.input_gradient(dy.data(), out_stride, w.data(), h.data(), dx_plain.data(), in_stride, in, out, 0, rows, 0, in);
     close(dx_fast, dx_plain, "input gradient");
     std::vector<float> m, v, bm, bv;
     fill(m, w.size()), fill(v, w.size()), fill(bm, out), fill(bv, out);
@@ -252,9 +256,9 @@ TEST(FusedCpuStepKernels, Avx512MatchesPlainLoops) {
     const cpu_detail::AdamStep adam = cpu_detail::adam_step(1e-2f, 0.9f, 0.999f, 1e-8f, 1e-3f, 3);
     MlpLayer fast_layer{w.data(), bias.data(), nullptr, nullptr, m.data(), v.data(), bm.data(), bv.data(), in, out, false};
     MlpLayer plain_layer{w2.data(), bias2.data(), nullptr, nullptr, m2.data(), v2.data(), bm2.data(), bv2.data(), in, out, false};
-    fast->weight_update(dy.data(), x_rows.data(), rows, fast_layer, adam, 0, out / 3);
-    fast->weight_update(dy.data(), x_rows.data(), rows, fast_layer, adam, out / 3, out);
-    plain.weight_update(dy.data(), x_rows.data(), rows, plain_layer, adam, 0, out);
+    fast->weight_update(dy.data(), out_stride, x_rows.data(), rows, fast_layer, adam, 0, out / 3);
+    fast->weight_update(dy.data(), out_stride, x_rows.data(), rows, fast_layer, adam, out / 3, out);
+    plain.weight_update(dy.data(), out_stride, x_rows.data(), rows, plain_layer, adam, 0, out);
     close(m, m2, "first moment"), close(v, v2, "second moment"), close(w, w2, "weights");
     close(bm, bm2, "bias first moment"), close(bias, bias2, "bias");
   }

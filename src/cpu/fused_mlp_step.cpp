@@ -25,6 +25,15 @@ std::pair<int, int> share(int count, int granule, int thread, int threads) {
   return {std::min(first * granule, count), std::min(last * granule, count)};
 }
 
+// The row stride of a hidden layer's activations and gradients: its width rounded up to whole
+// 64-byte lines, then to an odd number of them, so that the rows of a tile start in different
+// sets of the 8-way L1 cache. At a width of 1024 (rows 4 KB apart) every row of a tile fell in
+// one set: a 1024x1024 forward ran at 88 GFLOP/s against 105 with the rows padded.
+int padded_row_floats(int width) {
+  const int lines = (width + 15) / 16;
+  return 16 * (lines | 1);
+}
+
 // The number of threads a step runs on: one or all, whichever has measured faster (the bits
 // are the same either way). On a machine that other work loads, a team that meets at 5
 // barriers a step waits out the scheduler at each (measured on 2 busy cores: 17 ms a step on
@@ -92,11 +101,13 @@ class FusedMlpStep final : public MlpEpochRunner {
   explicit FusedMlpStep(const MlpEpochPlan& plan)
       : plan_(plan), kernels_(cpu_detail::best_step_kernels()), layers_(plan.layers.size()) {
     for (size_t l = 0; l < layers_; ++l) {
-      activations_.emplace_back(size_t(plan.batch) * plan.layers[l].out);
-      gradients_.emplace_back(size_t(plan.batch) * plan.layers[l].out);
+      // The logits stay dense: the loss functions read them so.
+      stride_.push_back(l + 1 < layers_ ? padded_row_floats(plan.layers[l].out) : plan.layers[l].out);
+      activations_.emplace_back(size_t(plan.batch) * stride_[l]);
+      gradients_.emplace_back(size_t(plan.batch) * stride_[l]);
       rows_.emplace_back(plan.batch);
       if (l > 0)
-        for (int b = 0; b < plan.batch; ++b) rows_[l][b] = activations_[l - 1].data() + size_t(b) * plan.layers[l].in;
+        for (int b = 0; b < plan.batch; ++b) rows_[l][b] = activations_[l - 1].data() + size_t(b) * stride_[l - 1];
     }
     labels_.resize(plan.batch);
     if (plan.soft_targets) soft_targets_.resize(size_t(plan.batch) * classes());
@@ -158,7 +169,7 @@ class FusedMlpStep final : public MlpEpochRunner {
       auto [j0, j1] = layer.out >= 12 * threads ? share(layer.out, 6, thread, threads) : std::pair{0, layer.out};
       auto [b0, b1] = layer.out >= 12 * threads ? std::pair{0, rows} : share(rows, 4, thread, threads);
       if (j0 < j1 && b0 < b1) {
-        kernels_.forward(layer_inputs(l), layer.weight, layer.bias, activations_[l].data(), layer.in, layer.out,
+        kernels_.forward(layer_inputs(l), layer.weight, layer.bias, activations_[l].data(), stride_[l], layer.in,
                          layer.relu, b0, b1, j0, j1);
         if (layer.dropout) drop(l, k, b0, b1, j0, j1);
       }
@@ -205,8 +216,9 @@ class FusedMlpStep final : public MlpEpochRunner {
     float* y = activations_[l].data();
     for (int b = b0; b < b1; ++b)
       for (int j = j0; j < j1; ++j) {
-        const size_t i = size_t(b) * out + j;
-        y[i] = dropout_apply(y[i], key, i, p, scale);
+        const size_t i = size_t(b) * out + j;  // the element's index in the layer's dense output
+        float& e = y[size_t(b) * stride_[l] + j];
+        e = dropout_apply(e, key, i, p, scale);
       }
   }
 
@@ -218,26 +230,28 @@ class FusedMlpStep final : public MlpEpochRunner {
     auto [b0, b1] = by_rows ? share(rows, 4, thread, threads) : std::pair{0, rows};
     auto [k0, k1] = by_rows ? std::pair{0, layer.in} : share(layer.in, 16, thread, threads);
     if (b0 < b1 && k0 < k1) {
-      kernels_.input_gradient(gradients_[l].data(), layer.weight, plan_.layers[l - 1].relu ? activations_[l - 1].data() : nullptr,
-                              gradients_[l - 1].data(), layer.in, layer.out, b0, b1, k0, k1);
+      kernels_.input_gradient(gradients_[l].data(), stride_[l], layer.weight,
+                              plan_.layers[l - 1].relu ? activations_[l - 1].data() : nullptr, gradients_[l - 1].data(),
+                              stride_[l - 1], layer.in, layer.out, b0, b1, k0, k1);
       if (const Dropout* dropout = plan_.layers[l - 1].dropout) {
         const float scale = dropout_scale(dropout->p());
         float* dx = gradients_[l - 1].data();
         for (int b = b0; b < b1; ++b)
-          for (int k = k0; k < k1; ++k) dx[size_t(b) * layer.in + k] *= scale;
+          for (int k = k0; k < k1; ++k) dx[size_t(b) * stride_[l - 1] + k] *= scale;
       }
     }
   }
 
   void weight_update(size_t l, const float* const* x, int rows, const AdamStep& adam, int thread, int threads) {
     auto [j0, j1] = share(plan_.layers[l].out, 4, thread, threads);
-    if (j0 < j1) kernels_.weight_update(gradients_[l].data(), x, rows, plan_.layers[l], adam, j0, j1);
+    if (j0 < j1) kernels_.weight_update(gradients_[l].data(), stride_[l], x, rows, plan_.layers[l], adam, j0, j1);
   }
 
   const MlpEpochPlan plan_;
   const MlpStepKernels& kernels_;
   TeamSize team_{omp_get_max_threads()};
   const size_t layers_;
+  std::vector<int> stride_;                      // each layer's row stride in activations_ and gradients_
   std::vector<std::vector<float>> activations_;  // each layer's output [batch, out], after its ReLU
   std::vector<std::vector<float>> gradients_;    // the loss's gradient over each layer's output
   std::vector<std::vector<const float*>> rows_;  // layer l's input rows (l > 0): activations_[l - 1]

@@ -21,20 +21,20 @@ struct AdamStep {
 
 AdamStep adam_step(float lr, float beta1, float beta2, float eps, float weight_decay, int64_t step);
 
-// x rows are given as pointers (data set rows are read in place, in shuffled order).
+// x rows are given as pointers (data set rows are read in place, in shuffled order); the other
+// matrices are rows a stride apart (the fused step pads its own buffers' rows).
 struct MlpStepKernels {
   const char* name;
-  // y[b, j] = relu?(sum_k x[b][k] w[j, k] + bias[j]) for b in [b0, b1), j in [j0, j1);
-  // y is [rows, out].
-  void (*forward)(const float* const* x, const float* w, const float* bias, float* y, int in, int out,
-                  bool relu, int b0, int b1, int j0, int j1);
+  // y[b, j] = relu?(sum_k x[b][k] w[j, k] + bias[j]) for b in [b0, b1), j in [j0, j1).
+  void (*forward)(const float* const* x, const float* w, const float* bias, float* y, int y_stride, int in, bool relu,
+                  int b0, int b1, int j0, int j1);
   // dx[b, k] = sum_j dy[b, j] w[j, k], times (h[b, k] > 0) when h is not null (the ReLU of the
-  // layer below), for b in [b0, b1), k in [k0, k1); dy is [rows, out], dx and h [rows, in].
-  void (*input_gradient)(const float* dy, const float* w, const float* h, float* dx, int in, int out, int b0,
-                         int b1, int k0, int k1);
+  // layer below), for b in [b0, b1), k in [k0, k1); h has dx's stride.
+  void (*input_gradient)(const float* dy, int dy_stride, const float* w, const float* h, float* dx, int dx_stride,
+                         int in, int out, int b0, int b1, int k0, int k1);
   // For rows j in [j0, j1) of the layer: grad_w[j, :] = sum_b dy[b, j] x[b], grad_b[j] =
   // sum_b dy[b, j] (b in order 0..rows-1), then Adam's update of w, bias and their moments.
-  void (*weight_update)(const float* dy, const float* const* x, int rows, const MlpLayer& layer,
+  void (*weight_update)(const float* dy, int dy_stride, const float* const* x, int rows, const MlpLayer& layer,
                         const AdamStep& adam, int j0, int j1);
 };
 

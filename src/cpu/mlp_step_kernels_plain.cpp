@@ -15,39 +15,39 @@ void adam_one(float& w, float& m, float& v, float grad, const AdamStep& a) {
   w -= a.step_size * m / (std::sqrt(v) / a.correction2_sqrt + a.eps);
 }
 
-void forward(const float* const* x, const float* w, const float* bias, float* y, int in, int out, bool relu,
+void forward(const float* const* x, const float* w, const float* bias, float* y, int y_stride, int in, bool relu,
              int b0, int b1, int j0, int j1) {
   for (int b = b0; b < b1; ++b)
     for (int j = j0; j < j1; ++j) {
       float sum = 0.0f;
       for (int k = 0; k < in; ++k) sum += x[b][k] * w[size_t(j) * in + k];
       const float value = sum + bias[j];
-      y[size_t(b) * out + j] = relu && value < 0.0f ? 0.0f : value;
+      y[size_t(b) * y_stride + j] = relu && value < 0.0f ? 0.0f : value;
     }
 }
 
-void input_gradient(const float* dy, const float* w, const float* h, float* dx, int in, int out, int b0, int b1,
-                    int k0, int k1) {
+void input_gradient(const float* dy, int dy_stride, const float* w, const float* h, float* dx, int dx_stride, int in,
+                    int out, int b0, int b1, int k0, int k1) {
   for (int b = b0; b < b1; ++b)
     for (int k = k0; k < k1; ++k) {
       float sum = 0.0f;
-      for (int j = 0; j < out; ++j) sum += dy[size_t(b) * out + j] * w[size_t(j) * in + k];
-      dx[size_t(b) * in + k] = h && h[size_t(b) * in + k] <= 0.0f ? 0.0f : sum;
+      for (int j = 0; j < out; ++j) sum += dy[size_t(b) * dy_stride + j] * w[size_t(j) * in + k];
+      dx[size_t(b) * dx_stride + k] = h && h[size_t(b) * dx_stride + k] <= 0.0f ? 0.0f : sum;
     }
 }
 
-void weight_update(const float* dy, const float* const* x, int rows, const MlpLayer& layer, const AdamStep& adam,
-                   int j0, int j1) {
-  const int in = layer.in, out = layer.out;
+void weight_update(const float* dy, int dy_stride, const float* const* x, int rows, const MlpLayer& layer,
+                   const AdamStep& adam, int j0, int j1) {
+  const int in = layer.in;
   for (int j = j0; j < j1; ++j) {
     for (int k = 0; k < in; ++k) {
       float sum = 0.0f;
-      for (int b = 0; b < rows; ++b) sum += dy[size_t(b) * out + j] * x[b][k];
+      for (int b = 0; b < rows; ++b) sum += dy[size_t(b) * dy_stride + j] * x[b][k];
       const size_t i = size_t(j) * in + k;
       adam_one(layer.weight[i], layer.exp_avg_weight[i], layer.exp_avg_sq_weight[i], sum, adam);
     }
     float sum = 0.0f;
-    for (int b = 0; b < rows; ++b) sum += dy[size_t(b) * out + j];
+    for (int b = 0; b < rows; ++b) sum += dy[size_t(b) * dy_stride + j];
     adam_one(layer.bias[j], layer.exp_avg_bias[j], layer.exp_avg_sq_bias[j], sum, adam);
   }
 }
