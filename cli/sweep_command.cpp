@@ -58,9 +58,7 @@ std::string spread_text(const Spread& s) {
 
 // The cheap checks of every configuration against the data and the device, before training.
 void check_grid(const SweepGrid& grid, const Dataset& train, Device device) {
-  // On a GPU, the persistent kernel's copy of the data (784 bytes a sample), one for the models
-  // that share it.
-  int64_t needs = device != Device::cpu ? train.size() * 784 : 0, largest = 0;
+  int64_t needs = shared_data_bytes(device, train.size(), train.features()), largest = 0;
   for (const SweepConfiguration& c : grid.configurations) {
     const std::vector<int> widths = parse_spec(c.model);
     check(widths.front() == train.features(),

@@ -59,6 +59,10 @@ int sweep_workers(Device device, size_t models, int requested);
 // grids that cannot fit before anything trains.
 int64_t training_bytes(const std::string& spec, int batch, int64_t samples);
 
+// Bytes the models of a sweep share on `device` beyond the data set itself: on a GPU, the
+// persistent kernel's byte copy of the images (one byte a feature), made once for them all.
+int64_t shared_data_bytes(Device device, int64_t samples, int features);
+
 // Throws leap::OutOfMemory, saying how many models of the largest would fit, when `needs`
 // bytes (the sum of training_bytes over the models trained at once) exceed what `device`
 // has free.

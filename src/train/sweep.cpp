@@ -196,6 +196,10 @@ int64_t training_bytes(const std::string& spec, int batch, int64_t samples) {
   return 4 * (4 * parameters + 3 * rows * units + 3 * samples);
 }
 
+int64_t shared_data_bytes(Device device, int64_t samples, int features) {
+  return device == Device::cpu ? 0 : samples * features;
+}
+
 void check_sweep_fits(Device device, int64_t needs, int64_t largest_model_bytes, size_t models) {
   const int64_t available = free_bytes(device);
   if (needs <= available) return;
