@@ -3,7 +3,7 @@
 # (bench/pack_gpu_build.sh), runs the whole test suite on the GPU, PyTorch parity, batch-1
 # latency and the side-by-side seed benchmark. Logs and JSON go to $OUT.
 # multigpu (two GPUs): data-parallel parity and leap against PyTorch DDP (bench/multi_gpu.py).
-# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|dropout-path|fused|steptime|cluster-profile|onnx|multigpu|precision|wide-profile|serve|sweep|python|grid|grid-kernel] [script options...]
+# usage: bench/device_run.sh [tests|bench|all|profile|latency|distill|dropout-path|fused|steptime|cluster-profile|onnx|multigpu|precision|wide-profile|serve|sweep|python|grid|grid-kernel|accuracy] [script options...]
 # serve: leap serve against its HTTP floor at 1 and 64 clients, and --max-batch 1024 on the GPU
 # under 64 clients sending 256 rows a request (bench/serve_bench.py --device cuda; options passed on).
 # sweep: fit_many's GPU tests, a leap sweep of 2 x 20 seeds (its table and run directory), and
@@ -13,6 +13,8 @@
 # bench/python_seed.py on the GPU and the CPU (fit against the CLI; PyTorch and JAX scripts).
 # grid: the MLP grid of issue 19 (bench/mlp_grid.py --device cuda; options passed on).
 # grid-kernel: the whole-GPU kernel's tests, the grid barrier's cost, where its steps' time goes.
+# accuracy: the grid's test accuracy over 5 seeds a side, leap against PyTorch's CUDA graph
+# (bench/accuracy_seeds.py --device cuda; options passed on).
 # fused: the persistent kernel's tests, 10 epochs through it and through the fused graph, its
 # phase timing (LEAP_BARRIER_BENCH=1 adds the cluster barrier's cost); cluster-profile: Nsight
 # Compute on one launch of it, with its SASS and per-instruction counts as CSV; steptime: the
@@ -143,6 +145,12 @@ if [ "$what" = grid-kernel ]; then
     tee "$OUT/grid-kernel-tests-async.txt" | grep -vE '^\[ RUN|^\[       OK'
   exit 0
 fi
+if [ "$what" = accuracy ]; then
+  echo "== the grid's test accuracy over seeds: leap against PyTorch's CUDA graph"
+  python3 bench/accuracy_seeds.py --leap /tmp/leap/leap --device cuda --data "$LEAP_DATA_DIR" --seeds 5 --epochs 3 \
+    --json "$OUT/accuracy-seeds.json" "$@" 2>&1 | tee "$OUT/accuracy-seeds-console.txt"
+fi
+
 if [ "$what" = grid ]; then
   echo "== the MLP grid: leap against JAX (jit + lax.scan) and PyTorch's CUDA graph"
   python3 bench/mlp_grid.py --leap /tmp/leap/leap --device cuda --data "$LEAP_DATA_DIR" --barrier-bench /tmp/leap/bench_grid_barrier "$@" 2>&1 | tee "$OUT/mlp-grid-console.txt"

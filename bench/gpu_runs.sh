@@ -3,13 +3,14 @@
 # bench/pack_gpu_build.sh here (and, for the kernel's A/B, the base build's leap compressed to
 # .carry/leap-base.xz: `xz -c build-cuda/leap > .carry/leap-base.xz` at the commit before the
 # change). Each part has a time limit; logs go to $OUT/runs, packed into $OUT/gpu-runs.tgz.
-# usage: bench/gpu_runs.sh [first|second|short]
+# usage: bench/gpu_runs.sh [first|second|third|short]
 #   first: the GPU suite, the Python module (its tests, fit against the CLI), the whole-GPU
 #   kernel's barrier check, cost and phase times, leap serve on the GPU
 #   second: many models at once (fit_many's and the persistent kernel's GPU tests, leap sweep,
 #   against JAX and PyTorch vmap), the teacher with Dropout on the whole-GPU kernel against
 #   layer by layer and leap distill's recipe start to exit, then the MLP grid (leap, JAX,
 #   PyTorch) with its floors, as many entries as time allows
+#   third: the grid's test accuracy over 5 seeds a side against PyTorch's CUDA graph
 #   short (about 7 minutes, for a short lease): the GPU suite (the whole-GPU kernel's tests
 #   among it), the cluster kernel's A/B, the Python module, then what time is left of the grid
 #   at batch 64 for leap's paths and JAX at its highest precision, with the floors
@@ -47,6 +48,9 @@ elif [ "$part" = short ]; then
   step grid 70 bash bench/device_run.sh grid --epochs 2 --columns "leap fp32,leap grid,jax highest" --only \
     784-512-256-10-b64,784-256-10-b64,784-1024-1024-10-b64,784-128-128-10-b64,784-256-256-256-10-b64,784-1024-10-b64,784-128-10-b64 --part b64-short
   cp bench/results/*-mlp-grid-b64-short.* "$OUT/" 2>/dev/null && tar czf "$final/gpu-runs-$part.tgz" -C "$OUT" .
+elif [ "$part" = third ]; then
+  step accuracy 500 bash bench/device_run.sh accuracy --entries \
+    784-128-10-b64,784-256-10-b64,784-1024-10-b64,784-512-256-10-b64,784-128-128-10-b64,784-256-256-256-10-b64,784-1024-1024-10-b64,784-128-10-b16,784-128-10-b256,784-128-10-b1024,784-512-256-10-b16,784-512-256-10-b256,784-512-256-10-b1024
 else
   step sweep 170 bash bench/device_run.sh sweep
   step dropout-path 60 bash bench/device_run.sh dropout-path

@@ -52,6 +52,32 @@ inline void add_outer_product(Tile& acc, const float (&scalars)[kRows], const __
   }
 }
 
+// The 16-lane sums of the tile's dot products, in two vectors: first[4c + r] for outputs
+// c < 4, second[4(c - 4) + r] for the other two (rows r). Four vectors at a time are folded into
+// one, each 128-bit lane holding the four's partial sums, then the lanes are added across:
+// ~70 instructions where a reduction per vector took ~190.
+struct TileSums {
+  __m512 first, second;
+};
+
+inline TileSums sum_tile(const Tile& acc) {
+  static_assert(kRows == 4 && kColumns == 6);
+  auto fold4 = [](__m512 a, __m512 b, __m512 c, __m512 d) {
+    const __m512d ab = _mm512_castps_pd(_mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b)));
+    const __m512d cd = _mm512_castps_pd(_mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d)));
+    return _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(ab, cd)), _mm512_castpd_ps(_mm512_unpackhi_pd(ab, cd)));
+  };
+  // [x0 + x1, x2 + x3, y0 + y1, y2 + y3] over 128-bit lanes.
+  auto pair_lanes = [](__m512 x, __m512 y) {
+    return _mm512_add_ps(_mm512_shuffle_f32x4(x, y, _MM_SHUFFLE(2, 0, 2, 0)), _mm512_shuffle_f32x4(x, y, _MM_SHUFFLE(3, 1, 3, 1)));
+  };
+  __m512 column[kColumns];
+#pragma GCC unroll 8
+  for (int c = 0; c < kColumns; ++c) column[c] = fold4(acc[0][c], acc[1][c], acc[2][c], acc[3][c]);
+  const __m512 last = pair_lanes(column[4], column[5]);
+  return {pair_lanes(pair_lanes(column[0], column[1]), pair_lanes(column[2], column[3])), pair_lanes(last, last)};
+}
+
 void forward(const float* const* x, const float* w, const float* bias, float* y, int y_stride, int in, bool relu,
              int b0, int b1, int j0, int j1) {
   const int full = in / 16 * 16;
@@ -83,14 +109,20 @@ void forward(const float* const* x, const float* w, const float* bias, float* y,
       };
       for (int k = 0; k < full; k += 16) accumulate(k, 0xFFFF);
       if (tail) accumulate(full, tail);
+      // Each row's outputs gathered from the sums, biased, through the ReLU (max with zero
+      // first keeps a NaN) and stored in one masked store.
+      const TileSums sums = sum_tile(acc);
+      const __mmask16 outputs = lanes_below(jb, j1) & 0x3F;
+      const __m512 biases = _mm512_maskz_loadu_ps(outputs, bias + jb);
 #pragma GCC unroll 8
-      for (int r = 0; r < kRows; ++r)
-  #pragma GCC unroll 8
-        for (int c = 0; c < kColumns; ++c) {
-          if (bb + r >= b1 || jb + c >= j1) continue;
-          const float value = _mm512_reduce_add_ps(acc[r][c]) + bias[jb + c];
-          y[size_t(bb + r) * y_stride + jb + c] = relu && value < 0.0f ? 0.0f : value;
-        }
+      for (int r = 0; r < kRows; ++r) {
+        if (bb + r >= b1) break;
+        const __m512i lanes = _mm512_setr_epi32(r, 4 + r, 8 + r, 12 + r, 16 + r, 20 + r, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        const __m512 row = _mm512_permutex2var_ps(sums.first, lanes, sums.second);
+        __m512 value = _mm512_add_ps(row, biases);
+        if (relu) value = _mm512_max_ps(_mm512_setzero_ps(), value);
+        _mm512_mask_storeu_ps(y + size_t(bb + r) * y_stride + jb, outputs, value);
+      }
     }
 }
 
