@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "cpu/mlp_step_kernels.h"
 
@@ -205,16 +206,23 @@ void weight_update(const float* dy, int dy_stride, const float* const* x, int ro
       prefetch_tile(layer, std::min(jb + kRows, j1), std::min(jb + 2 * kRows, j1), kb);
       Tile acc;
       zero(acc);
-      for (int b = 0; b < rows; ++b) {
-        __m512 xv[kColumns];
+      // A whole tile of outputs reads dy at fixed offsets from one pointer (fewer registers
+      // in the loop); the last, partial one repeats its last output.
+      auto products = [&](auto whole) {
+        for (int b = 0; b < rows; ++b) {
+          const float* xb = x[b] + kb;
+          __m512 xv[kColumns];
   #pragma GCC unroll 8
-        for (int v = 0; v < kColumns; ++v) xv[v] = _mm512_maskz_loadu_ps(lanes[v], x[b] + kb + 16 * v);
-        const float* dy_row = dy + size_t(b) * dy_stride;
-        float d[kRows];
+          for (int v = 0; v < kColumns; ++v) xv[v] = _mm512_maskz_loadu_ps(lanes[v], xb + 16 * v);
+          const float* dy_row = dy + size_t(b) * dy_stride;
+          float d[kRows];
   #pragma GCC unroll 8
-        for (int c = 0; c < kRows; ++c) d[c] = dy_row[jr[c]];
-        add_outer_product(acc, d, xv);
-      }
+          for (int c = 0; c < kRows; ++c) d[c] = whole ? dy_row[jb + c] : dy_row[jr[c]];
+          add_outer_product(acc, d, xv);
+        }
+      };
+      if (jb + kRows <= j1) products(std::true_type{});
+      else products(std::false_type{});
 #pragma GCC unroll 8
       for (int c = 0; c < kRows; ++c)
   #pragma GCC unroll 8
