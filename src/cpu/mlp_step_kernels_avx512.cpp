@@ -79,8 +79,8 @@ inline TileSums sum_tile(const Tile& acc) {
   return {pair_lanes(pair_lanes(column[0], column[1]), pair_lanes(column[2], column[3])), pair_lanes(last, last)};
 }
 
-void forward(const float* const* x, const float* w, const float* bias, float* y, int y_stride, int in, bool relu,
-             int b0, int b1, int j0, int j1) {
+void forward_rows(const float* const* x, const float* w, const float* bias, float* y, int y_stride, int in, bool relu,
+                  int b0, int b1, int j0, int j1) {
   const int full = in / 16 * 16;
   const __mmask16 tail = lanes_below(full, in);
   for (int jb = j0; jb < j1; jb += kColumns)
@@ -125,6 +125,16 @@ void forward(const float* const* x, const float* w, const float* bias, float* y,
         _mm512_mask_storeu_ps(y + size_t(bb + r) * y_stride + jb, outputs, value);
       }
     }
+}
+
+// Blocks of 64 rows (200 KB of 784-wide inputs, within L2) each through all the outputs: one
+// pass over all the rows a tile of outputs would stream them from L3 once per tile at large
+// batches (the 784x512 forward at batch 1024: 87 GFLOP/s, against 101 at 256).
+void forward(const float* const* x, const float* w, const float* bias, float* y, int y_stride, int in, bool relu,
+             int b0, int b1, int j0, int j1) {
+  constexpr int kRowBlock = 64;
+  for (int b = b0; b < b1; b += kRowBlock)
+    forward_rows(x, w, bias, y, y_stride, in, relu, b, std::min(b + kRowBlock, b1), j0, j1);
 }
 
 void input_gradient(const float* dy, int dy_stride, const float* w, const float* h, float* dx, int dx_stride, int in,
@@ -211,6 +221,13 @@ void weight_update(const float* dy, int dy_stride, const float* const* x, int ro
       auto products = [&](auto whole) {
         for (int b = 0; b < rows; ++b) {
           const float* xb = x[b] + kb;
+          // Rows come from anywhere in the data set, where the hardware prefetcher cannot follow:
+          // at large batches the slab outgrows L1 (784x512 update at batch 1024: 10.5 to 8.7 ms).
+          if (b + 8 < rows) {
+            const char* next = reinterpret_cast<const char*>(x[b + 8] + kb);
+#pragma GCC unroll 8
+            for (int v = 0; v < kColumns; ++v) _mm_prefetch(next + 64 * v, _MM_HINT_T0);
+          }
           __m512 xv[kColumns];
   #pragma GCC unroll 8
           for (int v = 0; v < kColumns; ++v) xv[v] = _mm512_maskz_loadu_ps(lanes[v], xb + 16 * v);
