@@ -2,7 +2,8 @@
 // best and the median of 200 calls (the best is what the code can do; the median what a shared
 // machine gave), their GFLOP/s against this core's FMA peak measured in the same run, and the
 // weight update's Adam traffic (24 bytes a parameter) as a rate. Inputs are rows picked at
-// random from a data-set-sized array, as a shuffled epoch reads them.
+// random from a data-set-sized array, as a shuffled epoch reads them, a padded row apart as the
+// fused step keeps its hidden layers (784 floats, 49 lines, need no padding).
 //   bench_cpu_step_kernels [rows=64] [in x out ...]
 #include <immintrin.h>
 
@@ -68,24 +69,25 @@ void run(const MlpStepKernels& kernels, int rows, int in, int out, double peak) 
     return v;
   };
   const int samples = std::max(rows, int(60000L * 784 / in));  // about a data set's size
-  std::vector<float> data = filled(size_t(samples) * in, 1), w = filled(size_t(out) * in, 0.05f), bias(out);
+  const int stride = leap::cpu_detail::padded_row_floats(in), out_stride = leap::cpu_detail::padded_row_floats(out);
+  std::vector<float> data = filled(size_t(samples) * stride, 1), w = filled(size_t(out) * in, 0.05f), bias(out);
   std::vector<float> m(w.size()), v(w.size()), mb(out), vb(out);
-  std::vector<float> dy = filled(size_t(rows) * out, 0.1f), y(dy.size()), dx(size_t(rows) * in);
+  std::vector<float> dy = filled(size_t(rows) * out_stride, 0.1f), y(dy.size()), dx(size_t(rows) * stride);
   MlpLayer layer{w.data(), bias.data(), nullptr, nullptr, m.data(), v.data(), mb.data(), vb.data(), in, out, false};
   std::vector<const float*> x(rows);
   auto pick_rows = [&] {
-    for (auto& row : x) row = data.data() + size_t(random() % samples) * in;
+    for (auto& row : x) row = data.data() + size_t(random() % samples) * stride;
   };
   const Timing forward = time_calls([&](int) {
     pick_rows();
-    kernels.forward(x.data(), w.data(), bias.data(), y.data(), out, in, true, 0, rows, 0, out);
+    kernels.forward(x.data(), w.data(), bias.data(), y.data(), out_stride, in, true, 0, rows, 0, out);
   });
   const Timing input_gradient = time_calls([&](int) {
-    kernels.input_gradient(dy.data(), out, w.data(), nullptr, dx.data(), in, in, out, 0, rows, 0, in);
+    kernels.input_gradient(dy.data(), out_stride, w.data(), nullptr, dx.data(), stride, in, out, 0, rows, 0, in);
   });
   const Timing update = time_calls([&](int i) {
     pick_rows();
-    kernels.weight_update(dy.data(), out, x.data(), rows, layer, leap::cpu_detail::adam_step(1e-3f, 0.9f, 0.999f, 1e-8f, 0, i + 1),
+    kernels.weight_update(dy.data(), out_stride, x.data(), rows, layer, leap::cpu_detail::adam_step(1e-3f, 0.9f, 0.999f, 1e-8f, 0, i + 1),
                           0, out);
   });
   const double flop = 2.0 * rows * in * out, bytes = 24.0 * (double(in) + 1) * out;

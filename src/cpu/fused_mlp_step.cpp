@@ -25,15 +25,6 @@ std::pair<int, int> share(int count, int granule, int thread, int threads) {
   return {std::min(first * granule, count), std::min(last * granule, count)};
 }
 
-// The row stride of a hidden layer's activations and gradients: its width rounded up to whole
-// 64-byte lines, then to an odd number of them, so that the rows of a tile start in different
-// sets of the 8-way L1 cache. At a width of 1024 (rows 4 KB apart) every row of a tile fell in
-// one set: a 1024x1024 forward ran at 88 GFLOP/s against 105 with the rows padded.
-int padded_row_floats(int width) {
-  const int lines = (width + 15) / 16;
-  return 16 * (lines | 1);
-}
-
 // The number of threads a step runs on: one or all, whichever has measured faster (the bits
 // are the same either way). On a machine that other work loads, a team that meets at 5
 // barriers a step waits out the scheduler at each (measured on 2 busy cores: 17 ms a step on
@@ -102,7 +93,7 @@ class FusedMlpStep final : public MlpEpochRunner {
       : plan_(plan), kernels_(cpu_detail::best_step_kernels()), layers_(plan.layers.size()) {
     for (size_t l = 0; l < layers_; ++l) {
       // The logits stay dense: the loss functions read them so.
-      stride_.push_back(l + 1 < layers_ ? padded_row_floats(plan.layers[l].out) : plan.layers[l].out);
+      stride_.push_back(l + 1 < layers_ ? cpu_detail::padded_row_floats(plan.layers[l].out) : plan.layers[l].out);
       activations_.emplace_back(size_t(plan.batch) * stride_[l]);
       gradients_.emplace_back(size_t(plan.batch) * stride_[l]);
       rows_.emplace_back(plan.batch);

@@ -21,6 +21,15 @@ struct AdamStep {
 
 AdamStep adam_step(float lr, float beta1, float beta2, float eps, float weight_decay, int64_t step);
 
+// The row stride of a hidden layer's activations and gradients: its width rounded up to whole
+// 64-byte lines, then to an odd number of them, so that the rows of a tile start in different
+// sets of the 8-way L1 cache. At a width of 1024 (rows 4 KB apart) every row of a tile fell in
+// one set: a 1024x1024 forward ran at 88 GFLOP/s against 105 with the rows padded.
+inline int padded_row_floats(int width) {
+  const int lines = (width + 15) / 16;
+  return 16 * (lines | 1);
+}
+
 // x rows are given as pointers (data set rows are read in place, in shuffled order); the other
 // matrices are rows a stride apart (the fused step pads its own buffers' rows).
 struct MlpStepKernels {
