@@ -213,7 +213,8 @@ TEST(FusedCpuStep, TheLayerPathSaysWhyNotTheFusedStep) {
 }
 
 // The AVX-512 kernels against the plain loops on fresh random inputs, with rows a padded
-// stride apart (as the fused step keeps its own buffers) and dense.
+// stride apart (as the fused step keeps its own buffers) and dense, with partial tiles of rows
+// and of outputs.
 TEST(FusedCpuStepKernels, Avx512MatchesPlainLoops) {
   const cpu_detail::MlpStepKernels* fast = cpu_detail::avx512_step_kernels();
   if (!fast) GTEST_SKIP() << "no AVX-512 on this CPU";
@@ -228,8 +229,9 @@ TEST(FusedCpuStepKernels, Avx512MatchesPlainLoops) {
     for (float e : b) largest = std::max(largest, std::abs(e));
     for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-5f * largest) << what << " at " << i;
   };
+  // 130 rows: the forward's blocks of 64 rows, the last one partial.
   for (auto [rows, in, out, pad] : {std::tuple{7, 37, 13, 0}, {64, 784, 128, 16}, {5, 200, 97, 3}, {1, 16, 1, 0},
-                                    {9, 15, 6, 1}}) {
+                                    {9, 15, 6, 1}, {130, 40, 21, 5}}) {
     const int in_stride = in + pad, out_stride = out + pad;
     std::vector<float> x, w, bias, dy, h;
     fill(x, size_t(rows) * in), fill(w, size_t(out) * in), fill(bias, out), fill(dy, size_t(rows) * out_stride);
