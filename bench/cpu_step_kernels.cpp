@@ -87,8 +87,8 @@ void run(const MlpStepKernels& kernels, int rows, int in, int out, double peak) 
   });
   const Timing update = time_calls([&](int i) {
     pick_rows();
-    kernels.weight_update(dy.data(), out_stride, x.data(), rows, layer, leap::cpu_detail::adam_step(1e-3f, 0.9f, 0.999f, 1e-8f, 0, i + 1),
-                          0, out);
+    const leap::cpu_detail::UpdateRule adam{.adam = leap::cpu_detail::adam_step(1e-3f, 0.9f, 0.999f, 1e-8f, 0, i + 1)};
+    kernels.weight_update(dy.data(), out_stride, x.data(), rows, layer, adam, 0, out);
   });
   const double flop = 2.0 * rows * in * out, bytes = 24.0 * (double(in) + 1) * out;
   auto rate = [&](const Timing& t) {

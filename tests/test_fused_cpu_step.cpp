@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <tuple>
 
 #include "cpu/mlp_step_kernels.h"
@@ -29,21 +30,23 @@ struct Trained {
   std::string path;
 };
 
-// Trains from the spec's seeded weights; `path` sets LEAP_TRAINING_PATH ("fused" or "layers").
+// Trains from the spec's seeded weights with Adam, or SGD when given; `path` sets
+// LEAP_TRAINING_PATH ("fused" or "layers").
 Trained train(const std::string& spec, const Dataset& data, int batch, int epochs, const char* path,
-              float dropout = 0.0f) {
+              float dropout = 0.0f, std::optional<SgdOptions> sgd_options = std::nullopt) {
   struct Unset {  // also when training throws
     ~Unset() { unsetenv("LEAP_TRAINING_PATH"); }
   } unset;
   setenv("LEAP_TRAINING_PATH", path, 1);
   Model model(Sequential::from_spec(spec, 11, Device::cpu, dropout));
-  model.compile(adam({.lr = 1e-3f}));
+  if (sgd_options) model.compile(sgd(*sgd_options));
+  else model.compile(adam({.lr = 1e-3f}));
   Trained out;
   out.history = model.fit(data, {.epochs = epochs, .batch_size = batch, .seed = 3});
   out.path = model.training_path();
   for (Parameter* p : model.network().parameters()) out.weights.push_back(p->value.to_vector());
   for (auto& [name, tensor] : model.optimizer().state())
-    if (name.ends_with(".exp_avg")) out.first_moments.push_back(tensor->to_vector());
+    if (name.ends_with(".exp_avg") || name.ends_with(".momentum_buffer")) out.first_moments.push_back(tensor->to_vector());
   return out;
 }
 
@@ -201,6 +204,32 @@ TEST(FusedCpuStep, ForcedPathThatCannotRunIsAnError) {
   unsetenv("LEAP_TRAINING_PATH");
 }
 
+// SGD as PyTorch's (plain, with momentum and dampening, with Nesterov momentum and weight
+// decay), a last partial batch in each epoch: the weights and momentum buffers follow the
+// general path's.
+TEST(FusedCpuStep, SgdFollowsTheGeneralPath) {
+  const Dataset data = pattern_data(100 * 32 + 11, 60, 7, 9);
+  for (const SgdOptions& options :
+       {SgdOptions{.lr = 0.05f}, SgdOptions{.lr = 0.02f, .momentum = 0.9f, .dampening = 0.1f},
+        SgdOptions{.lr = 0.01f, .momentum = 0.9f, .weight_decay = 1e-3f, .nesterov = true}}) {
+    const std::string label = "SGD momentum " + std::to_string(options.momentum) + (options.nesterov ? " nesterov" : "");
+    const Trained fused = train("60-40-24-7", data, 32, 2, "fused", 0.0f, options);
+    const Trained general = train("60-40-24-7", data, 32, 2, "layers", 0.0f, options);
+    ASSERT_NE(fused.path.find("and SGD"), std::string::npos) << fused.path;
+    ASSERT_EQ(fused.weights.size(), general.weights.size());
+    for (size_t t = 0; t < fused.weights.size(); ++t)
+      EXPECT_LE(relative_l2(fused.weights[t], general.weights[t]), 1e-4) << label << ", parameter " << t;
+    ASSERT_EQ(fused.first_moments.size(), general.first_moments.size()) << label;
+    for (size_t t = 0; t < fused.first_moments.size(); ++t) {
+      ASSERT_EQ(fused.first_moments[t].size(), general.first_moments[t].size()) << label << ", buffer " << t;
+      if (options.momentum == 0.0f) continue;  // no buffers
+      EXPECT_LE(relative_l2(fused.first_moments[t], general.first_moments[t]), 1e-4) << label << ", buffer " << t;
+    }
+    EXPECT_NEAR(fused.history.epochs.back().loss, general.history.epochs.back().loss,
+                1e-4 * general.history.epochs.back().loss) << label;
+  }
+}
+
 // Where the fused step is not taken, leap's own choice says why: its precision here (with
 // AVX-512), or the missing AVX-512.
 TEST(FusedCpuStep, TheLayerPathSaysWhyNotTheFusedStep) {
@@ -254,15 +283,28 @@ TEST(FusedCpuStepKernels, Avx512MatchesPlainLoops) {
     fill(m, w.size()), fill(v, w.size()), fill(bm, out), fill(bv, out);
     for (float& e : v) e = std::abs(e);
     for (float& e : bv) e = std::abs(e);
-    std::vector<float> w2 = w, m2 = m, v2 = v, bias2 = bias, bm2 = bm, bv2 = bv;
-    const cpu_detail::AdamStep adam = cpu_detail::adam_step(1e-2f, 0.9f, 0.999f, 1e-8f, 1e-3f, 3);
-    MlpLayer fast_layer{w.data(), bias.data(), nullptr, nullptr, m.data(), v.data(), bm.data(), bv.data(), in, out, false};
-    MlpLayer plain_layer{w2.data(), bias2.data(), nullptr, nullptr, m2.data(), v2.data(), bm2.data(), bv2.data(), in, out, false};
-    fast->weight_update(dy.data(), out_stride, x_rows.data(), rows, fast_layer, adam, 0, out / 3);
-    fast->weight_update(dy.data(), out_stride, x_rows.data(), rows, fast_layer, adam, out / 3, out);
-    plain.weight_update(dy.data(), out_stride, x_rows.data(), rows, plain_layer, adam, 0, out);
-    close(m, m2, "first moment"), close(v, v2, "second moment"), close(w, w2, "weights");
-    close(bm, bm2, "bias first moment"), close(bias, bias2, "bias");
+    // Adam, then SGD with Nesterov momentum and decay (its buffer in the first moment's place),
+    // then SGD without momentum (no buffer at all).
+    const cpu_detail::UpdateRule rules[] = {
+        {.adam = cpu_detail::adam_step(1e-2f, 0.9f, 0.999f, 1e-8f, 1e-3f, 3)},
+        {.sgd = true, .sgd_step = {0.05f, 0.9f, 0.0f, 1e-3f, true, false}},
+        {.sgd = true, .sgd_step = {0.05f, 0.0f, 0.0f, 0.0f, false, false}}};
+    for (const cpu_detail::UpdateRule& rule : rules) {
+      const bool adam = !rule.sgd, buffer = adam || rule.sgd_step.momentum != 0.0f;
+      std::vector<float> w2 = w, m2 = m, v2 = v, bias2 = bias, bm2 = bm, bv2 = bv;
+      auto layer_of = [&](std::vector<float>& weight, std::vector<float>& b, std::vector<float>& first,
+                          std::vector<float>& second, std::vector<float>& b_first, std::vector<float>& b_second) {
+        return MlpLayer{weight.data(), b.data(), nullptr, nullptr, buffer ? first.data() : nullptr,
+                        adam ? second.data() : nullptr, buffer ? b_first.data() : nullptr,
+                        adam ? b_second.data() : nullptr, in, out, false};
+      };
+      const MlpLayer fast_layer = layer_of(w, bias, m, v, bm, bv), plain_layer = layer_of(w2, bias2, m2, v2, bm2, bv2);
+      fast->weight_update(dy.data(), out_stride, x_rows.data(), rows, fast_layer, rule, 0, out / 3);
+      fast->weight_update(dy.data(), out_stride, x_rows.data(), rows, fast_layer, rule, out / 3, out);
+      plain.weight_update(dy.data(), out_stride, x_rows.data(), rows, plain_layer, rule, 0, out);
+      close(m, m2, "first moment or momentum buffer"), close(v, v2, "second moment"), close(w, w2, "weights");
+      close(bm, bm2, "bias first moment"), close(bias, bias2, "bias");
+    }
   }
 }
 

@@ -15,7 +15,7 @@
 namespace leap {
 namespace {
 
-using cpu_detail::AdamStep;
+using cpu_detail::UpdateRule;
 using cpu_detail::MlpStepKernels;
 
 // [begin, end) of thread `thread`'s share of `count` items, cut at multiples of `granule`.
@@ -122,7 +122,7 @@ class FusedMlpStep final : public MlpEpochRunner {
   std::string describe() const override {
     const std::string threads = team_.most() == 1 ? "1 thread" : "1 or " + std::to_string(team_.most()) + " threads, as measured faster";
     return std::string("fused CPU step (") + kernels_.name + ", " + threads + ", forward, backward" +
-           (has_dropout(plan_) ? ", dropout" : "") + " and Adam of a batch in one pass, " +
+           (has_dropout(plan_) ? ", dropout" : "") + (plan_.sgd ? " and SGD" : " and Adam") + " of a batch in one pass, " +
            std::to_string(2 * layers_ + 1) + " barriers a step)";
   }
 
@@ -141,17 +141,23 @@ class FusedMlpStep final : public MlpEpochRunner {
       for (int64_t k = 0; k < steps; ++k) {
         const int32_t* batch_order = order + k * rows;
         for (int b = 0; b < rows; ++b) inputs[b] = plan_.images + size_t(batch_order[b]) * plan_.layers[0].in;
-        const AdamStep adam = cpu_detail::adam_step(lr, plan_.beta1, plan_.beta2, plan_.eps, plan_.weight_decay,
-                                                    adam_step + 1 + k);
-        step(inputs.data(), batch_order, rows, adam, k, loss_sum, correct, thread, threads);
+        step(inputs.data(), batch_order, rows, update_rule(lr, adam_step + k), k, loss_sum, correct, thread, threads);
       }
     }
     if (rows == plan_.batch)
       team_.record(team, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / steps);
   }
 
+  // The optimizer's rule for the step after `steps_before` steps of the run's optimizer.
+  UpdateRule update_rule(float lr, int64_t steps_before) const {
+    if (plan_.sgd)
+      return {.sgd = true,
+              .sgd_step = {lr, plan_.momentum, plan_.dampening, plan_.weight_decay, plan_.nesterov, steps_before == 0}};
+    return {.adam = cpu_detail::adam_step(lr, plan_.beta1, plan_.beta2, plan_.eps, plan_.weight_decay, steps_before + 1)};
+  }
+
   // One step; every thread of the team calls it, each taking its share of every phase.
-  void step(const float* const* inputs, const int32_t* order, int rows, const AdamStep& adam, int64_t k,
+  void step(const float* const* inputs, const int32_t* order, int rows, const UpdateRule& rule, int64_t k,
             double* loss_sum, int64_t* correct, int thread, int threads) {
     auto layer_inputs = [&](size_t l) { return l == 0 ? inputs : rows_[l].data(); };
     for (size_t l = 0; l < layers_; ++l) {
@@ -172,11 +178,11 @@ class FusedMlpStep final : public MlpEpochRunner {
     // before their update); a layer's update runs in the phase after its input gradient.
     for (size_t l = layers_ - 1; l >= 1; --l) {
       input_gradient(l, rows, thread, threads);
-      if (l + 1 < layers_) weight_update(l + 1, layer_inputs(l + 1), rows, adam, thread, threads);
+      if (l + 1 < layers_) weight_update(l + 1, layer_inputs(l + 1), rows, rule, thread, threads);
 #pragma omp barrier
     }
-    if (layers_ > 1) weight_update(1, layer_inputs(1), rows, adam, thread, threads);
-    weight_update(0, inputs, rows, adam, thread, threads);
+    if (layers_ > 1) weight_update(1, layer_inputs(1), rows, rule, thread, threads);
+    weight_update(0, inputs, rows, rule, thread, threads);
 #pragma omp barrier
   }
 
@@ -233,9 +239,9 @@ class FusedMlpStep final : public MlpEpochRunner {
     }
   }
 
-  void weight_update(size_t l, const float* const* x, int rows, const AdamStep& adam, int thread, int threads) {
+  void weight_update(size_t l, const float* const* x, int rows, const UpdateRule& rule, int thread, int threads) {
     auto [j0, j1] = share(plan_.layers[l].out, 4, thread, threads);
-    if (j0 < j1) kernels_.weight_update(gradients_[l].data(), stride_[l], x, rows, plan_.layers[l], adam, j0, j1);
+    if (j0 < j1) kernels_.weight_update(gradients_[l].data(), stride_[l], x, rows, plan_.layers[l], rule, j0, j1);
   }
 
   const MlpEpochPlan plan_;
@@ -255,10 +261,6 @@ class FusedMlpStep final : public MlpEpochRunner {
 std::unique_ptr<MlpEpochRunner> plan_fused_cpu_step(const MlpEpochPlan& plan, std::string* why_not) {
   if (plan.precision != Precision::fp32) {
     *why_not = "it computes in fp32 only, not " + to_string(plan.precision);
-    return nullptr;
-  }
-  if (!adam_plan(plan)) {
-    *why_not = "it knows Adam only";
     return nullptr;
   }
   return std::make_unique<FusedMlpStep>(plan);

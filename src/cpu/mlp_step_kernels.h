@@ -1,8 +1,8 @@
 // The three products of an MLP training step on the CPU, each over a range of its outputs so
 // that threads can share one call: the forward product, the input gradient, and the weight
-// gradient with Adam applied to it while it is still in registers. Every output element is
-// summed by one call in one fixed order, whatever the range split, so a step gives the same
-// bits on any number of threads. Two versions: AVX-512 (masked tails, so any width) and a
+// gradient with the optimizer (Adam or SGD) applied while it is still in registers. Every
+// output element is summed by one call in one fixed order, whatever the range split, so a step
+// gives the same bits on any number of threads. Two versions: AVX-512 (masked tails, so any width) and a
 // plain loop version, the reference and the fallback where AVX-512 is missing.
 #pragma once
 
@@ -20,6 +20,21 @@ struct AdamStep {
 };
 
 AdamStep adam_step(float lr, float beta1, float beta2, float eps, float weight_decay, int64_t step);
+
+// SGD's settings for one step, as CpuBackend::sgd_update reads them (PyTorch's rule; the
+// momentum buffer is seeded with the first step's gradient).
+struct SgdStep {
+  float lr, momentum, dampening, weight_decay;
+  bool nesterov, first_step;
+};
+
+// The optimizer's rule for one step: Adam's, or SGD's where `sgd`. The state is the layer's:
+// Adam's two moments, or SGD's momentum buffer in the first (none without momentum).
+struct UpdateRule {
+  bool sgd = false;
+  AdamStep adam{};
+  SgdStep sgd_step{};
+};
 
 // The row stride of a hidden layer's activations and gradients: its width rounded up to whole
 // 64-byte lines, then to an odd number of them, so that the rows of a tile start in different
@@ -42,9 +57,9 @@ struct MlpStepKernels {
   void (*input_gradient)(const float* dy, int dy_stride, const float* w, const float* h, float* dx, int dx_stride,
                          int in, int out, int b0, int b1, int k0, int k1);
   // For rows j in [j0, j1) of the layer: grad_w[j, :] = sum_b dy[b, j] x[b], grad_b[j] =
-  // sum_b dy[b, j] (b in order 0..rows-1), then Adam's update of w, bias and their moments.
+  // sum_b dy[b, j] (b in order 0..rows-1), then the rule's update of w, bias and their state.
   void (*weight_update)(const float* dy, int dy_stride, const float* const* x, int rows, const MlpLayer& layer,
-                        const AdamStep& adam, int j0, int j1);
+                        const UpdateRule& rule, int j0, int j1);
 };
 
 const MlpStepKernels& plain_step_kernels();

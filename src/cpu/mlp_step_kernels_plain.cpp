@@ -15,6 +15,22 @@ void adam_one(float& w, float& m, float& v, float grad, const AdamStep& a) {
   w -= a.step_size * m / (std::sqrt(v) / a.correction2_sqrt + a.eps);
 }
 
+// One SGD update, the formula of CpuBackend::sgd_update; `buffer` is untouched without momentum.
+void sgd_one(float& w, float* buffer, float grad, const SgdStep& s) {
+  float g = grad + s.weight_decay * w;
+  if (s.momentum != 0.0f) {
+    *buffer = s.first_step ? g : s.momentum * *buffer + (1.0f - s.dampening) * g;
+    g = s.nesterov ? g + s.momentum * *buffer : *buffer;
+  }
+  w -= s.lr * g;
+}
+
+// Parameter i of a tensor (weights or biases) with its state, by the rule.
+void update_one(float* w, float* m, float* v, size_t i, float grad, const UpdateRule& rule) {
+  if (rule.sgd) sgd_one(w[i], m ? m + i : nullptr, grad, rule.sgd_step);
+  else adam_one(w[i], m[i], v[i], grad, rule.adam);
+}
+
 void forward(const float* const* x, const float* w, const float* bias, float* y, int y_stride, int in, bool relu,
              int b0, int b1, int j0, int j1) {
   for (int b = b0; b < b1; ++b)
@@ -37,18 +53,18 @@ void input_gradient(const float* dy, int dy_stride, const float* w, const float*
 }
 
 void weight_update(const float* dy, int dy_stride, const float* const* x, int rows, const MlpLayer& layer,
-                   const AdamStep& adam, int j0, int j1) {
+                   const UpdateRule& rule, int j0, int j1) {
   const int in = layer.in;
   for (int j = j0; j < j1; ++j) {
     for (int k = 0; k < in; ++k) {
       float sum = 0.0f;
       for (int b = 0; b < rows; ++b) sum += dy[size_t(b) * dy_stride + j] * x[b][k];
       const size_t i = size_t(j) * in + k;
-      adam_one(layer.weight[i], layer.exp_avg_weight[i], layer.exp_avg_sq_weight[i], sum, adam);
+      update_one(layer.weight, layer.exp_avg_weight, layer.exp_avg_sq_weight, i, sum, rule);
     }
     float sum = 0.0f;
     for (int b = 0; b < rows; ++b) sum += dy[size_t(b) * dy_stride + j];
-    adam_one(layer.bias[j], layer.exp_avg_bias[j], layer.exp_avg_sq_bias[j], sum, adam);
+    update_one(layer.bias, layer.exp_avg_bias, layer.exp_avg_sq_bias, j, sum, rule);
   }
 }
 
