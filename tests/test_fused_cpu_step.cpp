@@ -292,11 +292,13 @@ TEST(FusedCpuStepKernels, Avx512MatchesPlainLoops) {
     for (const cpu_detail::UpdateRule& rule : rules) {
       const bool adam = !rule.sgd, buffer = adam || rule.sgd_step.momentum != 0.0f;
       std::vector<float> w2 = w, m2 = m, v2 = v, bias2 = bias, bm2 = bm, bv2 = bv;
+      // (in and out are structured bindings, which a lambda cannot capture before C++20's last revision.)
+      const int layer_in = in, layer_out = out;
       auto layer_of = [&](std::vector<float>& weight, std::vector<float>& b, std::vector<float>& first,
                           std::vector<float>& second, std::vector<float>& b_first, std::vector<float>& b_second) {
         return MlpLayer{weight.data(), b.data(), nullptr, nullptr, buffer ? first.data() : nullptr,
                         adam ? second.data() : nullptr, buffer ? b_first.data() : nullptr,
-                        adam ? b_second.data() : nullptr, in, out, false};
+                        adam ? b_second.data() : nullptr, layer_in, layer_out, false};
       };
       const MlpLayer fast_layer = layer_of(w, bias, m, v, bm, bv), plain_layer = layer_of(w2, bias2, m2, v2, bm2, bv2);
       fast->weight_update(dy.data(), out_stride, x_rows.data(), rows, fast_layer, rule, 0, out / 3);
