@@ -105,10 +105,14 @@ void run(const MlpStepKernels& kernels, int rows, int in, int out, double peak) 
 
 int main(int argc, char** argv) {
   const int rows = argc > 1 ? std::atoi(argv[1]) : 64;
+  if (rows < 1) {
+    std::fprintf(stderr, "usage: %s [rows] [INxOUT ...]: rows must be a positive count, not '%s'\n", argv[0], argv[1]);
+    return 2;
+  }
   std::vector<std::pair<int, int>> shapes;
   for (int i = 2; i < argc; ++i) {
     int in = 0, out = 0;
-    if (std::sscanf(argv[i], "%dx%d", &in, &out) != 2 || in < 1 || out < 1 || rows < 1) {
+    if (std::sscanf(argv[i], "%dx%d", &in, &out) != 2 || in < 1 || out < 1) {
       std::fprintf(stderr, "usage: %s [rows] [INxOUT ...]: '%s' is not a layer shape\n", argv[0], argv[i]);
       return 2;
     }

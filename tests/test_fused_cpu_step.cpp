@@ -7,7 +7,7 @@
 //   included: Adam turns rounding differences into steps of up to lr each, so the weights
 //   must stay within 2e-2 relative (L2 norm of the difference over the weights' norm) and the
 //   last epoch's loss within 1e-2 relative, as the GPU persistent kernel's test asks;
-// - the same bits on 1, 2 and 3 threads.
+// - the same bits on 1, 2 and 3 threads, with Adam and with SGD.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -157,14 +157,19 @@ TEST(FusedCpuStep, SameBitsOnAnyNumberOfThreads) {
   for (const Shape& shape : {Shape{"784-128-10", 64}, Shape{"37-19-13-5", 23}}) {
     const std::vector<int> width = parse_spec(shape.spec);
     const Dataset data = pattern_data(20 * shape.batch + 5, width.front(), width.back(), 9);
-    std::vector<Trained> runs;
-    for (int threads : {1, 2, 3}) {
-      omp_set_num_threads(threads);
-      runs.push_back(train(shape.spec, data, shape.batch, 2, "fused"));
-    }
-    for (size_t r = 1; r < runs.size(); ++r) {
-      EXPECT_EQ(runs[r].weights, runs[0].weights) << shape.spec << ", run " << r;
-      EXPECT_EQ(runs[r].history.epochs.back().loss, runs[0].history.epochs.back().loss) << shape.spec;
+    for (const std::optional<SgdOptions>& sgd_options :
+         {std::optional<SgdOptions>{}, std::optional<SgdOptions>{{.lr = 0.02f, .momentum = 0.9f}}}) {
+      std::vector<Trained> runs;
+      for (int threads : {1, 2, 3}) {
+        omp_set_num_threads(threads);
+        runs.push_back(train(shape.spec, data, shape.batch, 2, "fused", 0.0f, sgd_options));
+      }
+      const std::string label = shape.spec + (sgd_options ? " with SGD" : " with Adam");
+      for (size_t r = 1; r < runs.size(); ++r) {
+        EXPECT_EQ(runs[r].weights, runs[0].weights) << label << ", run " << r;
+        EXPECT_EQ(runs[r].first_moments, runs[0].first_moments) << label << ", run " << r;
+        EXPECT_EQ(runs[r].history.epochs.back().loss, runs[0].history.epochs.back().loss) << label;
+      }
     }
   }
   omp_set_num_threads(before);
@@ -283,11 +288,14 @@ TEST(FusedCpuStepKernels, Avx512MatchesPlainLoops) {
     fill(m, w.size()), fill(v, w.size()), fill(bm, out), fill(bv, out);
     for (float& e : v) e = std::abs(e);
     for (float& e : bv) e = std::abs(e);
-    // Adam, then SGD with Nesterov momentum and decay (its buffer in the first moment's place),
-    // then SGD without momentum (no buffer at all).
+    // Adam, then SGD (its buffer in the first moment's place): with Nesterov momentum and decay,
+    // with dampening on its first step (the buffer seeded with the gradient) and on a later one,
+    // and without momentum (no buffer at all).
     const cpu_detail::UpdateRule rules[] = {
         {.adam = cpu_detail::adam_step(1e-2f, 0.9f, 0.999f, 1e-8f, 1e-3f, 3)},
         {.sgd = true, .sgd_step = {0.05f, 0.9f, 0.0f, 1e-3f, true, false}},
+        {.sgd = true, .sgd_step = {0.05f, 0.9f, 0.1f, 0.0f, false, true}},
+        {.sgd = true, .sgd_step = {0.05f, 0.9f, 0.1f, 0.0f, false, false}},
         {.sgd = true, .sgd_step = {0.05f, 0.0f, 0.0f, 0.0f, false, false}}};
     for (const cpu_detail::UpdateRule& rule : rules) {
       const bool adam = !rule.sgd, buffer = adam || rule.sgd_step.momentum != 0.0f;
