@@ -21,19 +21,13 @@ struct AdamStep {
 
 AdamStep adam_step(float lr, float beta1, float beta2, float eps, float weight_decay, int64_t step);
 
-// SGD's settings for one step, as CpuBackend::sgd_update reads them (PyTorch's rule; the
-// momentum buffer is seeded with the first step's gradient).
-struct SgdStep {
-  float lr, momentum, dampening, weight_decay;
-  bool nesterov, first_step;
-};
-
-// The optimizer's rule for one step: Adam's, or SGD's where `sgd`. The state is the layer's:
-// Adam's two moments, or SGD's momentum buffer in the first (none without momentum).
+// The optimizer's rule for one step: Adam's, or SGD's where `sgd` (its settings as the
+// backend's sgd_update takes them). The state is the layer's: Adam's two moments, or SGD's
+// momentum buffer in the first (none without momentum).
 struct UpdateRule {
   bool sgd = false;
   AdamStep adam{};
-  SgdStep sgd_step{};
+  SgdHyper sgd_step{};
 };
 
 // The row stride of a hidden layer's activations and gradients: its width rounded up to whole

@@ -191,7 +191,7 @@ inline void adam_lanes(float* w, float* m, float* v, __m512 grad, __mmask16 lane
 
 // SGD on 16 lanes of a parameter row, the formula of CpuBackend::sgd_update; `buffer` (the
 // momentum buffer) is untouched without momentum.
-inline void sgd_lanes(float* w, float* buffer, __m512 grad, __mmask16 lanes, const SgdStep& s) {
+inline void sgd_lanes(float* w, float* buffer, __m512 grad, __mmask16 lanes, const SgdHyper& s) {
   const __m512 value = _mm512_maskz_loadu_ps(lanes, w);
   __m512 g = _mm512_fmadd_ps(_mm512_set1_ps(s.weight_decay), value, grad);
   if (s.momentum != 0.0f) {

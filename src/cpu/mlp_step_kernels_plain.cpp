@@ -16,7 +16,7 @@ void adam_one(float& w, float& m, float& v, float grad, const AdamStep& a) {
 }
 
 // One SGD update, the formula of CpuBackend::sgd_update; `buffer` is untouched without momentum.
-void sgd_one(float& w, float* buffer, float grad, const SgdStep& s) {
+void sgd_one(float& w, float* buffer, float grad, const SgdHyper& s) {
   float g = grad + s.weight_decay * w;
   if (s.momentum != 0.0f) {
     *buffer = s.first_step ? g : s.momentum * *buffer + (1.0f - s.dampening) * g;
