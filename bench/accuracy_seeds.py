@@ -27,9 +27,6 @@ import tempfile
 
 import mlp_peers as peers
 
-LR = 0.001
-
-
 def parse_entry(entry):
     """'784-512-256-10-b64' -> ('784-512-256-10', 64)"""
     spec, _, batch = entry.rpartition("-b")
@@ -42,7 +39,7 @@ def run_leap_sweep(binary, data_dir, spec, batch, epochs, seeds, device):
     """Each seed's final validation accuracy from one `leap sweep --seeds 0-(seeds-1)`."""
     with tempfile.TemporaryDirectory() as tmp:
         command = [binary, "sweep", "--run-dir", tmp, "--model", spec, "--data", data_dir,
-                   "--epochs", str(epochs), "--batch-size", str(batch), "--lr", str(LR),
+                   "--epochs", str(epochs), "--batch-size", str(batch), "--lr", str(peers.LR),
                    "--optimizer", "adam", "--device", device, "--seeds", f"0-{seeds - 1}"]
         if device == "cpu":
             command += ["--workers", str(os.cpu_count() or 1)]
@@ -65,25 +62,12 @@ _data = None  # each pool process's copy, loaded once
 def torch_cpu_accuracy(job):
     """One seed of PyTorch's plain CPU loop on one thread: its test accuracy after `epochs`."""
     import torch
-    from torch import nn
     global _data
     data_dir, widths, batch, epochs, seed = job
     if _data is None:
         _data = peers.load_data(data_dir)
     torch.set_num_threads(1)
-    model = peers.torch_mlp(widths, seed, "cpu")
-    x, y = torch.from_numpy(_data["train_images"]), torch.from_numpy(_data["train_labels"]).long()
-    criterion = nn.CrossEntropyLoss()
-    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
-    for _ in range(epochs):
-        order = torch.randperm(x.shape[0])
-        for begin in range(0, x.shape[0], batch):
-            index = order[begin:begin + batch]
-            optimizer.zero_grad()
-            criterion(model(x.index_select(0, index)), y.index_select(0, index)).backward()
-            optimizer.step()
-    return peers.torch_accuracy(model, torch.from_numpy(_data["test_images"]),
-                                torch.from_numpy(_data["test_labels"]).long())
+    return peers.torch_cpu_accuracy(_data, widths, batch, epochs, seed)
 
 
 def run_torch(data_dir, spec, batch, epochs, seeds, device):

@@ -181,22 +181,40 @@ def run_torch_cpu(data, widths, batch, epochs, seed, threads):
     tx, ty = torch.from_numpy(data["test_images"]), torch.from_numpy(data["test_labels"]).long()
     criterion = nn.CrossEntropyLoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
-    n = x.shape[0]
 
     def run_epoch():
-        order = torch.randperm(n)
-        steps = 0
-        for begin in range(0, n, batch):
-            index = order[begin:begin + batch]
-            optimizer.zero_grad()
-            criterion(model(x.index_select(0, index)), y.index_select(0, index)).backward()
-            optimizer.step()
-            steps += 1
-        return steps
+        return torch_cpu_epoch(model, criterion, optimizer, x, y, batch, torch.randperm(x.shape[0]))
 
     seconds, steps, accuracy = timed_epochs(f"pytorch {threads}t", epochs, run_epoch, lambda: None,
                                             lambda: torch_accuracy(model, tx, ty), torch_resetter(model, optimizer))
     return summarize(seconds, steps, accuracy, batch, widths, threads=threads, torch=torch.__version__)
+
+
+def torch_cpu_epoch(model, criterion, optimizer, x, y, batch, order):
+    """One epoch of the plain CPU loop over the samples in `order`; returns its steps."""
+    steps = 0
+    for begin in range(0, x.shape[0], batch):
+        index = order[begin:begin + batch]
+        optimizer.zero_grad()
+        criterion(model(x.index_select(0, index)), y.index_select(0, index)).backward()
+        optimizer.step()
+        steps += 1
+    return steps
+
+
+def torch_cpu_accuracy(data, widths, batch, epochs, seed, order=None):
+    """The plain CPU loop untimed: `epochs` epochs from the seed's initial weights, then the
+    test accuracy. order(epoch, n): that epoch's sample order as an int64 tensor (default
+    torch.randperm)."""
+    import torch
+    from torch import nn
+    model = torch_mlp(widths, seed, "cpu")
+    x, y = torch.from_numpy(data["train_images"]), torch.from_numpy(data["train_labels"]).long()
+    criterion, optimizer = nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=LR)
+    for epoch in range(epochs):
+        torch_cpu_epoch(model, criterion, optimizer, x, y, batch,
+                        order(epoch, x.shape[0]) if order else torch.randperm(x.shape[0]))
+    return torch_accuracy(model, torch.from_numpy(data["test_images"]), torch.from_numpy(data["test_labels"]).long())
 
 
 def capture_step(model, criterion, optimizer, images, labels):

@@ -37,21 +37,10 @@ def leap_order(seed, epoch, count):
 def accuracy(job):
     data_dir, seed, epochs, orders = job
     import torch
-    from torch import nn
     torch.set_num_threads(1)
-    data = peers.load_data(data_dir)
-    model = peers.torch_mlp([784, 128, 10], seed, "cpu")
-    x, y = torch.from_numpy(data["train_images"]), torch.from_numpy(data["train_labels"]).long()
-    optimizer, criterion = torch.optim.Adam(model.parameters(), lr=1e-3), nn.CrossEntropyLoss()
-    n = x.shape[0]
-    for epoch in range(epochs):
-        order = torch.from_numpy(leap_order(seed, epoch, n).astype(np.int64)) if orders == "leap" else torch.randperm(n)
-        for begin in range(0, n, 64):
-            index = order[begin:begin + 64]
-            optimizer.zero_grad()
-            criterion(model(x.index_select(0, index)), y.index_select(0, index)).backward()
-            optimizer.step()
-    return peers.torch_accuracy(model, torch.from_numpy(data["test_images"]), torch.from_numpy(data["test_labels"]).long())
+    leap_orders = lambda epoch, n: torch.from_numpy(leap_order(seed, epoch, n).astype(np.int64))  # noqa: E731
+    return peers.torch_cpu_accuracy(peers.load_data(data_dir), [784, 128, 10], 64, epochs, seed,
+                                    leap_orders if orders == "leap" else None)
 
 
 def main():
